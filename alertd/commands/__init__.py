@@ -1,0 +1,1 @@
+"""One module per CLI command: each builds what it needs and returns an exit code."""

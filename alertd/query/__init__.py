@@ -1,0 +1,1 @@
+"""From rules to SQL and back: the planner, the AE SQL compiler, reading answers."""

@@ -1,0 +1,69 @@
+"""How each aggregate of the rule language is built from measures, and read back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alertd.query.measures import Measure
+from alertd.rules.ast import BoundAggregate, conjoin
+
+
+@dataclass(frozen=True)
+class AggregateValue:
+    """An aggregate's value (None when it cannot be computed) and the raw rows behind it."""
+
+    value: float | None
+    samples: int
+
+
+def needed_measures(bound: BoundAggregate, window_seconds: int) -> list[Measure]:
+    """The measures an aggregate is computed from; the first is its population's row count."""
+    agg = bound.aggregate
+    if agg.func == "count":
+        base = conjoin(bound.where)
+        return [
+            Measure("rows", base, window_seconds),
+            Measure("events", conjoin(bound.where, agg.cond), window_seconds),
+        ]
+    if agg.func == "ratio":
+        population = conjoin(bound.where, agg.of)
+        return [
+            Measure("rows", population, window_seconds),
+            Measure("events", population, window_seconds),
+            Measure("events", conjoin(population, agg.cond), window_seconds),
+        ]
+    cond = conjoin(bound.where, agg.cond)
+    rows = Measure("rows", cond, window_seconds)
+    if agg.func == "sum":
+        return [rows, Measure("sum", cond, window_seconds, arg=agg.arg)]
+    if agg.func == "avg":
+        return [
+            rows,
+            Measure("sum", cond, window_seconds, arg=agg.arg),
+            Measure("events", cond, window_seconds),
+        ]
+    if agg.func == "quantile":
+        return [rows, Measure("quantile", cond, window_seconds, arg=agg.arg, level=agg.level)]
+    return [rows, Measure(agg.func, cond, window_seconds, arg=agg.arg)]
+
+
+def read_aggregate(
+    bound: BoundAggregate, window_seconds: int, read: Callable[[Measure], float]
+) -> AggregateValue:
+    """Compute an aggregate for one series from its measures' values."""
+    measures = needed_measures(bound, window_seconds)
+    samples = int(read(measures[0]))
+    func = bound.aggregate.func
+    if func in ("count", "sum"):
+        return AggregateValue(read(measures[1]), samples)
+    if func == "ratio":
+        total = read(measures[1])
+        return AggregateValue(read(measures[2]) / total if total else None, samples)
+    if samples == 0:
+        # No matching rows: a quantile, mean or extreme of nothing is unknown, not zero.
+        return AggregateValue(None, 0)
+    if func == "avg":
+        events = read(measures[2])
+        return AggregateValue(read(measures[1]) / events if events else None, samples)
+    return AggregateValue(read(measures[1]), samples)

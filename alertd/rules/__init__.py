@@ -1,0 +1,1 @@
+"""The rule files: dataset schemas, the expression language, the loader."""

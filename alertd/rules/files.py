@@ -1,0 +1,74 @@
+"""The YAML contract of rule files, as pydantic models (shape and scalar checks only).
+
+Expressions and templates are checked afterwards by the loader, which knows the datasets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from alertd.rules.durations import parse_duration
+from alertd.rules.thresholds import Threshold, parse_threshold
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DatasetSpec(_Strict):
+    index: Name | None = None
+    blobs: list[Name] = Field(default_factory=list, max_length=20)
+    doubles: list[Name] = Field(default_factory=list, max_length=20)
+    numeric_blobs: list[Name] = Field(default_factory=list)
+
+
+class DatasetsFile(_Strict):
+    datasets: dict[Name, DatasetSpec]
+
+
+class QuerySpec(_Strict):
+    """One named query of a rule that combines datasets."""
+
+    dataset: Name
+    value: str
+    where: str | None = None
+
+
+class ThresholdsSpec(_Strict):
+    warning: ThresholdText | None = None
+    critical: ThresholdText | None = None
+
+
+class RuleSpec(_Strict):
+    alert: Name
+    dataset: Name | None = None
+    value: str
+    where: str | None = None
+    queries: dict[Name, QuerySpec] | None = None
+    by: list[Name] = Field(default_factory=list)
+    window: Duration = dt.timedelta(minutes=5)
+    min_samples: int = Field(default=1, ge=0)
+    thresholds: ThresholdsSpec
+    recover: ThresholdText | None = None
+    for_: Duration = Field(default=dt.timedelta(0), alias="for")
+    keep_firing_for: Duration = dt.timedelta(0)
+    no_data: Literal["keep", "ok", "alert"] = "keep"
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, str] = Field(default_factory=dict)
+
+
+class GroupFile(_Strict):
+    """A group's header; each rule is validated on its own, so one bad rule hides no other."""
+
+    group: Name
+    interval: Duration = dt.timedelta(seconds=30)
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(min_length=1)

@@ -1,0 +1,148 @@
+"""Load rule files and directories into a RuleSet, collecting every error with its place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from alertd.errors import Location, RuleError
+from alertd.rules import yaml_source
+from alertd.rules.build import build_group
+from alertd.rules.files import DatasetsFile, GroupFile
+from alertd.rules.ruleset import Group, RuleSet
+from alertd.rules.schema import Dataset, build_dataset
+from alertd.rules.yaml_source import Document, pydantic_errors
+
+# Files with these top-level keys belong to other parts of alertd (notification routing).
+M = TypeVar("M", bound=BaseModel)
+
+FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals"})
+
+
+@dataclass
+class LoadResult:
+    """The rules that loaded, and every error found; good rules load despite bad ones."""
+
+    ruleset: RuleSet
+    errors: list[RuleError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    """The YAML files named, and those inside the directories named, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def load(paths: Sequence[Path]) -> LoadResult:
+    """Load datasets and rule groups from files and directories."""
+    errors: list[RuleError] = []
+    files = rule_files(paths)
+    documents: list[Document] = []
+    for path in files:
+        try:
+            documents.append(yaml_source.load(str(path), path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            errors.append(RuleError(Location(str(path)), f"cannot read: {exc.strerror}"))
+        except RuleError as exc:
+            errors.append(exc)
+
+    datasets: dict[str, Dataset] = {}
+    group_documents: list[Document] = []
+    for document in documents:
+        keys = set(document.data) if isinstance(document.data, dict) else set()
+        if "datasets" in keys:
+            _load_datasets(document, datasets, errors)
+        elif "group" in keys:
+            group_documents.append(document)
+        elif not keys & FOREIGN_KEYS:
+            errors.append(
+                RuleError(
+                    document.location(()),
+                    "not a rule file: expected a top-level `group:` or `datasets:` key",
+                )
+            )
+    if documents and not datasets and group_documents:
+        errors.append(
+            RuleError(group_documents[0].location(()), "no dataset schemas found (datasets.yaml)")
+        )
+
+    groups: list[Group] = []
+    names: dict[str, str] = {}
+    for document in group_documents:
+        spec = _validate(GroupFile, document, errors)
+        if spec is None:
+            # The group cannot load, but its rules can still tell what else is wrong.
+            raw_rules = document.data.get("rules")
+            if isinstance(raw_rules, list) and all(isinstance(r, dict) for r in raw_rules):
+                header = GroupFile.model_construct(group="", labels={}, rules=raw_rules)
+                errors.extend(build_group(header, document, datasets)[1])
+            continue
+        group, group_errors = build_group(spec, document, datasets)
+        errors.extend(group_errors)
+        for index, rule in enumerate(group.rules):
+            if rule.name in names:
+                errors.append(
+                    RuleError(
+                        document.location(("rules", index, "alert")),
+                        f"alert {rule.name!r} is already defined at {names[rule.name]}",
+                    )
+                )
+            names[rule.name] = str(rule.location)
+        groups.append(group)
+    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files)
+
+
+def _load_datasets(
+    document: Document, datasets: dict[str, Dataset], errors: list[RuleError]
+) -> None:
+    spec = _validate(DatasetsFile, document, errors)
+    if spec is None:
+        return
+    for name, dataset in spec.datasets.items():
+        path: tuple[str | int, ...] = ("datasets", name)
+        before = len(errors)
+        if name in datasets:
+            errors.append(
+                RuleError(document.location(path, key=True), f"dataset {name!r} is declared twice")
+            )
+        names = dataset.blobs + dataset.doubles
+        for duplicate in sorted({n for n in names if names.count(n) > 1}):
+            errors.append(
+                RuleError(
+                    document.location(path), f"field {duplicate!r} is declared twice in {name}"
+                )
+            )
+        for index, blob in enumerate(dataset.numeric_blobs):
+            if blob not in dataset.blobs:
+                errors.append(
+                    RuleError(
+                        document.location((*path, "numeric_blobs", index)),
+                        f"numeric_blobs: {blob!r} is not one of the blobs of {name}",
+                    )
+                )
+        if len(errors) == before:
+            datasets[name] = build_dataset(
+                name,
+                index=dataset.index,
+                blobs=dataset.blobs,
+                doubles=dataset.doubles,
+                numeric_blobs=dataset.numeric_blobs,
+            )
+
+
+def _validate(model: type[M], document: Document, errors: list[RuleError]) -> M | None:
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        errors.extend(pydantic_errors(exc, document))
+        return None

@@ -1,0 +1,65 @@
+"""Loaded, checked rules: what the planner and the engine work from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from alertd.errors import Location
+from alertd.model import Severity
+from alertd.rules.ast import BoundAggregate, ValueExpr, bound_aggregates
+from alertd.rules.schema import Dataset
+from alertd.rules.thresholds import Threshold
+
+NoData = Literal["keep", "ok", "alert"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alerting rule; its identity is its name plus its group-by labels."""
+
+    name: str
+    group: str
+    location: Location
+    value: ValueExpr
+    value_text: str
+    by: tuple[str, ...]
+    window: dt.timedelta
+    min_samples: int
+    thresholds: Mapping[Severity, Threshold]
+    recover: Threshold | None
+    for_: dt.timedelta
+    keep_firing_for: dt.timedelta
+    no_data: NoData
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def aggregates(self) -> list[BoundAggregate]:
+        return bound_aggregates(self.value)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.dataset for a in self.aggregates))
+
+
+@dataclass(frozen=True)
+class Group:
+    """Rules evaluated together at one interval."""
+
+    name: str
+    interval: dt.timedelta
+    rules: tuple[Rule, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    datasets: Mapping[str, Dataset]
+    groups: tuple[Group, ...]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for group in self.groups for rule in group.rules)

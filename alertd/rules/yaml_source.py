@@ -1,0 +1,129 @@
+"""YAML with positions: the data, plus where each key and value was written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from alertd.errors import Location, RuleError
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    column: int
+    quoted: bool = False
+    single_line: bool = True
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: `data` as plain Python, positions by path."""
+
+    file: str
+    data: Any
+    values: dict[Path, Mark] = field(default_factory=dict)
+    keys: dict[Path, Mark] = field(default_factory=dict)
+
+    def location(self, path: Path, *, key: bool = False, offset: int | None = None) -> Location:
+        """Where `path` was written: its key, or its value (plus `offset` into a scalar)."""
+        table = self.keys if key else self.values
+        probe = path
+        while probe and probe not in table and probe not in self.values:
+            probe = probe[:-1]
+        mark = table.get(probe) or self.values.get(probe)
+        if mark is None:
+            return Location(self.file, 1, 1)
+        column = mark.column
+        if offset is not None and probe == path and mark.single_line:
+            column += offset + (1 if mark.quoted else 0)
+        return Location(self.file, mark.line, column)
+
+
+def dotted(path: Path) -> str:
+    """A path as rule authors read it: `rules[2].thresholds.critical`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(file)"
+
+
+def load(file: str, text: str) -> Document:
+    """Parse one YAML document; syntax errors and duplicate keys become RuleErrors."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        raise RuleError(location, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise RuleError(Location(file), f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    document = Document(file, data)
+    if node is not None:
+        _walk(document, node, ())
+    return document
+
+
+def _mark(node: yaml.Node) -> Mark:
+    style = getattr(node, "style", None)
+    return Mark(
+        node.start_mark.line + 1,
+        node.start_mark.column + 1,
+        quoted=style in ("'", '"'),
+        single_line=node.start_mark.line == node.end_mark.line and style not in ("|", ">"),
+    )
+
+
+def _walk(document: Document, node: yaml.Node, path: Path) -> None:
+    document.values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise RuleError(
+                    Location(
+                        document.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    ),
+                    f"duplicate key {key!r}",
+                )
+            seen.add(key)
+            document.keys[(*path, key)] = _mark(key_node)
+            _walk(document, value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(document, item, (*path, index))
+
+
+def pydantic_errors(exc: ValidationError, document: Document, prefix: Path = ()) -> list[RuleError]:
+    """One RuleError per pydantic error, placed at the key or value it concerns."""
+    found: list[RuleError] = []
+    for error in exc.errors():
+        path = (*prefix, *(p for p in error["loc"] if isinstance(p, str | int)))
+        where = dotted(path)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            location = document.location(path, key=True)
+            message = f"{where}: unknown key {path[-1]!r}"
+        elif kind == "missing":
+            location = document.location(path[:-1])
+            message = f"{where}: required key {path[-1]!r} is missing"
+        else:
+            location = document.location(path)
+            message = f"{where}: {_reason(error)}"
+        found.append(RuleError(location, message))
+    return found
+
+
+def _reason(error: Any) -> str:
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

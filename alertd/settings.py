@@ -1,0 +1,34 @@
+"""Process settings from the environment (pydantic-settings); secrets stay SecretStr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything alertd reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTD_", extra="ignore")
+
+    cloudflare_api_base: str = Field(
+        default="https://api.cloudflare.com/client/v4",
+        validation_alias=AliasChoices("CLOUDFLARE_API_BASE", "ALERTD_CLOUDFLARE_API_BASE"),
+    )
+    cloudflare_account_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("CLOUDFLARE_ACCOUNT_ID", "ALERTD_CLOUDFLARE_ACCOUNT_ID"),
+    )
+    cloudflare_api_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("CLOUDFLARE_API_TOKEN", "ALERTD_CLOUDFLARE_API_TOKEN"),
+    )
+    rules_dir: Path = Path("rules")
+    state_dir: Path = Path("state")
+    log_level: str = "info"
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    query_timeout_seconds: float = Field(default=30.0, gt=0)
+    query_concurrency: int = Field(default=4, ge=1)
+    query_retries: int = Field(default=3, ge=0)

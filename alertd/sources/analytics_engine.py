@@ -1,0 +1,264 @@
+"""Run planned SQL against the Workers Analytics Engine SQL API, retrying what may pass.
+
+This is the only module that knows httpx and tenacity errors; everything leaves it as a
+`SourceError` whose `retryable` says whether the same query may succeed later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from random import Random
+from urllib.parse import quote
+
+import anyio
+import httpx
+import structlog
+from pydantic import SecretStr
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
+from alertd.model import Query, Rows
+from alertd.sources import ae_rows
+
+RETRY_AFTER_CAP_SECONDS = 300.0
+REJECTION_CHARS = 500
+# 408 and 429 are the 4xx answers that mean "later", not "never"; every 5xx may pass.
+RETRYABLE_4XX = frozenset({408, 429})
+
+log = structlog.get_logger(__name__)
+
+
+class AnalyticsEngineSource:
+    """A `Source` that POSTs SQL to `{api_base}/accounts/{account_id}/analytics_engine/sql`."""
+
+    def __init__(
+        self,
+        api_base: str,
+        account_id: str,
+        token: SecretStr,
+        *,
+        sleep: Callable[[float], Awaitable[None]],
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        concurrency: int = 4,
+        random: Random | None = None,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if timeout <= 0 or retries < 0 or concurrency < 1:
+            raise ValueError("need timeout > 0, retries >= 0 and concurrency >= 1")
+        if initial_backoff < 0 or max_backoff < 0:
+            raise ValueError("backoff delays cannot be negative")
+        # A header-illegal token would make the HTTP layer raise with the header in its
+        # message; refuse it here, naming nothing of its value.
+        if any(not 0x21 <= ord(ch) <= 0x7E for ch in token.get_secret_value()):
+            raise ValueError("the API token holds characters that cannot go in an HTTP header")
+        self._api_base = api_base.rstrip("/")
+        self._account_id = account_id
+        self._url = f"{self._api_base}/accounts/{quote(account_id, safe='')}/analytics_engine/sql"
+        self._token = token
+        self._sleep = sleep
+        self._timeout = timeout
+        self._retries = retries
+        self._random = random if random is not None else Random()
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+        self._monotonic = monotonic
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._owns_client = client is None
+        self._client = client if client is not None else _pooled_client(concurrency, timeout)
+
+    def __repr__(self) -> str:
+        return (
+            f"AnalyticsEngineSource(api_base={self._api_base!r}, account_id={self._account_id!r})"
+        )
+
+    async def run(self, query: Query) -> Rows:
+        """Run one query; raise `SourceError` once it failed for good or ran out of attempts."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retries + 1),
+            wait=self._delay,
+            retry=retry_if_exception(_is_retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    rows = await self._attempt(query, attempt.retry_state.attempt_number)
+        except SourceError as exc:
+            if not exc.retryable:
+                raise
+            raise SourceError(
+                f"AE query for {_describe(query)} failed after {self._retries + 1} attempts: "
+                f"{exc.message}",
+                retryable=True,
+                status=exc.status,
+                retry_after=exc.retry_after,
+            ) from exc
+        return rows
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this source created it; a lent client stays open."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def _attempt(self, query: Query, attempt: int) -> Rows:
+        fields = {"dataset": query.dataset, "rules": list(query.rules), "attempt": attempt}
+        async with self._limiter:
+            started = self._monotonic()
+            try:
+                rows = self._read(query, await self._post(query))
+            except SourceError as exc:
+                log.warning(
+                    "source.query_failed",
+                    **fields,
+                    status=exc.status,
+                    duration_ms=self._elapsed_ms(started),
+                    retryable=exc.retryable,
+                    retry_after=exc.retry_after,
+                    error=exc.message,
+                )
+                raise
+        log.info("source.query", **fields, status=200, duration_ms=self._elapsed_ms(started))
+        return rows
+
+    async def _post(self, query: Query) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {self._token.get_secret_value()}",
+            "Content-Type": "text/plain; charset=utf-8",
+        }
+        try:
+            return await self._client.post(
+                self._url, content=query.sql.encode("utf-8"), headers=headers, timeout=self._timeout
+            )
+        except httpx.TimeoutException as exc:
+            reason = f"no answer within {self._timeout:g} s ({type(exc).__name__})"
+            raise SourceError(reason, retryable=True) from exc
+        except httpx.UnsupportedProtocol as exc:
+            reason = f"cannot reach AE at {self._url}: {self._redact(str(exc))}"
+            raise SourceError(reason, retryable=False) from exc
+        except httpx.RequestError as exc:
+            reason = f"request failed: {type(exc).__name__}: {self._redact(str(exc))}"
+            raise SourceError(reason, retryable=True) from exc
+
+    def _read(self, query: Query, response: httpx.Response) -> Rows:
+        status = response.status_code
+        if status == 200:
+            try:
+                return ae_rows.parse(response.content)
+            except SourceError as exc:
+                raise SourceError(self._redact(exc.message), retryable=True, status=200) from exc
+        reason = self._redact(_reason(response))
+        if status == 403:
+            raise SourceAuthError(
+                f"AE refused the API token for account {self._account_id} (HTTP 403): check "
+                "CLOUDFLARE_API_TOKEN and that it has the 'Account Analytics: Read' "
+                f"permission; AE said: {ae_rows.excerpt(reason)!r}",
+                retryable=False,
+                status=status,
+            )
+        if status == 422:
+            raise QueryRejectedError(
+                f"AE rejected the SQL for {_describe(query)} (HTTP 422): "
+                f"{ae_rows.excerpt(reason, REJECTION_CHARS)!r}",
+                retryable=False,
+                status=status,
+            )
+        if status in RETRYABLE_4XX or 500 <= status <= 599:
+            raise SourceError(
+                f"HTTP {status}: {ae_rows.excerpt(reason)!r}",
+                retryable=True,
+                status=status,
+                retry_after=retry_after_seconds(response.headers),
+            )
+        raise SourceError(
+            f"AE answered HTTP {status} for {_describe(query)}: {ae_rows.excerpt(reason)!r}",
+            retryable=False,
+            status=status,
+        )
+
+    def _delay(self, state: RetryCallState) -> float:
+        """Seconds before the next attempt: AE's Retry-After if given, else full jitter."""
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(failure, SourceError) and failure.retry_after is not None:
+            return failure.retry_after
+        exponent = min(state.attempt_number - 1, 32)
+        ceiling = min(self._max_backoff, self._initial_backoff * 2.0**exponent)
+        return self._random.uniform(0.0, ceiling)
+
+    def _redact(self, text: str) -> str:
+        secret = self._token.get_secret_value()
+        return text.replace(secret, "***") if secret else text
+
+    def _elapsed_ms(self, started: float) -> float:
+        return round((self._monotonic() - started) * 1000.0, 1)
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """The wait a `Retry-After` header asks for, in seconds, capped; None if absent or bad.
+
+    An HTTP-date is measured against the answer's own `Date` header, so neither our clock
+    nor its skew against Cloudflare's enters the result.
+    """
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds: float | None = float(value.strip())
+    except ValueError:
+        seconds = _seconds_between(headers.get("date"), value)
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
+
+
+def _seconds_between(start: str | None, end: str) -> float | None:
+    if start is None:
+        return None
+    try:
+        begin, finish = _http_date(start), _http_date(end)
+    except (TypeError, ValueError):
+        return None
+    return (finish - begin).total_seconds()
+
+
+def _http_date(text: str) -> dt.datetime:
+    moment = email.utils.parsedate_to_datetime(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _reason(response: httpx.Response) -> str:
+    """AE's error text: plain text, or the messages of a Cloudflare JSON error envelope."""
+    text = response.text.strip()
+    try:
+        envelope = json.loads(text)
+    except ValueError:
+        return text
+    errors = envelope.get("errors") if isinstance(envelope, dict) else None
+    if isinstance(errors, list):
+        messages = [e["message"] for e in errors if isinstance(e, dict) and "message" in e]
+        if messages:
+            return "; ".join(str(m) for m in messages)
+    return text
+
+
+def _describe(query: Query) -> str:
+    rules = ", ".join(query.rules) if query.rules else "no rules"
+    return f"dataset {query.dataset!r} (rules: {rules})"
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, SourceError) and exc.retryable
+
+
+def _pooled_client(concurrency: int, timeout: float) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(limits=limits, timeout=timeout)

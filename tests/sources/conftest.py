@@ -1,0 +1,10 @@
+"""Run the source tests on asyncio; the sources themselves only use anyio."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
