@@ -31,10 +31,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     datasets = load([rules_dir]).ruleset.datasets
     dataset = datasets.get(args.dataset)
     if dataset is None:
-        print(
-            f"unknown dataset {args.dataset!r} in {rules_dir} (known: {', '.join(sorted(datasets))})",
-            file=err,
-        )
+        known = ", ".join(sorted(datasets))
+        print(f"unknown dataset {args.dataset!r} in {rules_dir} (known: {known})", file=err)
         return 2
     by = tuple(name.strip() for item in args.by for name in item.split(",") if name.strip())
     try:
@@ -49,7 +47,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     if not settings.cloudflare_account_id or not settings.cloudflare_api_token.get_secret_value():
         print(
-            "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (CLOUDFLARE_API_BASE for the emulator)",
+            "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
+            "(and CLOUDFLARE_API_BASE for the emulator)",
             file=err,
         )
         return 2

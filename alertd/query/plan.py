@@ -35,9 +35,9 @@ class BatchKey:
     by: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlannedQuery:
-    """One statement of a batch, and how to read its columns back."""
+    """One statement of a batch, and how to read its columns back (hashed by identity)."""
 
     key: BatchKey
     query: Query

@@ -12,12 +12,18 @@ from alertd.rules.typecheck import parse_condition, parse_value
 
 
 def adhoc_rule(
-    value: str, dataset: Dataset, *, by: tuple[str, ...], where: str | None, window: dt.timedelta
+    value: str,
+    dataset: Dataset,
+    *,
+    by: tuple[str, ...],
+    where: str | None,
+    window: dt.timedelta,
+    name: str = "query",
 ) -> Rule:
     """A threshold-less rule answering one question; raises ExpressionError or ValueError."""
-    for name in by:
-        if dataset.field(name) is None:
-            raise ValueError(f"unknown field {name!r} in dataset {dataset.name}")
+    for label in by:
+        if dataset.field(label) is None:
+            raise ValueError(f"unknown field {label!r} in dataset {dataset.name}")
     try:
         condition = parse_condition(where, dataset) if where else None
     except ExpressionError as exc:
@@ -27,7 +33,7 @@ def adhoc_rule(
     except ExpressionError as exc:
         raise ExpressionError(_pointed("value", value, exc), exc.offset) from None
     return Rule(
-        name="query",
+        name=name,
         group="adhoc",
         location=Location("<command line>"),
         value=bind(parsed, dataset.name, condition),

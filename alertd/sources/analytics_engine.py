@@ -155,7 +155,9 @@ class AnalyticsEngineSource:
             try:
                 return ae_rows.parse(response.content)
             except SourceError as exc:
-                raise SourceError(self._redact(exc.message), retryable=True, status=200) from exc
+                # The parser quotes the body, which we must redact; keep only its cause.
+                message = self._redact(exc.message)
+                raise SourceError(message, retryable=True, status=200) from exc.__cause__
         reason = self._redact(_reason(response))
         if status == 403:
             raise SourceAuthError(

@@ -11,7 +11,10 @@ from alertd.sources.base import Source
 
 
 async def run_plan(plan: Plan, source: Source) -> dict[PlannedQuery, Rows | SourceError]:
-    """Each planned query's rows, or the SourceError it ended with; the source bounds concurrency."""
+    """Each planned query's rows, or the SourceError it ended with.
+
+    The source bounds how many run at once.
+    """
     answers: dict[PlannedQuery, Rows | SourceError] = {}
 
     async def one(planned: PlannedQuery) -> None:

@@ -1,4 +1,5 @@
 import pytest
+
 from alertd.rules.schema import Dataset, build_dataset
 
 

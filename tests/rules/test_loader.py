@@ -2,6 +2,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from alertd.model import Severity
 from alertd.rules.loader import load
 

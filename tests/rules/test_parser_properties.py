@@ -2,6 +2,9 @@
 
 import string
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from alertd.errors import ExpressionError
 from alertd.rules import syntax
 from alertd.rules.ast import (
@@ -20,8 +23,6 @@ from alertd.rules.ast import (
 from alertd.rules.schema import build_dataset
 from alertd.rules.typecheck import parse_value
 from alertd.rules.unparse import value_text
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 DATASET = build_dataset(
     "d",

@@ -1,4 +1,5 @@
 import pytest
+
 from alertd.errors import ExpressionError
 from alertd.rules.ast import (
     Aggregate,

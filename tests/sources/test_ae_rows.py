@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from alertd.errors import SourceError
 from alertd.model import Column
 from alertd.sources.ae_rows import parse
-from hypothesis import given
-from hypothesis import strategies as st
 
 UTC = dt.UTC
 

@@ -10,13 +10,14 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from pydantic import SecretStr
+from structlog.testing import capture_logs
+
 from alertd.clock import FakeClock
 from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
 from alertd.sources.analytics_engine import AnalyticsEngineSource, retry_after_seconds
 from alertd.sources.base import Source
-from pydantic import SecretStr
-from structlog.testing import capture_logs
 
 pytestmark = pytest.mark.anyio
 
@@ -310,7 +311,7 @@ SECRET_SCENARIOS: list[tuple[str, Callable[[], list[Step]]]] = [
     ("500 echoing the token", lambda: [text(500, SECRET), text(500, SECRET)]),
     ("connect error", lambda: [httpx.ConnectError("refused"), httpx.ConnectError(SECRET)]),
     ("timeout", lambda: [httpx.ConnectTimeout("slow"), httpx.ReadTimeout("slow")]),
-    ("garbage echoing the token", lambda: [text(200, SECRET), text(200, "{")]),
+    ("garbage echoing the token", lambda: [text(200, "{"), text(200, f"<p>{SECRET}</p>")]),
 ]
 
 

@@ -1,0 +1,257 @@
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import pytest
+
+from alertd.model import Column, Rows
+from alertd.query.plan import MAX_SQL_CHARS, PlanError, plan
+from alertd.query.results import read
+from alertd.rules.adhoc import adhoc_rule
+from alertd.rules.loader import load
+from alertd.rules.ruleset import Rule, RuleSet
+
+RULES_DIR = Path(__file__).parents[2] / "rules"
+AT = dt.datetime(2026, 11, 28, 10, 0, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> RuleSet:
+    result = load([RULES_DIR])
+    assert result.errors == []
+    return result.ruleset
+
+
+_names = itertools.count()
+
+
+def rule(
+    ruleset: RuleSet,
+    value: str,
+    dataset: str,
+    *,
+    by: tuple[str, ...] = (),
+    where: str | None = None,
+    window: str = "5m",
+) -> Rule:
+    minutes = int(window.rstrip("m"))
+    return adhoc_rule(
+        value,
+        ruleset.datasets[dataset],
+        by=by,
+        where=where,
+        window=dt.timedelta(minutes=minutes),
+        name=f"rule{next(_names)}",
+    )
+
+
+def thirty_rules(ruleset: RuleSet) -> list[Rule]:
+    """30 rules over the three datasets, with varied values, filters, windows and groupings."""
+    shapes = [
+        (
+            "pitchey_database_metrics",
+            ("table",),
+            [
+                "p95(duration)",
+                "p99(duration)",
+                'ratio(status == "error")',
+                "avg(rowCount)",
+                "max(duration)",
+            ],
+        ),
+        (
+            "pitchey_database_metrics",
+            ("queryType",),
+            ["p50(duration)", "count()", 'count(status == "error")'],
+        ),
+        ("pitchey_database_metrics", ("queryType", "table"), ["p90(duration)", "sum(rowCount)"]),
+        (
+            "pitchey_performance_metrics",
+            ("endpoint",),
+            [
+                "p95(duration)",
+                "ratio(statusCode >= 500)",
+                'ratio(cacheStatus == "HIT")',
+                "avg(queryCount)",
+                "min(duration)",
+            ],
+        ),
+        (
+            "pitchey_performance_metrics",
+            (),
+            [
+                'ratio(cacheStatus == "HIT", cacheStatus in ["HIT", "MISS"])',
+                "count()",
+                "p99(duration)",
+            ],
+        ),
+        ("pitchey_performance_metrics", ("method",), ["p95(duration)", "ratio(statusCode >= 400)"]),
+        (
+            "pitchey_error_tracking",
+            ("type",),
+            ["sum(errorCount)", "count()", 'count(source == "db")'],
+        ),
+        ("pitchey_error_tracking", ("endpoint",), ["sum(errorCount)", "count()"]),
+        (
+            "pitchey_error_tracking",
+            (),
+            [
+                "sum(errorCount)",
+                'count(type == "database_connection")',
+                "max(errorCount)",
+                "avg(errorCount)",
+                "count()",
+            ],
+        ),
+    ]
+    windows = itertools.cycle(["5m", "1m", "15m"])
+    filters = itertools.cycle([None, None, "duration >= 0"])
+    rules = []
+    for dataset, by, values in shapes:
+        for value in values:
+            where = next(filters) if dataset != "pitchey_error_tracking" else None
+            rules.append(rule(ruleset, value, dataset, by=by, where=where, window=next(windows)))
+    assert len(rules) == 30
+    return rules
+
+
+def test_thirty_rules_cost_one_query_per_dataset_and_grouping(shipped: RuleSet) -> None:
+    rules = thirty_rules(shipped)
+    pairs = {(r.datasets[0], tuple(sorted(r.by))) for r in rules}
+    planned = plan(rules, shipped.datasets, AT)
+    assert len(planned.queries) <= len(pairs)
+    assert len(planned.queries) == 9
+    for planned_query in planned.queries:
+        assert len(planned_query.query.sql) < MAX_SQL_CHARS
+
+
+def test_shipped_rules_share_queries(shipped: RuleSet) -> None:
+    planned = plan(shipped.rules, shipped.datasets, AT)
+    pairs = {(d, tuple(sorted(r.by))) for r in shipped.rules for d in r.datasets}
+    assert len(planned.queries) == len(pairs)
+    assert len(planned.queries) < len(shipped.rules)
+
+
+def test_time_bounds_are_absolute_and_cover_the_longest_window(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "count()", "pitchey_database_metrics", window="15m"),
+        rule(shipped, "p95(duration)", "pitchey_database_metrics", window="5m"),
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    sql = query.query.sql
+    # Sub-second parts are dropped, the window ends (exclusive) at the tick.
+    assert "(timestamp >= toDateTime('2026-11-28 09:45:30')) AND " in sql
+    assert "(timestamp < toDateTime('2026-11-28 10:00:30'))" in sql
+    # The shorter window is a condition inside its own aggregates.
+    assert "if((timestamp >= toDateTime('2026-11-28 09:55:30')), 1, 0)" in sql
+    assert "now()" not in sql.lower()
+    assert sql.endswith("FORMAT JSON")
+
+
+def test_every_aggregate_is_weighted_by_the_sample_interval(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, 'count(status == "error")', "pitchey_database_metrics", by=("table",)),
+        rule(shipped, "sum(rowCount)", "pitchey_database_metrics", by=("table",)),
+        rule(shipped, "avg(duration)", "pitchey_database_metrics", by=("table",)),
+        rule(shipped, "p95(duration)", "pitchey_database_metrics", by=("table",)),
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    sql = query.query.sql
+    assert "sum((_sample_interval * if((blob3 = 'error'), 1, 0)))" in sql
+    assert "sum((_sample_interval * double2))" in sql
+    assert "sum((_sample_interval * double1))" in sql
+    assert "quantileExactWeighted(0.95)(double1, _sample_interval)" in sql
+    assert "count() AS" in sql  # the raw row count, for min_samples
+
+
+def test_identical_measures_are_computed_once(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "p95(duration)", "pitchey_database_metrics", by=("table",)) for _ in range(5)
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    assert query.query.sql.count("quantileExactWeighted") == 1
+
+
+def test_a_filter_every_rule_shares_moves_to_where(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "p95(duration)", "pitchey_database_metrics", where='status == "success"'),
+        rule(
+            shipped,
+            "count()",
+            "pitchey_database_metrics",
+            where='status == "success" and table == "users"',
+        ),
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    where = query.query.sql.split("WHERE", 1)[1]
+    assert "(blob3 = 'success')" in where
+    assert query.query.sql.count("blob3 = 'success'") == 1
+
+
+def test_a_batch_too_long_for_one_statement_is_split(shipped: RuleSet) -> None:
+    endpoints = [f"/api/v1/resource/{i}/with/a/long/path" for i in range(60)]
+    rules = [
+        rule(
+            shipped,
+            f'p95(duration, endpoint == "{e}")',
+            "pitchey_performance_metrics",
+            by=("method",),
+        )
+        for e in endpoints
+    ]
+    planned = plan(rules, shipped.datasets, AT)
+    assert len(planned.queries) > 1
+    assert all(len(q.query.sql) < MAX_SQL_CHARS for q in planned.queries)
+    measures = [m for q in planned.queries for m in q.measures]
+    assert len(measures) == len(set(measures)) == 120  # each rule: rows + quantile
+
+
+def test_one_aggregate_too_long_for_any_statement_is_refused(shipped: RuleSet) -> None:
+    values = ", ".join(f'"{i:0>40}"' for i in range(400))
+    huge = rule(shipped, f"count(endpoint in [{values}])", "pitchey_performance_metrics")
+    with pytest.raises(PlanError, match="shorten its filter"):
+        plan([huge], shipped.datasets, AT)
+
+
+def test_answers_read_back_per_series_and_across_split_queries(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "p95(duration)", "pitchey_database_metrics", by=("table",)),
+        rule(shipped, 'ratio(status == "error")', "pitchey_database_metrics", by=("table",)),
+        rule(shipped, "avg(duration)", "pitchey_database_metrics", by=("table",)),
+    ]
+    planned = plan(rules, shipped.datasets, AT)
+    (query,) = planned.queries
+    by_kind = {(m.kind, m.cond is None): alias for m, alias in query.measures.items()}
+    users = {"g0": "users"}
+    users[by_kind[("rows", True)]] = 10
+    users[by_kind[("quantile", True)]] = 250.0
+    users[by_kind[("events", True)]] = 40
+    users[by_kind[("events", False)]] = 4
+    users[by_kind[("sum", True)]] = 4000.0
+    empty = dict.fromkeys(users, 0)
+    empty["g0"] = "ghost"
+    rows = Rows(tuple(Column(k, "Float64") for k in users), (users, empty))
+    results = read(planned, {query: rows})
+    p95, errors, mean = (results[r.name] for r in rules)
+    assert p95.series[(("table", "users"),)].value == 250.0
+    assert p95.series[(("table", "users"),)].samples == 10
+    assert errors.series[(("table", "users"),)].value == pytest.approx(0.1)
+    assert mean.series[(("table", "users"),)].value == pytest.approx(100.0)
+    # A series with no rows has no quantile, mean or ratio: unknown, not zero.
+    assert p95.series[(("table", "ghost"),)].value is None
+    assert errors.series[(("table", "ghost"),)].value is None
+    assert mean.series[(("table", "ghost"),)].value is None
+
+
+def test_a_failed_query_gives_its_rules_an_error_not_an_empty_answer(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "count()", "pitchey_database_metrics"),
+        rule(shipped, "count()", "pitchey_error_tracking"),
+    ]
+    planned = plan(rules, shipped.datasets, AT)
+    failing = next(q for q in planned.queries if q.key.dataset == "pitchey_database_metrics")
+    fine = next(q for q in planned.queries if q is not failing)
+    ok_rows = Rows((Column("m0", "UInt64"), Column("m1", "UInt64")), ({"m0": 3, "m1": 30},))
+    results = read(planned, {failing: RuntimeError("boom"), fine: ok_rows})
+    assert results[rules[0].name].error == "boom"
+    assert results[rules[0].name].series == {}
