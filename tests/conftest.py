@@ -1,0 +1,17 @@
+from collections.abc import Iterator
+
+import pytest
+
+from alertd.emulator.server import RunningEmulator, running_emulator
+
+
+@pytest.fixture(scope="session")
+def ae() -> Iterator[RunningEmulator]:
+    """One local AE emulator for the whole run; tests reset it when they need it empty."""
+    with running_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
