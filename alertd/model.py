@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -45,3 +47,82 @@ class Severity(enum.Enum):
 
 
 _SEVERITY_RANK = {Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+Labels = tuple[tuple[str, str], ...]
+
+
+class Status(enum.Enum):
+    """Where one alert (a rule and one series) stands in its lifecycle."""
+
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """Everything needed to resume one alert's lifecycle exactly after a restart.
+
+    `active_since` starts the `for` clock; `last_breach` is the last tick the condition
+    held, which `keep_firing_for` counts from; `last_seen` the last tick with data.
+    """
+
+    fingerprint: str
+    rule: str
+    labels: Labels
+    status: Status
+    severity: Severity | None = None
+    active_since: dt.datetime | None = None
+    firing_since: dt.datetime | None = None
+    last_breach: dt.datetime | None = None
+    last_seen: dt.datetime | None = None
+    last_eval: dt.datetime | None = None
+    value: float | None = None
+    samples: int = 0
+
+
+class Change(enum.Enum):
+    """What a transition did; on-call engineers see these words."""
+
+    PENDING = "pending"  # inactive -> pending
+    FIRING = "firing"  # pending or inactive -> firing
+    ESCALATED = "escalated"  # firing, severity went up
+    DEESCALATED = "deescalated"  # firing, severity went down
+    RESOLVED = "resolved"  # firing -> inactive
+    CANCELLED = "cancelled"  # pending -> inactive before `for` elapsed
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One change of one alert at one evaluation time."""
+
+    at: dt.datetime
+    fingerprint: str
+    rule: str
+    labels: Labels
+    change: Change
+    previous: Status
+    status: Status
+    severity: Severity | None
+    previous_severity: Severity | None
+    value: float | None
+    threshold: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One evaluated value of one series, kept as a short history for charts."""
+
+    fingerprint: str
+    at: dt.datetime
+    value: float | None
+    samples: int
+
+
+def fingerprint(rule: str, labels: Labels) -> str:
+    """An alert's identity: its rule name and full label set, stable across restarts and
+    versions because it hashes a canonical JSON text, never Python's own hash()."""
+    canonical = json.dumps([rule, sorted(labels)], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -6,14 +6,12 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from alertd.model import Rows
+from alertd.model import Labels, Rows
 from alertd.query.aggregates import read_aggregate
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import BoundAggregate, Number, ValueArith, ValueExpr, ValueNeg
 from alertd.rules.ruleset import Rule
-
-Labels = tuple[tuple[str, str], ...]
 
 _ARITH: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,

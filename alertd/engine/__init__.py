@@ -1,0 +1,1 @@
+"""Evaluation: verdicts per series, the alert lifecycle, ticks and their schedule."""

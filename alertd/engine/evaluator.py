@@ -1,0 +1,94 @@
+"""Ticks: plan a group's queries, ask the source, step the lifecycle, commit the result.
+
+The live daemon and `alertd backtest` both drive this class; only who picks the
+evaluation times differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import structlog
+
+from alertd.engine.source_health import source_step
+from alertd.engine.step import Step, carry, step
+from alertd.errors import QueryRejectedError, SourceError
+from alertd.model import AlertState, Rows
+from alertd.query.plan import Plan, PlannedQuery, plan
+from alertd.query.results import read
+from alertd.rules.ruleset import Group, RuleSet
+from alertd.sources.base import Source
+from alertd.sources.batch import run_plan
+from alertd.store.base import Commit, Store
+
+log = structlog.get_logger(__name__)
+
+
+class Evaluator:
+    """Holds the alert states between ticks; the store holds them across restarts."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        source: Source,
+        store: Store,
+        *,
+        source_down_after: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self.ruleset = ruleset
+        self.source = source
+        self.store = store
+        self.source_down_after = source_down_after
+        self.states: dict[str, AlertState] = {}
+        self.unhealthy: dict[str, str] = {}
+
+    async def restore(self) -> None:
+        """Resume from the store: firing stays firing, pending keeps its `for` clock."""
+        self.states = await self.store.load()
+        log.info("evaluator.restored", alerts=len(self.states))
+
+    async def tick(self, group: Group, at: dt.datetime) -> Step:
+        """Evaluate one group for the windows ending at `at`, and commit what changed."""
+        planned = plan(group.rules, self.ruleset.datasets, at)
+        answers = await run_plan(planned, self.source)
+        result = step(group.rules, read(planned, answers), self.states, at)
+        source_step(_outcomes(planned, answers), self.states, self.source_down_after, at, result)
+        await self.store.commit(
+            Commit(
+                at=at,
+                group=group.name,
+                states=tuple(result.states.values()),
+                removed=tuple(result.removed),
+                transitions=tuple(result.transitions),
+                points=tuple(result.points),
+            )
+        )
+        # Only a committed step moves the states: a failed commit is redone next tick.
+        self.states = carry(self.states, result)
+        for rule in group.rules:
+            self.unhealthy.pop(rule.name, None)
+        self.unhealthy.update(result.unhealthy)
+        log.info(
+            "tick.done",
+            group=group.name,
+            at=at.isoformat(),
+            queries=len(planned.queries),
+            transitions=len(result.transitions),
+            unhealthy=len(result.unhealthy),
+        )
+        return result
+
+
+def _outcomes(
+    plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+) -> dict[str, str | None]:
+    outcomes: dict[str, str | None] = {}
+    for planned in plan_.queries:
+        answer = answers.get(planned)
+        # A rejected query is the rule's fault, not the source's: it makes the rule unhealthy.
+        failed = isinstance(answer, SourceError) and not isinstance(answer, QueryRejectedError)
+        error = answer.message if failed and isinstance(answer, SourceError) else None
+        if outcomes.get(planned.key.dataset) is None:
+            outcomes[planned.key.dataset] = error
+    return outcomes

@@ -1,0 +1,157 @@
+"""One alert's state machine: inactive -> pending (`for`) -> firing -> resolved.
+
+Pure: the next state and the transition (if any) follow from the current state, a verdict
+and the evaluation time. Nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from alertd.engine.verdict import Condition, Verdict
+from alertd.model import AlertState, Change, Severity, Status, Transition
+
+NoData = Literal["keep", "ok", "alert"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The timing a rule asks for.
+
+    `stale_after`: how long `no_data: keep` holds an alert whose data stopped; after it the
+    alert resolves, because a page that can never resolve is worse than a missed repeat.
+    """
+
+    for_: dt.timedelta
+    keep_firing_for: dt.timedelta
+    no_data: NoData
+    stale_after: dt.timedelta
+    no_data_severity: Severity = Severity.CRITICAL
+
+
+def advance(
+    state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
+) -> tuple[AlertState, Transition | None]:
+    """The state after this tick's verdict, and the transition it caused."""
+    verdict = _apply_no_data(verdict, policy)
+    observed = dataclasses.replace(
+        state,
+        last_eval=now,
+        value=verdict.value if verdict.condition is not Condition.NO_DATA else state.value,
+        samples=verdict.samples,
+        last_seen=now if verdict.condition is not Condition.NO_DATA else state.last_seen,
+    )
+    if verdict.condition is Condition.BREACH:
+        return _breach(observed, verdict, policy, now)
+    if verdict.condition is Condition.CLEAR:
+        return _clear(observed, verdict, policy, now)
+    return _hold(observed, verdict, policy, now)
+
+
+def _apply_no_data(verdict: Verdict, policy: Policy) -> Verdict:
+    if verdict.condition is not Condition.NO_DATA or policy.no_data == "keep":
+        return verdict
+    if policy.no_data == "ok":
+        return dataclasses.replace(verdict, condition=Condition.CLEAR)
+    return dataclasses.replace(
+        verdict, condition=Condition.BREACH, severity=policy.no_data_severity, threshold="no data"
+    )
+
+
+def _breach(
+    state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
+) -> tuple[AlertState, Transition | None]:
+    severity = verdict.severity
+    if state.status is Status.FIRING:
+        updated = dataclasses.replace(state, severity=severity, last_breach=now)
+        if severity == state.severity or severity is None or state.severity is None:
+            return updated, None
+        change = Change.ESCALATED if severity.rank > state.severity.rank else Change.DEESCALATED
+        return updated, _transition(state, updated, change, verdict, now)
+    active_since = state.active_since if state.status is Status.PENDING else now
+    assert active_since is not None
+    if now - active_since >= policy.for_:
+        firing = dataclasses.replace(
+            state,
+            status=Status.FIRING,
+            severity=severity,
+            active_since=active_since,
+            firing_since=now,
+            last_breach=now,
+        )
+        return firing, _transition(state, firing, Change.FIRING, verdict, now)
+    pending = dataclasses.replace(
+        state, status=Status.PENDING, severity=severity, active_since=active_since, last_breach=now
+    )
+    if state.status is Status.PENDING:
+        return pending, None
+    return pending, _transition(state, pending, Change.PENDING, verdict, now)
+
+
+def _clear(
+    state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
+) -> tuple[AlertState, Transition | None]:
+    if state.status is Status.FIRING:
+        assert state.last_breach is not None
+        if now - state.last_breach < policy.keep_firing_for:
+            return state, None
+        return _end(state, Change.RESOLVED, verdict, now, "")
+    if state.status is Status.PENDING:
+        return _end(state, Change.CANCELLED, verdict, now, "")
+    return state, None
+
+
+def _hold(
+    state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
+) -> tuple[AlertState, Transition | None]:
+    """No verdict either way: nothing moves, unless the data has been gone too long."""
+    if state.status is Status.INACTIVE:
+        return state, None
+    seen = state.last_seen or state.active_since
+    if seen is not None and now - seen >= policy.stale_after:
+        change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED
+        return _end(state, change, verdict, now, f"no data since {seen.isoformat()}")
+    return state, None
+
+
+def _end(
+    state: AlertState, change: Change, verdict: Verdict, now: dt.datetime, reason: str
+) -> tuple[AlertState, Transition]:
+    ended = AlertState(
+        fingerprint=state.fingerprint,
+        rule=state.rule,
+        labels=state.labels,
+        status=Status.INACTIVE,
+        last_seen=state.last_seen,
+        last_eval=now,
+        value=state.value,
+        samples=state.samples,
+    )
+    return ended, _transition(state, ended, change, verdict, now, reason)
+
+
+def _transition(
+    before: AlertState,
+    after: AlertState,
+    change: Change,
+    verdict: Verdict,
+    now: dt.datetime,
+    reason: str = "",
+) -> Transition:
+    return Transition(
+        at=now,
+        fingerprint=after.fingerprint,
+        rule=after.rule,
+        labels=after.labels,
+        change=change,
+        previous=before.status,
+        status=after.status,
+        severity=after.severity if after.status is not Status.INACTIVE else before.severity,
+        previous_severity=before.severity,
+        value=verdict.value if verdict.value is not None else before.value,
+        threshold=verdict.threshold,
+        reason=reason,
+    )

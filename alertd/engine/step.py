@@ -1,0 +1,108 @@
+"""One evaluation step for a set of rules: verdicts, lifecycle, transitions. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from alertd.engine.lifecycle import Policy, advance
+from alertd.engine.verdict import Verdict, judge
+from alertd.model import AlertState, Labels, SeriesPoint, Status, Transition, fingerprint
+from alertd.query.results import RuleResult, SeriesValue
+from alertd.rules.ruleset import Rule
+
+MIN_STALE_AFTER = dt.timedelta(minutes=10)
+
+
+@dataclass
+class Step:
+    """What one step changed: states to keep, fingerprints gone inactive, transitions."""
+
+    states: dict[str, AlertState] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    points: list[SeriesPoint] = field(default_factory=list)
+    unhealthy: dict[str, str] = field(default_factory=dict)  # rule name -> error
+
+    def record(
+        self, before: AlertState | None, after: AlertState, transition: Transition | None
+    ) -> None:
+        if transition is not None:
+            self.transitions.append(transition)
+        if after.status is Status.INACTIVE:
+            if before is not None and before.status is not Status.INACTIVE:
+                self.removed.append(after.fingerprint)
+        else:
+            self.states[after.fingerprint] = after
+
+
+def policy(rule: Rule) -> Policy:
+    return Policy(
+        for_=rule.for_,
+        keep_firing_for=rule.keep_firing_for,
+        no_data=rule.no_data,
+        stale_after=max(2 * rule.window, MIN_STALE_AFTER),
+        no_data_severity=max(rule.thresholds, key=lambda s: s.rank),
+    )
+
+
+def alert_labels(rule: Rule, series: Labels) -> Labels:
+    """An alert's labels: the series' group-by labels and the rule's static labels."""
+    return tuple(sorted({**dict(series), **rule.labels}.items()))
+
+
+def step(
+    rules: Sequence[Rule],
+    results: Mapping[str, RuleResult],
+    states: Mapping[str, AlertState],
+    now: dt.datetime,
+) -> Step:
+    """Advance every alert of `rules` with this tick's results.
+
+    A rule whose query failed is left exactly as it was and reported unhealthy: a failure
+    is never taken for an all-clear.
+    """
+    out = Step()
+    by_rule: dict[str, list[AlertState]] = {}
+    for state in states.values():
+        by_rule.setdefault(state.rule, []).append(state)
+    for rule in rules:
+        result = results.get(rule.name)
+        if result is None or result.error is not None:
+            out.unhealthy[rule.name] = result.error if result else "not evaluated"
+            continue
+        _step_rule(rule, result, by_rule.get(rule.name, []), now, out)
+    return out
+
+
+def _step_rule(
+    rule: Rule, result: RuleResult, existing: Iterable[AlertState], now: dt.datetime, out: Step
+) -> None:
+    rule_policy = policy(rule)
+    known = {state.labels: state for state in existing}
+    series: dict[Labels, SeriesValue | None] = {
+        alert_labels(rule, labels): value for labels, value in result.series.items()
+    }
+    for labels in known:
+        series.setdefault(labels, None)  # gone from the answer: judged as no data
+    if not series and rule.no_data == "alert":
+        series[alert_labels(rule, ())] = None
+    for labels, value in series.items():
+        before = known.get(labels)
+        state = before or AlertState(
+            fingerprint(rule.name, labels), rule.name, labels, Status.INACTIVE
+        )
+        verdict: Verdict = judge(rule, value, firing=state.status is Status.FIRING)
+        after, transition = advance(state, verdict, rule_policy, now)
+        out.record(before, after, transition)
+        if value is not None:
+            out.points.append(SeriesPoint(state.fingerprint, now, value.value, value.samples))
+
+
+def carry(states: Mapping[str, AlertState], step_result: Step) -> dict[str, AlertState]:
+    """The full state map after a step: old states, updated and minus those gone inactive."""
+    merged = {**states, **step_result.states}
+    for gone in step_result.removed:
+        merged.pop(gone, None)
+    return merged

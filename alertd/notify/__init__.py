@@ -1,0 +1,1 @@
+"""From transitions to messages: receivers and how they render."""

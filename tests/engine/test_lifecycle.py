@@ -1,0 +1,162 @@
+from pathlib import Path
+
+from alertd.model import Status
+from alertd.query.results import SeriesValue
+from tests.engine.timeline import Timeline, changes, make_rule, pages
+
+SLOW = """\
+    value: p95(duration)
+    thresholds: {warning: "> 150", critical: "> 200"}
+    for: 1m
+"""
+
+
+def test_breach_goes_pending_then_fires_after_for_then_resolves(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([100, 160, 160, 160, 160, 100])
+    assert changes(line.transitions) == [
+        (1, "pending", "warning"),
+        (3, "firing", "warning"),  # 60 s after the first breach: `for` is inclusive
+        (5, "resolved", "warning"),
+    ]
+
+
+def test_without_for_an_alert_fires_at_once(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s")))
+    line.feed([250, 100])
+    assert changes(line.transitions) == [(0, "firing", "critical"), (1, "resolved", "critical")]
+
+
+def test_a_breach_shorter_than_for_is_cancelled_without_firing(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([160, 160, 100, 100])
+    assert changes(line.transitions) == [(0, "pending", "warning"), (2, "cancelled", "warning")]
+    assert pages(line.transitions) == 0
+
+
+def test_escalation_and_deescalation_are_transitions_of_the_same_alert(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([160, 160, 160, 250, 250, 170, 100])
+    assert changes(line.transitions) == [
+        (0, "pending", "warning"),
+        (2, "firing", "warning"),
+        (3, "escalated", "critical"),
+        (5, "deescalated", "warning"),
+        (6, "resolved", "warning"),
+    ]
+    assert len({t.fingerprint for t in line.transitions}) == 1
+
+
+def test_pending_takes_the_severity_it_has_when_for_elapses(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([160, 250, 250])
+    assert changes(line.transitions) == [(0, "pending", "warning"), (2, "firing", "critical")]
+
+
+def test_keep_firing_for_rides_out_a_short_dip(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    keep_firing_for: 1m"))
+    line = Timeline(rule)
+    line.feed([250, 100, 250, 100, 100, 100])
+    # Breach at 0 and 2; the dip at 1 is ridden out; resolved 60 s after the last breach.
+    assert changes(line.transitions) == [(0, "firing", "critical"), (4, "resolved", "critical")]
+
+
+def test_flapping_without_hysteresis_pages_every_crossing(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s"))
+    line = Timeline(rule)
+    line.feed([205, 195, 205, 195, 205, 195, 205, 195])
+    # Each crossing of 200 escalates or de-escalates; each of 150 never happens.
+    assert pages(line.transitions) == 8
+
+
+def test_flapping_with_hysteresis_pages_once_and_resolves_once(tmp_path: Path) -> None:
+    body = """\
+    value: p95(duration)
+    thresholds: {critical: "> 200"}
+    recover: "< 180"
+"""
+    flapping = [205, 195, 205, 195, 205, 195, 205, 195, 170]
+    without = Timeline(make_rule(tmp_path, body.replace('    recover: "< 180"\n', "")))
+    without.feed(flapping)
+    with_recover = Timeline(make_rule(tmp_path, body))
+    with_recover.feed(flapping)
+    assert pages(without.transitions) == 8
+    assert changes(with_recover.transitions) == [
+        (0, "firing", "critical"),
+        (8, "resolved", "critical"),
+    ]
+
+
+def test_too_few_samples_cannot_judge_so_nothing_moves(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 1m\n    min_samples: 20"))
+    line = Timeline(rule)
+    few = {(): SeriesValue(500.0, 5)}
+    many = {(): SeriesValue(500.0, 50)}
+    line.feed([few, few, many, few, few, few, many])
+    # Pending at 2; the unjudged ticks do not count towards `for`... nor cancel it.
+    assert changes(line.transitions) == [(2, "pending", "critical"), (6, "firing", "critical")]
+    line.feed([{(): SeriesValue(10.0, 5)}])
+    assert changes(line.transitions)[-1] == (6, "firing", "critical")  # unjudged: no resolve
+
+
+def test_a_failed_query_changes_nothing(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([250, 250, 250])
+    before = dict(line.states)
+    line.feed(["error"] * 10)
+    assert line.states == before
+    line.feed([100])
+    assert changes(line.transitions)[-1][1] == "resolved"
+
+
+def test_no_data_keep_holds_then_resolves_when_stale(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s")))
+    line.feed([250])
+    line.feed([None] * 19)  # 9.5 minutes without data: still firing
+    assert [s.status for s in line.states.values()] == [Status.FIRING]
+    line.feed([None])  # 10 minutes: stale
+    (_, resolved) = line.transitions
+    assert resolved.change.value == "resolved"
+    assert resolved.reason.startswith("no data since 2026-11-28T10:00:00")
+
+
+def test_no_data_ok_resolves_at_once(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    no_data: ok")))
+    line.feed([250, None])
+    assert changes(line.transitions) == [(0, "firing", "critical"), (1, "resolved", "critical")]
+
+
+def test_no_data_alert_fires_at_the_highest_severity(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 30s\n    no_data: alert")))
+    line.feed([None, None, 100])
+    assert changes(line.transitions) == [
+        (0, "pending", "critical"),
+        (1, "firing", "critical"),
+        (2, "resolved", "critical"),
+    ]
+    assert line.transitions[0].threshold == "no data"
+
+
+def test_series_are_separate_alerts_and_a_vanished_one_follows_no_data(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    by: [table]\n    no_data: ok"))
+    line = Timeline(rule)
+    users, ndas = (("table", "users"),), (("table", "ndas"),)
+    line.feed(
+        [
+            {users: SeriesValue(250.0, 50), ndas: SeriesValue(100.0, 50)},
+            {users: SeriesValue(250.0, 50), ndas: SeriesValue(260.0, 50)},
+            {ndas: SeriesValue(260.0, 50)},
+        ]
+    )
+    assert [(t.labels, t.change.value) for t in line.transitions] == [
+        (users, "firing"),
+        (ndas, "firing"),
+        (users, "resolved"),
+    ]
+
+
+def test_static_labels_join_the_identity(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    labels: {team: db}"))
+    line = Timeline(rule)
+    (fired,) = line.feed([250])
+    assert fired.labels == (("team", "db"),)
