@@ -169,7 +169,10 @@ def test_the_reference_examples_are_accepted(sql: str) -> None:
         ("SELECT a FROM t AS x", "table aliases are not supported"),
         ("SELECT a FROM t x", "table aliases are not supported"),
         ("SELECT a FROM (SELECT blob1 AS a FROM t) AS s", "table aliases are not supported"),
-        ("SELECT multiIf(a, 1, 2) AS v FROM t", "Input was invalid: unknown function call: MULTIIF"),
+        (
+            "SELECT multiIf(a, 1, 2) AS v FROM t",
+            "Input was invalid: unknown function call: MULTIIF",
+        ),
         ("SELECT uniq(blob1) AS v FROM t", "unknown function call: UNIQ"),
         ("SELECT quantile(0.5)(double1) AS v FROM t", "unknown function call: QUANTILE"),
         ("SELECT quantiles(0.5, 0.9)(double1) AS v FROM t", "unknown function call: QUANTILES"),
@@ -239,9 +242,7 @@ def test_alias_reuse_is_allowed_in_group_by_having_and_order_by() -> None:
 
 
 def test_an_alias_named_like_a_column_is_not_mistaken_for_reuse() -> None:
-    sql = (
-        "SELECT toStartOfMinute(timestamp) AS timestamp, count() AS n FROM t GROUP BY timestamp"
-    )
+    sql = "SELECT toStartOfMinute(timestamp) AS timestamp, count() AS n FROM t GROUP BY timestamp"
     assert check_sql(sql) is None
 
 

@@ -1,0 +1,1 @@
+"""A local stand-in for the Analytics Engine SQL API, backed by embedded ClickHouse (chdb)."""

@@ -1,0 +1,138 @@
+"""The emulator's HTTP face: AE's SQL endpoint, plus the write and reset hooks tests use."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import uuid
+
+import anyio.to_thread
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from alertd.clock import Clock, SystemClock
+from alertd.emulator.dialect import DialectError, Statement, analyse
+from alertd.emulator.points import PointError, parse_points
+from alertd.emulator.storage import DATASET_NAME, ChdbStorage, QueryError
+
+SQL_PATH = "/client/v4/accounts/{account_id}/analytics_engine/sql"
+DEFAULT_FORMAT = "JSONEachRow"  # the newer OpenAPI schema's default (reference §1)
+
+_MEDIA_TYPES = {
+    "JSON": "application/json",
+    "JSONEachRow": "application/x-ndjson",
+    "TabSeparated": "text/tab-separated-values",
+}
+# Tables store times as DateTime('UTC'); AE's meta says plain DateTime, its zone being UTC.
+_UTC_DATETIME = re.compile(r"DateTime\('UTC'\)")
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None = None) -> Starlette:
+    """An app answering as AE's SQL API does, over `storage`.
+
+    `token` is the bearer token the SQL endpoint demands; with None any non-empty bearer
+    is accepted. `clock` stamps written points that carry no timestamp.
+    """
+    now = (clock or SystemClock()).now
+
+    async def sql(request: Request) -> Response:
+        query_id = uuid.uuid4().hex
+        if not _authorised(request.headers.get("authorization", ""), token):
+            return _text(403, "Authorization error", query_id)
+        try:
+            statement = analyse(await _sql_text(request))
+            body = await anyio.to_thread.run_sync(_execute, storage, statement)
+        except _BadRequest as error:
+            return _text(400, str(error), query_id)
+        except DialectError as error:
+            log.info("emulator.query_rejected", query_id=query_id, reason=error.message)
+            return _text(422, error.message, query_id)
+        except QueryError as error:
+            log.info("emulator.query_failed", query_id=query_id, reason=error.message)
+            return _text(error.status, error.message, query_id)
+        fmt = statement.format or DEFAULT_FORMAT
+        return Response(body, 200, media_type=_MEDIA_TYPES[fmt], headers={"X-Query-Id": query_id})
+
+    async def write(request: Request) -> Response:
+        dataset = request.path_params["dataset"]
+        if not DATASET_NAME.fullmatch(dataset):
+            return _text(400, f"invalid dataset name: {dataset!r}")
+        try:
+            batch = parse_points(await request.body(), now())
+        except PointError as error:
+            return _text(400, str(error))
+        written = await anyio.to_thread.run_sync(storage.write, dataset, batch.points)
+        return JSONResponse({"written": written, "dropped": batch.dropped})
+
+    async def reset(request: Request) -> Response:
+        await anyio.to_thread.run_sync(storage.reset)
+        return JSONResponse({"reset": True})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route(SQL_PATH, sql, methods=["GET", "POST"]),
+            Route("/emulator/write/{dataset}", write, methods=["POST"]),
+            Route("/emulator/reset", reset, methods=["POST"]),
+            Route("/emulator/health", health, methods=["GET"]),
+        ]
+    )
+
+
+def _authorised(header: str, token: str | None) -> bool:
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        return False
+    return token is None or hmac.compare_digest(given.encode(), token.encode())
+
+
+class _BadRequest(Exception):
+    """The request carries no SQL; AE answers 400 with this message."""
+
+
+async def _sql_text(request: Request) -> str:
+    """The SQL from a POST body or, as the OpenAPI schema also allows, GET's `query`."""
+    if request.method == "GET":
+        text = request.query_params.get("query", "")
+        if not text.strip():
+            raise _BadRequest("Query string error: missing field `query`")
+        return text
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _BadRequest("Content type error: the body must be UTF-8 SQL text") from error
+    if not text.strip():
+        raise _BadRequest("Content type error: the body must be the SQL query")
+    return text
+
+
+def _execute(storage: ChdbStorage, statement: Statement) -> bytes:
+    fmt = statement.format or DEFAULT_FORMAT
+    if statement.kind == "show_tables":
+        body = storage.show_tables(fmt)
+    else:
+        body = storage.query(statement.clickhouse_sql, fmt)
+    return _as_ae_json(body) if fmt == "JSON" else body
+
+
+def _as_ae_json(body: bytes) -> bytes:
+    """ClickHouse's JSON answer trimmed to AE's: no `statistics`, plain DateTime in meta."""
+    answer = json.loads(body)
+    answer.pop("statistics", None)
+    for column in answer.get("meta", []):
+        column["type"] = _UTC_DATETIME.sub("DateTime", column["type"])
+    return json.dumps(answer, ensure_ascii=False).encode()
+
+
+def _text(status: int, message: str, query_id: str | None = None) -> Response:
+    headers = {"X-Query-Id": query_id} if query_id else None
+    return Response(message, status, media_type="text/plain", headers=headers)
