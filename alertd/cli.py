@@ -34,6 +34,23 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--rules", type=Path, default=None, help="where datasets.yaml lives")
     query.add_argument("--json", action="store_true", help="print a JSON array")
 
+    run = commands.add_parser("run", help="run the daemon until SIGTERM")
+    run.add_argument("--rules", type=Path, default=None, help="rules directory (default: rules/)")
+    run.add_argument("--json", action="store_true", help="one JSON object per transition")
+
+    backtest = commands.add_parser("backtest", help="replay rules over history, send nothing")
+    backtest.add_argument("--from", dest="start", required=True, help="ISO-8601 start (UTC)")
+    backtest.add_argument("--to", dest="end", required=True, help="ISO-8601 end (UTC)")
+    backtest.add_argument(
+        "--step", default=None, help="tick every STEP instead of each group's interval"
+    )
+    backtest.add_argument("--rules", type=Path, default=None)
+    backtest.add_argument("--json", action="store_true", help="one JSON object per transition")
+
+    demo = commands.add_parser("demo", help="emulator + simulated incidents + the daemon")
+    demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
+    demo.add_argument("--rules", type=Path, default=None)
+
     emulator = commands.add_parser("emulator", help="run a local Analytics Engine SQL API")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8787)
@@ -52,6 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from alertd.commands import query
 
         return query.run(args, sys.stdout, sys.stderr)
+    if args.command == "run":
+        from alertd.commands import run
+
+        return run.run(args, sys.stdout, sys.stderr)
+    if args.command == "backtest":
+        from alertd.commands import backtest
+
+        return backtest.run(args, sys.stdout, sys.stderr)
+    if args.command == "demo":
+        from alertd.commands import demo
+
+        return demo.run(args, sys.stdout, sys.stderr)
     if args.command == "emulator":
         from alertd.commands import emulator
 

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything alertd reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="ALERTD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ALERTD_", extra="ignore", populate_by_name=True)
 
     cloudflare_api_base: str = Field(
         default="https://api.cloudflare.com/client/v4",
@@ -32,3 +32,7 @@ class Settings(BaseSettings):
     query_timeout_seconds: float = Field(default=30.0, gt=0)
     query_concurrency: int = Field(default=4, ge=1)
     query_retries: int = Field(default=3, ge=0)
+    evaluation_delay_seconds: float = Field(default=60.0, ge=0)
+    source_down_after_seconds: float = Field(default=300.0, gt=0)
+    group_concurrency: int = Field(default=2, ge=1)
+    history_limit: int = Field(default=120, ge=1)

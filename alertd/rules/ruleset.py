@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,3 +64,11 @@ class RuleSet:
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(rule for group in self.groups for rule in group.rules)
+
+    def without(self, names: set[str]) -> RuleSet:
+        """The same rule set minus the named rules."""
+        groups = tuple(
+            dataclasses.replace(g, rules=tuple(r for r in g.rules if r.name not in names))
+            for g in self.groups
+        )
+        return RuleSet(self.datasets, groups)

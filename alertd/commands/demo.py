@@ -1,0 +1,89 @@
+"""`alertd demo`: emulator, simulated traffic with incidents and the daemon, on one machine.
+
+Simulated time runs `speed` times faster than the wall clock, so the built-in half hour of
+incidents plays in about three minutes; the rules and their windows are the shipped ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+import httpx
+from pydantic import SecretStr
+
+from alertd import daemon
+from alertd.clock import ScaledClock, SystemClock
+from alertd.emulator.server import running_emulator
+from alertd.logging import configure
+from alertd.settings import Settings
+from alertd.simulator.timeline import demo_timeline
+from alertd.simulator.writer import run_live, write_range
+
+WARM_UP = dt.timedelta(minutes=10)  # history written before the start, so windows are full
+SEED = 7
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    configure("warning", "console")
+    timeline = demo_timeline()
+    with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
+        settings = Settings(
+            cloudflare_api_base=ae.base_url,
+            cloudflare_account_id=ae.account_id,
+            cloudflare_api_token=SecretStr(ae.token),
+            state_dir=Path(state),
+            evaluation_delay_seconds=10,
+            source_down_after_seconds=300,
+        )
+        origin = SystemClock().now().replace(second=0, microsecond=0)
+        clock = ScaledClock(origin, args.speed)
+        minutes = timeline.length.total_seconds() / 60
+        print(
+            f"alertd demo: AE emulator at {ae.base_url}; {minutes:.0f} simulated minutes of "
+            f"Pitchey traffic with incidents at {args.speed:g}x "
+            f"(about {minutes / args.speed:.1f} minutes). Ctrl-C stops.\n",
+            file=out,
+            flush=True,
+        )
+
+        async def main() -> int:
+            stop = anyio.Event()
+            async with httpx.AsyncClient(timeout=30) as client, anyio.create_task_group() as tasks:
+                await write_range(
+                    client,
+                    ae.root_url,
+                    timeline,
+                    origin - WARM_UP,
+                    origin,
+                    origin=origin,
+                    seed=SEED,
+                )
+                tasks.start_soon(
+                    lambda: run_live(clock, client, ae.root_url, timeline, origin=origin, seed=SEED)
+                )
+
+                async def finish() -> None:
+                    await clock.sleep((origin + timeline.length - clock.now()).total_seconds())
+                    stop.set()
+
+                tasks.start_soon(finish)
+                code = await daemon.run(
+                    settings,
+                    [args.rules or Path("rules")],
+                    clock=clock,
+                    out=out,
+                    err=err,
+                    stop=stop,
+                    speed=args.speed,
+                )
+                tasks.cancel_scope.cancel()
+            return code
+
+        code = anyio.run(main)
+    print("\ndemo finished.", file=out)
+    return code

@@ -1,0 +1,29 @@
+"""`alertd run`: the daemon, with settings and logging from the environment."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from alertd import daemon
+from alertd.clock import SystemClock
+from alertd.logging import configure
+from alertd.settings import Settings
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = Settings()
+    configure(
+        settings.log_level, settings.log_format, [settings.cloudflare_api_token.get_secret_value()]
+    )
+    paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
+
+    async def main() -> int:
+        return await daemon.run(
+            settings, paths, clock=SystemClock(), out=out, err=err, json_lines=args.json
+        )
+
+    return anyio.run(main)

@@ -1,0 +1,120 @@
+"""A failing source changes no alert state, marks rules unhealthy, and after the configured
+time raises AlertdSourceUnavailable, which resolves when the source answers again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from alertd.clock import FakeClock
+from alertd.emulator.server import RunningEmulator
+from alertd.engine.evaluator import Evaluator
+from alertd.engine.source_health import SOURCE_ALERT
+from alertd.model import Change, Status, Transition
+from alertd.query.check import check_rules
+from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.memory import MemoryStore
+from tests.e2e.test_backtest import T0, query_points
+
+RULES = Path(__file__).parents[2] / "rules"
+
+
+class FlakyTransport(httpx.AsyncBaseTransport):
+    """Passes requests to the emulator, or fails them the way `mode` says."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.mode == "ok":
+            return await self.real.handle_async_request(request)
+        if self.mode == "500":
+            return httpx.Response(500, text="Sorry, we were unable to evaluate your query")
+        if self.mode == "429":
+            return httpx.Response(429, headers={"Retry-After": "2"}, text="Too many queries queued")
+        if self.mode == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if self.mode == "garbage":
+            return httpx.Response(200, text="<html>gateway</html>")
+        raise AssertionError(self.mode)
+
+
+def modes() -> Iterator[str]:
+    while True:
+        yield from ("500", "429", "timeout", "garbage")
+
+
+@pytest.mark.anyio
+async def test_failures_keep_state_and_raise_source_unavailable_after_five_minutes(
+    ae: RunningEmulator,
+) -> None:
+    ae.reset()
+    ae.write("pitchey_database_metrics", query_points())
+    validation_error = {
+        "timestamp": int(T0.timestamp() * 1000),
+        "indexes": ["validation"],
+        "blobs": ["validation", "api", "bad input", "400", "/api/search", "u1"],
+        "doubles": [T0.timestamp(), 1.0],
+    }
+    ae.write("pitchey_error_tracking", [validation_error])
+    loaded = check_rules([RULES])
+    database = next(g for g in loaded.ruleset.groups if g.name == "database")
+    transport = FlakyTransport()
+    clock = FakeClock(T0)
+    source = AnalyticsEngineSource(
+        ae.base_url,
+        ae.account_id,
+        SecretStr(ae.token),
+        sleep=clock.sleep,
+        client=httpx.AsyncClient(transport=transport),
+        retries=2,
+    )
+    evaluator = Evaluator(
+        loaded.ruleset, source, MemoryStore(), source_down_after=dt.timedelta(minutes=5)
+    )
+    transitions: list[Transition] = []
+
+    async def run(start: float, end: float) -> None:
+        at = T0 + dt.timedelta(minutes=start)
+        while at < T0 + dt.timedelta(minutes=end):
+            transitions.extend((await evaluator.tick(database, at)).transitions)
+            at += dt.timedelta(seconds=30)
+
+    await run(5.5, 7)  # the slow table fires at 6m30s (see test_backtest)
+    firing = {k: v for k, v in evaluator.states.items() if v.status is Status.FIRING}
+    assert [s.rule for s in firing.values()] == ["SlowQueryP95"]
+
+    failure_modes = modes()
+    at = T0 + dt.timedelta(minutes=7)
+    before = dict(evaluator.states)
+    outage: list[Transition] = []
+    while at < T0 + dt.timedelta(minutes=12, seconds=30):
+        transport.mode = next(failure_modes)
+        outage.extend((await evaluator.tick(database, at)).transitions)
+        rule_states = {k: v for k, v in evaluator.states.items() if v.rule != SOURCE_ALERT}
+        assert rule_states == before  # no alert moved, none resolved
+        assert set(evaluator.unhealthy) == {r.name for r in database.rules}
+        at += dt.timedelta(seconds=30)
+    # Failing since 7m: pending at once, paged 5 minutes later.
+    assert [(t.rule, t.change, t.at.strftime("%H:%M:%S")) for t in outage] == [
+        (SOURCE_ALERT, Change.PENDING, "09:07:00"),
+        (SOURCE_ALERT, Change.FIRING, "09:12:00"),
+    ]
+    assert outage[1].labels == (("dataset", "pitchey_database_metrics"),)
+
+    transport.mode = "ok"
+    recovered = (await evaluator.tick(database, at)).transitions
+    assert [(t.rule, t.change) for t in recovered] == [(SOURCE_ALERT, Change.RESOLVED)]
+    assert evaluator.unhealthy == {}
+    # The rule alert never fired twice: the outage did not reset it.
+    assert [t.change for t in transitions + outage + recovered if t.rule == "SlowQueryP95"] == [
+        Change.PENDING,
+        Change.FIRING,
+    ]
+    await source.aclose()
