@@ -126,3 +126,38 @@ def fingerprint(rule: str, labels: Labels) -> str:
     versions because it hashes a canonical JSON text, never Python's own hash()."""
     canonical = json.dumps([rule, sorted(labels)], separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AlertSnapshot:
+    """One alert as a notification shows it: rendered annotations, times, value."""
+
+    fingerprint: str
+    rule: str
+    labels: Labels
+    firing: bool
+    severity: Severity | None
+    value: float | None
+    threshold: str | None
+    annotations: Mapping[str, str]
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message for one receiver about one group of alerts.
+
+    `group_key` is the group's stable identity (PagerDuty's dedup_key derives from it);
+    `id` is unique per notification, so a receiver's retries can be recognised.
+    """
+
+    id: str
+    receiver: str
+    group_key: str
+    group_labels: Labels
+    firing: bool
+    alerts: tuple[AlertSnapshot, ...]
+    created_at: dt.datetime
+    status_url: str | None = None
+    test: bool = False

@@ -73,7 +73,7 @@ async def test_ticks_follow_the_clock_and_never_repeat_a_grid_point(tmp_path: Pa
 @pytest.mark.anyio
 async def test_a_missed_tick_is_counted_and_logged(tmp_path: Path) -> None:
     clock = FakeClock(T0)
-    scheduler, evaluator, group = make(tmp_path, clock)
+    scheduler, _, group = make(tmp_path, clock)
     await scheduler.run_group(group)
     clock.advance(120)
     with structlog.testing.capture_logs() as logs:
