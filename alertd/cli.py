@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
     demo.add_argument("--rules", type=Path, default=None)
 
+    simulate = commands.add_parser("simulate", help="write simulated traffic into an emulator")
+    simulate.add_argument("--emulator", default="http://127.0.0.1:8787")
+    simulate.add_argument("--timeline", type=Path, default=None, help="default: the demo's")
+    simulate.add_argument("--from", dest="start", default=None, help="ISO-8601 start (UTC)")
+    simulate.add_argument("--to", dest="end", default=None, help="ISO-8601 end (UTC)")
+    simulate.add_argument("--live", action="store_true", help="keep writing up to now")
+    simulate.add_argument("--speed", type=float, default=1.0)
+    simulate.add_argument("--seed", type=int, default=7)
+
     emulator = commands.add_parser("emulator", help="run a local Analytics Engine SQL API")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8787)
@@ -81,6 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from alertd.commands import demo
 
         return demo.run(args, sys.stdout, sys.stderr)
+    if args.command == "simulate":
+        from alertd.commands import simulate
+        from alertd.commands.query import parse_time
+
+        return simulate.run(
+            args.emulator,
+            args.timeline,
+            parse_time(args.start) if args.start else None,
+            parse_time(args.end) if args.end else None,
+            args.live,
+            args.speed,
+            args.seed,
+            sys.stdout,
+            err=sys.stderr,
+        )
     if args.command == "emulator":
         from alertd.commands import emulator
 

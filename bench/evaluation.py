@@ -20,12 +20,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+
+from alertd.clock import FakeClock
+from alertd.emulator.server import running_emulator
+from alertd.engine.backtest import backtest
 from alertd.engine.step import carry, step
-from alertd.model import AlertState
+from alertd.model import AlertState, Query, Rows
 from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.loader import load
 from alertd.rules.ruleset import Rule
+from alertd.simulator.timeline import demo_timeline
+from alertd.simulator.traffic import generate
+from alertd.sources.analytics_engine import AnalyticsEngineSource
 
 T0 = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
 INTERVAL = dt.timedelta(seconds=30)
@@ -78,53 +87,61 @@ def bench_step(rule_count: int, series: int) -> None:
     )
 
 
-async def bench_backtest_day() -> None:
-    import httpx
-    from pydantic import SecretStr
+def thinned(points: dict[str, list[dict[str, Any]]], keep: int) -> dict[str, list[dict[str, Any]]]:
+    """Keep one point in `keep`, standing for `keep` times its events: AE's own sampling."""
+    return {
+        dataset: [{**p, "sample_interval": p["sample_interval"] * keep} for p in rows[::keep]]
+        for dataset, rows in points.items()
+    }
 
-    from alertd.clock import FakeClock
-    from alertd.emulator.server import running_emulator
-    from alertd.emulator.traffic import Incidents, traffic
-    from alertd.engine.backtest import backtest
-    from alertd.model import Query, Rows
-    from alertd.sources.analytics_engine import AnalyticsEngineSource
 
-    loaded = load([Path(__file__).resolve().parents[1] / "rules"])
+async def bench_backtest_day(rules_dir: Path) -> None:
+    loaded = load([rules_dir])
+    timeline = demo_timeline()
     day_end = T0 + dt.timedelta(days=1)
     with running_emulator() as ae:
         written = 0
         for hour in range(24):
             start = T0 + dt.timedelta(hours=hour)
-            points = traffic(
-                start, start + dt.timedelta(hours=1), Incidents(since=day_end), seed=hour
+            # The demo's incidents replay every hour; a tenth of the points keeps a day light.
+            points = generate(
+                timeline, start, start + dt.timedelta(hours=1), origin=start, seed=hour
             )
-            for dataset, rows in points.items():
-                written += ae.write(dataset, rows[::5]).written  # a fifth keeps the day light
-        source = AnalyticsEngineSource(
-            ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(T0).sleep
+            for dataset, rows in thinned(points, 10).items():
+                written += ae.write(dataset, rows).written
+        counter = CountingSource(
+            AnalyticsEngineSource(
+                ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(T0).sleep
+            )
         )
-        sent = 0
-        original = source.run
-
-        async def counting(query: Query) -> Rows:
-            nonlocal sent
-            sent += 1
-            return await original(query)
-
-        source.run = counting  # type: ignore[method-assign]
         started = time.perf_counter()
         try:
             transitions = await backtest(
-                loaded.ruleset, source, T0 + dt.timedelta(minutes=10), day_end, step=INTERVAL
+                loaded.ruleset, counter, T0 + dt.timedelta(minutes=10), day_end, step=INTERVAL
             )
         finally:
-            await source.aclose()
+            await counter.aclose()
         elapsed = time.perf_counter() - started
-    del httpx
     print(
         f"backtest: 1 day at 30 s steps over {written} points: {elapsed:.1f} s wall, "
-        f"{sent} queries sent, {len(transitions)} transitions, peak RSS {peak_rss_mib():.0f} MiB"
+        f"{counter.sent} queries sent, {len(transitions)} transitions, "
+        f"peak RSS {peak_rss_mib():.0f} MiB"
     )
+
+
+class CountingSource:
+    """Counts the queries a source is asked, passing them on."""
+
+    def __init__(self, inner: AnalyticsEngineSource) -> None:
+        self.inner = inner
+        self.sent = 0
+
+    async def run(self, query: Query) -> Rows:
+        self.sent += 1
+        return await self.inner.run(query)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def main() -> int:
@@ -134,7 +151,7 @@ def main() -> int:
     bench_step(50, 200)
     bench_step(50, 10_000)
     if not args.no_backtest:
-        asyncio.run(bench_backtest_day())
+        asyncio.run(bench_backtest_day(Path(__file__).resolve().parents[1] / "rules"))
     return 0
 
 

@@ -69,8 +69,11 @@ def step(
         by_rule.setdefault(state.rule, []).append(state)
     for rule in rules:
         result = results.get(rule.name)
-        if result is None or result.error is not None:
-            out.unhealthy[rule.name] = result.error if result else "not evaluated"
+        if result is None:
+            out.unhealthy[rule.name] = "not evaluated"
+            continue
+        if result.error is not None:
+            out.unhealthy[rule.name] = result.error
             continue
         _step_rule(rule, result, by_rule.get(rule.name, []), now, out)
     return out
