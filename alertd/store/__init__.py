@@ -1,0 +1,5 @@
+"""Where alert state, transitions and series history live between ticks and across restarts.
+
+`base` holds the `Store` role and the `Commit` it accepts; `memory` and `sqlite` are its
+implementations, held to the same behaviour by one contract test suite.
+"""

@@ -1,0 +1,275 @@
+"""What only the SQLite store promises: the file outlives the process, and stays sound."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from structlog.testing import capture_logs
+
+from alertd.errors import StoreError
+from alertd.model import AlertState, Change, SeriesPoint, Severity, Status, Transition
+from alertd.store.base import Commit
+from alertd.store.sqlite import MIGRATIONS, SqliteStore
+
+pytestmark = pytest.mark.anyio
+
+T0 = dt.datetime(2025, 3, 1, 12, 0, 0, 654321, tzinfo=dt.UTC)
+LABELS = (("table", "users"),)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+FIRING = AlertState(
+    fingerprint="f1",
+    rule="SlowQueryP95",
+    labels=LABELS,
+    status=Status.FIRING,
+    severity=Severity.CRITICAL,
+    active_since=at(0),
+    firing_since=at(60),
+    last_breach=at(120.000001),
+    last_seen=at(120.000001),
+    last_eval=at(120.000001),
+    value=230.25,
+    samples=40,
+)
+PENDING = AlertState(
+    fingerprint="f2",
+    rule="ErrorRate",
+    labels=(("endpoint", "/api/pitches"),),
+    status=Status.PENDING,
+    severity=Severity.WARNING,
+    active_since=at(90.000007),
+    last_breach=at(120.000001),
+    last_seen=at(120.000001),
+    last_eval=at(120.000001),
+    value=0.06,
+    samples=500,
+)
+
+
+def transition(when: dt.datetime, reason: str) -> Transition:
+    return Transition(
+        at=when,
+        fingerprint="f1",
+        rule="SlowQueryP95",
+        labels=LABELS,
+        change=Change.FIRING,
+        previous=Status.PENDING,
+        status=Status.FIRING,
+        severity=Severity.CRITICAL,
+        previous_severity=None,
+        value=230.25,
+        reason=reason,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "alertd.db"
+
+
+@pytest.fixture
+async def store(db: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(db)
+    yield opened
+    await opened.aclose()
+
+
+@contextmanager
+def raw(db: Path) -> Iterator[sqlite3.Connection]:
+    """A second, plain connection to the file, as an operator's sqlite3 shell would be."""
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        yield conn
+
+
+async def test_firing_and_pending_alerts_resume_exactly_after_a_restart(db: Path) -> None:
+    first = await SqliteStore.open(db)
+    await first.commit(
+        Commit(
+            at=at(120.000001),
+            group="database",
+            states=(FIRING, PENDING),
+            transitions=(transition(at(60), "p95 above 200"),),
+            points=(SeriesPoint("f1", at(120.000001), 230.25, 40),),
+        )
+    )
+    await first.aclose()
+
+    second = await SqliteStore.open(db)
+    try:
+        assert await second.load() == {"f1": FIRING, "f2": PENDING}
+        assert await second.transitions() == [transition(at(60), "p95 above 200")]
+        assert await second.history("f1") == [SeriesPoint("f1", at(120.000001), 230.25, 40)]
+    finally:
+        await second.aclose()
+
+
+async def test_open_creates_missing_parent_directories(store: SqliteStore, db: Path) -> None:
+    with raw(db) as conn:
+        assert conn.execute("SELECT count(*) FROM alert_state").fetchone() == (0,)
+
+
+async def test_the_database_is_in_wal_mode(store: SqliteStore, db: Path) -> None:
+    with raw(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_open_logs_the_path_and_schema_version(db: Path) -> None:
+    with capture_logs() as logs:
+        opened = await SqliteStore.open(db)
+    await opened.aclose()
+
+    [event] = [e for e in logs if e["event"] == "store.opened"]
+    assert event["path"] == str(db)
+    assert event["schema_version"] == len(MIGRATIONS)
+
+
+async def test_schema_version_is_recorded_and_reopening_migrates_nothing(db: Path) -> None:
+    first = await SqliteStore.open(db)
+    await first.commit(Commit(at=T0, group="database", states=(FIRING,)))
+    await first.aclose()
+    with raw(db) as conn:
+        schema_before = conn.execute("SELECT name, sql FROM sqlite_schema ORDER BY name").fetchall()
+
+    with capture_logs() as logs:
+        second = await SqliteStore.open(db)
+    try:
+        assert await second.load() == {"f1": FIRING}
+    finally:
+        await second.aclose()
+
+    with raw(db) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        schema_after = conn.execute("SELECT name, sql FROM sqlite_schema ORDER BY name").fetchall()
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    assert schema_after == schema_before
+    assert [e["found_version"] for e in logs if e["event"] == "store.opened"] == [len(MIGRATIONS)]
+
+
+async def test_a_database_from_a_newer_schema_is_refused(db: Path) -> None:
+    await (await SqliteStore.open(db)).aclose()
+    with raw(db) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS) + 1,))
+
+    with pytest.raises(StoreError, match="newer") as caught:
+        await SqliteStore.open(db)
+    assert str(db) in str(caught.value)
+
+
+@pytest.fixture
+def garbage(db: Path) -> Path:
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not an SQLite database, only some text\n" * 100)
+    return db
+
+
+@pytest.fixture
+def directory(db: Path) -> Path:
+    db.mkdir(parents=True)
+    return db
+
+
+async def test_a_corrupt_file_gives_a_store_error_naming_the_path(garbage: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        await SqliteStore.open(garbage)
+    assert str(garbage) in str(caught.value)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+
+
+async def test_a_directory_in_place_of_the_file_gives_a_store_error(directory: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        await SqliteStore.open(directory)
+    assert str(directory) in str(caught.value)
+
+
+async def test_a_failure_midway_rolls_the_whole_commit_back(db: Path, store: SqliteStore) -> None:
+    await store.commit(Commit(at=T0, group="database", states=(FIRING,)))
+    # A real failure inside the transaction, after the states and removals were written.
+    with raw(db) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON transitions"
+            " BEGIN SELECT RAISE(ABORT, 'disk said no'); END"
+        )
+
+    with pytest.raises(StoreError, match="disk said no"):
+        await store.commit(
+            Commit(
+                at=at(30),
+                group="database",
+                states=(PENDING,),
+                removed=("f1",),
+                transitions=(transition(at(30), "would be lost"),),
+                points=(SeriesPoint("f2", at(30), 0.06, 500),),
+            )
+        )
+
+    assert await store.load() == {"f1": FIRING}
+    assert await store.history("f2") == []
+    with raw(db) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    await store.commit(Commit(at=at(60), group="database", states=(PENDING,)))
+    assert await store.load() == {"f1": FIRING, "f2": PENDING}
+
+
+async def test_concurrent_commits_from_two_tasks_do_not_interleave(store: SqliteStore) -> None:
+    async def tick(group: str) -> None:
+        for i in range(20):
+            # Every commit writes three transitions at one shared time; only the order in
+            # which commits ran separates them.
+            await store.commit(
+                Commit(
+                    at=T0,
+                    group=group,
+                    transitions=tuple(transition(T0, f"{group}-{i}") for _ in range(3)),
+                    points=(SeriesPoint(group, at(i), float(i), 1),),
+                )
+            )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tick, "database")
+        tg.start_soon(tick, "api")
+
+    reasons = [t.reason for t in await store.transitions()]
+    assert len(reasons) == 120
+    runs = [reasons[i : i + 3] for i in range(0, 120, 3)]
+    assert all(len(set(run)) == 1 for run in runs)
+    assert {run[0] for run in runs} == {f"{g}-{i}" for g in ("database", "api") for i in range(20)}
+
+
+async def test_two_stores_on_one_file_both_commit(db: Path, store: SqliteStore) -> None:
+    other = await SqliteStore.open(db)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(store.commit, Commit(at=T0, group="database", states=(FIRING,)))
+            tg.start_soon(other.commit, Commit(at=T0, group="api", states=(PENDING,)))
+        assert await other.load() == {"f1": FIRING, "f2": PENDING}
+    finally:
+        await other.aclose()
+
+
+async def test_a_closed_store_raises_store_error(store: SqliteStore) -> None:
+    await store.aclose()
+
+    with pytest.raises(StoreError, match="closed"):
+        await store.load()
+    await store.aclose()
+
+
+async def test_a_row_that_no_longer_decodes_gives_a_store_error(
+    db: Path, store: SqliteStore
+) -> None:
+    await store.commit(Commit(at=T0, group="database", states=(FIRING,)))
+    with raw(db) as conn:
+        conn.execute("UPDATE alert_state SET status = 'exploded'")
+
+    with pytest.raises(StoreError, match="exploded"):
+        await store.load()
