@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from alertd import __version__
+from alertd.logging import configure
+from alertd.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,8 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands a person runs by hand log warnings only, so their output stays readable.
+_QUIET = frozenset({"check", "query", "backtest", "simulate"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings = Settings()
+    level = (
+        settings.log_level
+        if "ALERTD_LOG_LEVEL" in os.environ or args.command not in _QUIET
+        else "warning"
+    )
+    configure(level, settings.log_format, [settings.cloudflare_api_token.get_secret_value()])
     if args.command == "check":
         from alertd.commands import check
 

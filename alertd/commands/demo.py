@@ -19,7 +19,6 @@ from pydantic import SecretStr
 from alertd import daemon
 from alertd.clock import ScaledClock, SystemClock
 from alertd.emulator.server import running_emulator
-from alertd.logging import configure
 from alertd.settings import Settings
 from alertd.simulator.timeline import demo_timeline
 from alertd.simulator.writer import run_live, write_range
@@ -29,7 +28,6 @@ SEED = 7
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    configure("warning", "console")
     timeline = demo_timeline()
     with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
         settings = Settings(

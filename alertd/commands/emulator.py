@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from alertd.emulator.server import serve
-from alertd.logging import configure
 
 
 def run(*, host: str, port: int, data_dir: Path | None, token: str | None) -> int:
-    configure(secrets=[token] if token else [])
     serve(host=host, port=port, data_dir=data_dir, token=token)
     return 0

@@ -10,15 +10,11 @@ import anyio
 
 from alertd import daemon
 from alertd.clock import SystemClock
-from alertd.logging import configure
 from alertd.settings import Settings
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = Settings()
-    configure(
-        settings.log_level, settings.log_format, [settings.cloudflare_api_token.get_secret_value()]
-    )
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
 
     async def main() -> int:

@@ -15,7 +15,6 @@ import anyio
 import httpx
 
 from alertd.clock import ScaledClock, SystemClock
-from alertd.logging import configure
 from alertd.rules.durations import format_duration
 from alertd.simulator.timeline import Timeline, TimelineError, demo_timeline, load_timeline
 from alertd.simulator.writer import WriteError, run_live, write_range
@@ -39,7 +38,6 @@ def run(
 ) -> int:
     """Run the command; 0 on success, 1 with a message on `err` (default `out`) if not."""
     err = err or out
-    configure()
     try:
         played = demo_timeline() if timeline is None else load_timeline(timeline)
     except TimelineError as exc:

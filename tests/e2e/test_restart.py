@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from alertd.store.sqlite import SqliteStore
 from pydantic import SecretStr
 
 from alertd.clock import FakeClock
@@ -16,6 +15,7 @@ from alertd.model import Change, Transition
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.sqlite import SqliteStore
 from tests.e2e.test_backtest import T0, query_points
 
 RULES = Path(__file__).parents[2] / "rules"
