@@ -16,8 +16,8 @@ demo: $(BIN)/.installed
 	$(BIN)/alertd demo
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check alertd tests bench
-	$(BIN)/ruff format --check alertd tests bench
+	$(BIN)/ruff check --no-cache alertd tests bench
+	$(BIN)/ruff format --no-cache --check alertd tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
