@@ -26,6 +26,16 @@ def _masker(secrets: Iterable[str]) -> structlog.types.Processor:
     return mask
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now, so a replaced stream is never written after close."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     """Configure structlog once per process; `secrets` never appear in any log line."""
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -46,6 +56,6 @@ def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

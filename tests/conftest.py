@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from alertd.emulator.server import RunningEmulator, running_emulator
 
@@ -15,3 +16,10 @@ def ae() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Commands configure logging for the process; each test starts from the defaults."""
+    yield
+    structlog.reset_defaults()

@@ -22,12 +22,16 @@ def ticks(
     Each group ticks on its own interval's grid, as `alertd run` does; `step` replaces
     every interval when given.
     """
-    streams = [
-        ((at, index, group) for at in grid(start, end, step or group.interval))
-        for index, group in enumerate(groups)
-    ]
+    streams = [_stream(index, group, start, end, step) for index, group in enumerate(groups)]
     for at, _, group in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
         yield at, group
+
+
+def _stream(
+    index: int, group: Group, start: dt.datetime, end: dt.datetime, step: dt.timedelta | None
+) -> Iterator[tuple[dt.datetime, int, Group]]:
+    for at in grid(start, end, step or group.interval):
+        yield at, index, group
 
 
 async def backtest(

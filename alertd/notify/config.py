@@ -1,0 +1,352 @@
+"""The notification file (`rules/notify.yaml`): receivers, the route tree, inhibit rules and
+time intervals, in Alertmanager's shape, loaded with every error placed at file:line:col.
+
+Receivers whose secrets are not provided are skipped (see `receiver_config`), and routes
+naming them pass alerts on to their sub-routes only (see `routing`). The root route's
+receiver must be configured, so every alert ends somewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from alertd.errors import Location, RuleError
+from alertd.notify.inhibit import InhibitRule
+from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
+from alertd.notify.receiver_config import (
+    ConsoleConfig,
+    Receiver,
+    ReceiverSpec,
+    SkippedReceiver,
+    Strict,
+    resolve,
+)
+from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
+from alertd.notify.time_intervals import (
+    Range,
+    TimeInterval,
+    TimeRange,
+    parse_days_of_month,
+    parse_location,
+    parse_months,
+    parse_time_range,
+    parse_weekdays,
+    parse_years,
+)
+from alertd.rules import yaml_source
+from alertd.rules.durations import parse_duration
+from alertd.rules.loader import FOREIGN_KEYS, rule_files
+from alertd.rules.yaml_source import Document, dotted, pydantic_errors
+
+
+def _positive(value: dt.timedelta) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+def _matcher_text(text: str) -> str:
+    try:
+        parse_matchers(text)
+    except MatcherError as exc:
+        raise ValueError(
+            f"invalid matcher: {exc.message} (at character {exc.offset + 1})"
+        ) from None
+    return text
+
+
+def _known(kind: str) -> AfterValidator:
+    """Checks a name against those the file defines (passed as validation context)."""
+
+    def check(name: str, info: ValidationInfo) -> str:
+        known: set[str] | None = (info.context or {}).get(kind)
+        if known is not None and name not in known:
+            listed = ", ".join(sorted(known)) or "none defined"
+            raise ValueError(f"unknown {kind.replace('_', ' ')[:-1]} {name!r} (defined: {listed})")
+        return name
+
+    return AfterValidator(check)
+
+
+def _zone(name: str) -> str:
+    parse_location(name)
+    return name
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+Interval = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+MatcherText = Annotated[str, AfterValidator(_matcher_text)]
+LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+GroupLabel = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*|\.\.\.)$")]
+ReceiverRef = Annotated[str, _known("receivers")]
+IntervalRef = Annotated[str, _known("time_intervals")]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=64)]
+
+
+class RouteSpec(Strict):
+    """A route as written; settings it leaves out are inherited from its parent."""
+
+    receiver: ReceiverRef | None = None
+    matchers: list[MatcherText] = Field(default_factory=list)
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: list[GroupLabel] | None = None
+    group_wait: Duration | None = None
+    group_interval: Interval | None = None
+    repeat_interval: Interval | None = None
+    mute_time_intervals: list[IntervalRef] | None = None
+    active_time_intervals: list[IntervalRef] | None = None
+    routes: list[RouteSpec] = Field(default_factory=list)
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if EVERY_LABEL in value and len(value) > 1:
+            raise ValueError(f'"{EVERY_LABEL}" means every label, so it must stand alone')
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed twice")
+        return value
+
+
+class RootRouteSpec(RouteSpec):
+    """The root route: every alert enters here, so it names a receiver and matches all."""
+
+    receiver: ReceiverRef
+
+    @field_validator("matchers", "mute_time_intervals", "active_time_intervals")
+    @classmethod
+    def _not_on_root(cls, value: list[str] | None) -> list[str] | None:
+        if value:
+            raise ValueError("not allowed on the root route, which every alert enters")
+        return value
+
+    @field_validator("continue_")
+    @classmethod
+    def _no_continue(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("the root route has no siblings to continue to")
+        return value
+
+
+class InhibitSpec(Strict):
+    source_matchers: list[MatcherText] = Field(min_length=1)
+    target_matchers: list[MatcherText] = Field(min_length=1)
+    equal: list[LabelName] = Field(default_factory=list)
+
+
+class TimeRangeSpec(Strict):
+    start_time: str
+    end_time: str
+
+    def build(self) -> TimeRange:
+        return parse_time_range(self.start_time, self.end_time)
+
+    @field_validator("end_time")
+    @classmethod
+    def _ordered(cls, end: str, info: ValidationInfo) -> str:
+        start = info.data.get("start_time")
+        if isinstance(start, str):
+            parse_time_range(start, end)
+        return end
+
+
+class TimeIntervalSpec(Strict):
+    times: list[TimeRangeSpec] = Field(default_factory=list)
+    weekdays: list[Annotated[Range, BeforeValidator(parse_weekdays)]] = Field(default_factory=list)
+    days_of_month: list[Annotated[Range, BeforeValidator(parse_days_of_month)]] = Field(
+        default_factory=list
+    )
+    months: list[Annotated[Range, BeforeValidator(parse_months)]] = Field(default_factory=list)
+    years: list[Annotated[Range, BeforeValidator(parse_years)]] = Field(default_factory=list)
+    location: Annotated[str, AfterValidator(_zone)] | None = None
+
+    def build(self) -> TimeInterval:
+        return TimeInterval(
+            times=tuple(t.build() for t in self.times),
+            weekdays=tuple(self.weekdays),
+            days_of_month=tuple(self.days_of_month),
+            months=tuple(self.months),
+            years=tuple(self.years),
+            location=parse_location(self.location) if self.location else None,
+        )
+
+
+class NamedTimeIntervals(Strict):
+    name: Name
+    time_intervals: list[TimeIntervalSpec] = Field(min_length=1)
+
+
+class NotifyFile(Strict):
+    """The whole file as written."""
+
+    receivers: list[ReceiverSpec] = Field(min_length=1)
+    route: RootRouteSpec
+    inhibit_rules: list[InhibitSpec] = Field(default_factory=list)
+    time_intervals: list[NamedTimeIntervals] = Field(default_factory=list)
+    send_resolved: bool = True
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Everything notification needs, checked and with secrets read.
+
+    `receivers` holds the configured receivers only; `skipped` says why others are not.
+    """
+
+    route: Route
+    receivers: Mapping[str, Receiver]
+    skipped: tuple[SkippedReceiver, ...] = ()
+    inhibit_rules: tuple[InhibitRule, ...] = ()
+    time_intervals: Mapping[str, tuple[TimeInterval, ...]] = field(default_factory=dict)
+
+
+def console_only() -> NotifyConfig:
+    """The configuration used when there is no notification file: every alert to the console."""
+    receiver = Receiver("console", True, ConsoleConfig())
+    return NotifyConfig(Route(RouteMatch("route", "console")), {"console": receiver})
+
+
+def notify_files(paths: Iterable[Path]) -> list[Path]:
+    """Among rule files and folders, those holding notification settings, not rules."""
+    found: list[Path] = []
+    for path in rule_files(paths):
+        try:
+            document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
+        except (OSError, RuleError):
+            continue  # the rules loader reports unreadable files
+        if isinstance(document.data, dict) and set(document.data) & FOREIGN_KEYS:
+            found.append(path)
+    return found
+
+
+def load_notify(
+    path: Path, env: Mapping[str, str] | None = None
+) -> tuple[NotifyConfig | None, list[RuleError]]:
+    """Load one notification file; the config is None when anything is wrong."""
+    try:
+        document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return None, [RuleError(Location(str(path)), f"cannot read: {exc.strerror}")]
+    except RuleError as exc:
+        return None, [exc]
+    errors: list[RuleError] = []
+    data = document.data if isinstance(document.data, dict) else {}
+    context = {
+        "receivers": _names(document, data, "receivers", errors),
+        "time_intervals": _names(document, data, "time_intervals", errors),
+    }
+    try:
+        spec = NotifyFile.model_validate(document.data, context=context)
+    except ValidationError as exc:
+        return None, errors + pydantic_errors(exc, document)
+    config = _build(spec, document, os.environ if env is None else env, path.parent, errors)
+    errors.sort(key=lambda e: (e.location.line, e.location.column))
+    return (None, errors) if errors else (config, [])
+
+
+def _names(
+    document: Document, data: Mapping[str, Any], section: str, errors: list[RuleError]
+) -> set[str]:
+    """The names a section defines, read before validation so references can be checked."""
+    names: set[str] = set()
+    items = data.get(section)
+    for index, item in enumerate(items if isinstance(items, list) else ()):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in names:
+            path = (section, index, "name")
+            errors.append(
+                RuleError(document.location(path), f"{dotted(path)}: {name!r} is defined twice")
+            )
+        names.add(name)
+    return names
+
+
+def _build(
+    spec: NotifyFile,
+    document: Document,
+    env: Mapping[str, str],
+    base: Path,
+    errors: list[RuleError],
+) -> NotifyConfig:
+    receivers: dict[str, Receiver] = {}
+    skipped: list[SkippedReceiver] = []
+    for index, receiver_spec in enumerate(spec.receivers):
+        outcome = resolve(receiver_spec, env, base, spec.send_resolved)
+        if isinstance(outcome, Receiver):
+            receivers[outcome.name] = outcome
+        elif isinstance(outcome, SkippedReceiver):
+            skipped.append(outcome)
+        else:
+            for name, message in outcome:
+                where = ("receivers", index, receiver_spec.kind or "", name)
+                errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
+    root = spec.route
+    if root.receiver not in receivers and root.receiver in {s.name for s in skipped}:
+        reason = next(str(s) for s in skipped if s.name == root.receiver)
+        errors.append(
+            RuleError(
+                document.location(("route", "receiver")),
+                f"route.receiver: the root route must end at a configured receiver, but {reason}",
+            )
+        )
+    top = RouteMatch("route", root.receiver)
+    return NotifyConfig(
+        route=_route(root, top, "route", set(receivers)),
+        receivers=receivers,
+        skipped=tuple(skipped),
+        inhibit_rules=tuple(
+            InhibitRule(_parse(r.source_matchers), _parse(r.target_matchers), tuple(r.equal))
+            for r in spec.inhibit_rules
+        ),
+        time_intervals={
+            named.name: tuple(i.build() for i in named.time_intervals)
+            for named in spec.time_intervals
+        },
+    )
+
+
+def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str]) -> Route:
+    settings = inherit(
+        parent,
+        route_id,
+        receiver=spec.receiver,
+        group_by=spec.group_by,
+        group_wait=spec.group_wait,
+        group_interval=spec.group_interval,
+        repeat_interval=spec.repeat_interval,
+        mute_time_intervals=spec.mute_time_intervals,
+        active_time_intervals=spec.active_time_intervals,
+    )
+    children = tuple(
+        _route(child, settings, f"{route_id}.routes[{index}]", usable)
+        for index, child in enumerate(spec.routes)
+    )
+    return Route(
+        settings,
+        matchers=_parse(spec.matchers),
+        continue_=spec.continue_,
+        routes=children,
+        delivers=settings.receiver in usable,
+    )
+
+
+def _parse(texts: Iterable[str]) -> tuple[Matcher, ...]:
+    return tuple(matcher for text in texts for matcher in parse_matchers(text))

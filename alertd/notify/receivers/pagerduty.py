@@ -1,0 +1,177 @@
+"""PagerDuty Events API v2: one PagerDuty alert per group, triggered and resolved by key."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from alertd.model import AlertSnapshot, Notification, Severity
+from alertd.notify.receivers import render
+from alertd.notify.receivers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Delivered,
+    Endpoint,
+    Payload,
+    error_text,
+    json_object,
+    json_payload,
+)
+
+EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+SUMMARY_CHARS = 1024
+FIELD_CHARS = 255  # source, component, group, class: no documented limit; keep them short
+MAX_EVENT_BYTES = 512_000
+# When the full details make the event too big: the alerts kept and each text's length.
+DETAIL_ALERTS = 100
+DETAIL_CHARS = 1024
+# PagerDuty's `error` level sits between ours; no alertd severity maps to it.
+SEVERITIES = {Severity.CRITICAL: "critical", Severity.WARNING: "warning"}
+
+
+def dedup_key(group_key: str) -> str:
+    """`alertd-` and the SHA-256 of the group key: stable across restarts and versions,
+    71 characters whatever the group key holds (PagerDuty allows 255)."""
+    return "alertd-" + hashlib.sha256(group_key.encode("utf-8")).hexdigest()
+
+
+def severity(n: Notification) -> str:
+    """PagerDuty's severity for a notification: its worst firing severity, else `info`."""
+    worst = render.severity(n)
+    return "info" if worst is None else SEVERITIES.get(worst, "info")
+
+
+class PagerDutyReceiver:
+    """Sends `trigger` while a group fires and `resolve` when it clears, on one dedup_key."""
+
+    def __init__(
+        self,
+        name: str,
+        routing_key: SecretStr,
+        *,
+        client: httpx.AsyncClient,
+        url: str = EVENTS_URL,
+        source: str = "alertd",
+        group_label: str = "team",
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        if not source:
+            raise ValueError("PagerDuty needs a non-empty event source")
+        self.name = name
+        self._routing_key = routing_key
+        self._url = url
+        self._source = source
+        self._group_label = group_label
+        secrets = (routing_key.get_secret_value(),)
+        self._endpoint = Endpoint(client, name, "pagerduty", timeout, secrets)
+
+    def __repr__(self) -> str:
+        return f"PagerDutyReceiver(name={self.name!r}, url={self._url!r})"
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        """A `trigger` event while firing, else a `resolve`; the key needs no `previous_ref`."""
+        event: dict[str, Any] = {
+            "routing_key": self._routing_key.get_secret_value(),
+            "event_action": "trigger" if n.firing else "resolve",
+            "dedup_key": dedup_key(n.group_key),
+        }
+        if not n.firing:
+            return json_payload(self._url, event)
+        event["client"] = "alertd"
+        if n.status_url:
+            event["client_url"] = n.status_url
+            event["links"] = [{"href": n.status_url, "text": "Status page"}]
+        return self._fitting(event, n)
+
+    async def send(self, payload: Payload) -> Delivered:
+        """202 is accepted; 400 will never pass; 429 and 5xx may pass later."""
+        response = await self._endpoint.post(payload)
+        if response.status_code == 202:
+            answer = json_object(response)
+            key = answer.get("dedup_key") if answer else None
+            return Delivered(key if isinstance(key, str) else None)
+        raise self._endpoint.refused(response, _error(response))
+
+    def _fitting(self, event: dict[str, Any], n: Notification) -> Payload:
+        """The trigger under PagerDuty's 512 KB: details shortened, else replaced by a note."""
+        fields = self._fields(n)
+        for max_alerts, text_chars in ((None, None), (DETAIL_ALERTS, DETAIL_CHARS)):
+            custom = details(n, max_alerts, text_chars)
+            payload = json_payload(
+                self._url, {**event, "payload": {**fields, "custom_details": custom}}
+            )
+            if len(payload.body) <= MAX_EVENT_BYTES:
+                return payload
+        note = {"error": f"details removed: the event exceeded {MAX_EVENT_BYTES} bytes"}
+        return json_payload(self._url, {**event, "payload": {**fields, "custom_details": note}})
+
+    def _fields(self, n: Notification) -> dict[str, str]:
+        """`payload` without its details; empty optional fields left out."""
+        common = render.common(dict(a.labels) for a in n.alerts)
+        short = {
+            "source": self._source,
+            "component": render.labels_text(n.group_labels),
+            "group": common.get(self._group_label, ""),
+            "class": ", ".join(render.rules(n)),
+        }
+        return {
+            "summary": render.truncate(_summary(n), SUMMARY_CHARS),
+            "severity": severity(n),
+            "timestamp": render.rfc3339(n.created_at),
+            **{k: render.truncate(v, FIELD_CHARS) for k, v in short.items() if v},
+        }
+
+
+def details(
+    n: Notification, max_alerts: int | None = None, text_chars: int | None = None
+) -> dict[str, Any]:
+    """`custom_details`: counts, group labels, and each alert's value, labels and texts."""
+    shown = n.alerts if max_alerts is None else n.alerts[:max_alerts]
+    result: dict[str, Any] = {
+        "firing": len(render.firing(n)),
+        "resolved": len(render.resolved(n)),
+        "group_labels": dict(n.group_labels),
+        "alerts": [_alert(a, text_chars) for a in shown],
+    }
+    if omitted := len(n.alerts) - len(shown):
+        result["omitted_alerts"] = omitted
+    return result
+
+
+def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
+    def cut(text: str) -> str:
+        return text if chars is None else render.truncate(text, chars)
+
+    return {
+        "rule": a.rule,
+        "status": "firing" if a.firing else "resolved",
+        "severity": a.severity.value if a.severity else None,
+        # JSON has no NaN or infinity; those go as text.
+        "value": a.value if a.value is None or math.isfinite(a.value) else str(a.value),
+        "threshold": a.threshold,
+        "labels": {k: cut(v) for k, v in a.labels},
+        "annotations": {k: cut(v) for k, v in a.annotations.items()},
+        "starts_at": render.rfc3339(a.starts_at),
+        "ends_at": render.rfc3339(a.ends_at) if a.ends_at else None,
+    }
+
+
+def _summary(n: Notification) -> str:
+    """The title, and the summary annotation when a single alert fires."""
+    firing = render.firing(n)
+    text = render.summary(firing[0]) if len(firing) == 1 else ""
+    return f"{render.title(n)}: {text}" if text else render.title(n)
+
+
+def _error(response: httpx.Response) -> str:
+    """PagerDuty's `{"message", "errors": [...]}`, or the body's text."""
+    answer = json_object(response)
+    if answer is None:
+        return error_text(response.text)
+    errors = answer.get("errors")
+    reasons = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
+    message = str(answer.get("message", ""))
+    return error_text(": ".join(part for part in (message, reasons) if part) or response.text)

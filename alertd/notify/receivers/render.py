@@ -1,0 +1,129 @@
+"""The words every receiver shows for a notification: title, alert lines, labels, times.
+
+Plain text only: each receiver escapes or wraps these for its own markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+from alertd.model import AlertSnapshot, Notification, Severity
+
+ELLIPSIS = "…"
+# Alertmanager's own label for the rule name; a group keyed on it repeats the rule.
+ALERTNAME = "alertname"
+
+
+def title(n: Notification) -> str:
+    """`[FIRING:2] SlowQueryP95 (table=users)`, `[RESOLVED] …`, prefixed `[TEST]` for tests."""
+    status = f"[FIRING:{len(firing(n))}]" if n.firing else "[RESOLVED]"
+    shown = [(k, v) for k, v in n.group_labels if k != ALERTNAME]
+    scope = f" ({labels_text(shown)})" if shown else ""
+    prefix = "[TEST] " if n.test else ""
+    return f"{prefix}{status} {', '.join(rules(n)) or 'alert'}{scope}"
+
+
+def rules(n: Notification) -> list[str]:
+    """The distinct rule names of a notification's alerts, in order of appearance."""
+    return list(dict.fromkeys(a.rule for a in n.alerts))
+
+
+def firing(n: Notification) -> tuple[AlertSnapshot, ...]:
+    return tuple(a for a in n.alerts if a.firing)
+
+
+def resolved(n: Notification) -> tuple[AlertSnapshot, ...]:
+    return tuple(a for a in n.alerts if not a.firing)
+
+
+def severity(n: Notification) -> Severity | None:
+    """The worst severity among the firing alerts; None when nothing fires or none is set."""
+    levels = [a.severity for a in firing(n) if a.severity is not None]
+    return max(levels, key=lambda s: s.rank, default=None)
+
+
+def headline(a: AlertSnapshot) -> str:
+    """`SlowQueryP95 · critical · 212.35 (threshold > 200)` or `… · resolved · last 150`."""
+    if not a.firing:
+        return f"{a.rule} · resolved · last {value_text(a.value)}"
+    level = a.severity.value if a.severity else "firing"
+    threshold = f" (threshold {a.threshold})" if a.threshold else ""
+    return f"{a.rule} · {level} · {value_text(a.value)}{threshold}"
+
+
+def value_text(value: float | None) -> str:
+    """A value as people read it: `212.35`, `1,234,567`, `0.0512`, `no data`."""
+    if value is None:
+        return "no data"
+    if value == 0:
+        return "0"
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
+def labels_text(labels: Iterable[tuple[str, str]]) -> str:
+    """`table=users, env=prod`."""
+    return ", ".join(f"{k}={v}" for k, v in labels)
+
+
+def since_text(a: AlertSnapshot) -> str:
+    """When the alert started (and ended), in UTC to the second."""
+    started = f"since {_utc(a.starts_at):%Y-%m-%d %H:%M:%S} UTC"
+    if a.ends_at is None:
+        return started
+    return f"{started}, ended {_utc(a.ends_at):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def summary(a: AlertSnapshot) -> str:
+    return a.annotations.get("summary", "")
+
+
+def description(a: AlertSnapshot) -> str:
+    return a.annotations.get("description", "")
+
+
+def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs that every one of `maps` holds with the same value."""
+    shared: dict[str, str] | None = None
+    for entries in maps:
+        if shared is None:
+            shared = dict(entries)
+        else:
+            shared = {k: v for k, v in shared.items() if entries.get(k) == v}
+    return shared or {}
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """`2025-03-01T12:00:00.123456Z`: UTC with a `Z`, as Alertmanager and PagerDuty expect."""
+    return _utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units: what JavaScript services count, never less than len()."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def truncate(text: str, limit: int, measure: Callable[[str], int] = len) -> str:
+    """`text` cut to at most `limit` by `measure`, ending in `…` when it was cut."""
+    if measure(text) <= limit:
+        return text
+    room = limit - measure(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for ch in text:
+        used += measure(ch)
+        if used > room:
+            break
+        kept.append(ch)
+    return "".join(kept) + ELLIPSIS if room >= 0 else ""
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

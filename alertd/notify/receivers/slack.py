@@ -1,0 +1,259 @@
+"""Slack: incoming webhooks, and the Web API with a bot token so a page resolves in place.
+
+Messages are Block Kit built with slack-sdk's models, which check their own limits when
+serialised; the 50-block total and the message text are kept in bounds here. Everything
+that came from data is escaped (`&`, `<`, `>`) and sent with `verbatim`, so a label or an
+error message can neither mention `@channel` nor forge a link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from alertd.errors import ReceiverError
+from alertd.model import AlertSnapshot, Notification
+from alertd.notify.receivers import render
+from alertd.notify.receivers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Delivered,
+    Endpoint,
+    Payload,
+    error_text,
+    json_object,
+    json_payload,
+    require_header_safe,
+    url_secrets,
+)
+from alertd.sources.analytics_engine import retry_after_seconds
+
+API_URL = "https://slack.com/api"
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+FALLBACK_CHARS = 3000  # Slack cuts `text` at 40,000; a notification needs far less
+URL_CHARS = 2000
+# One block per listed alert; with header, "and N more" and context the message stays
+# far below Slack's 50 blocks, which slack-sdk does not check.
+MAX_ALERTS = 20
+FALLBACK_ALERTS = 5
+# Caps per line of an alert block; with the newlines they stay within SECTION_CHARS.
+HEADLINE_CHARS, LABELS_CHARS, SINCE_CHARS, SUMMARY_CHARS, DESCRIPTION_CHARS = (
+    300,
+    800,
+    100,
+    700,
+    1000,
+)
+# Web API errors that may pass if the same call is made later; every other one will not.
+RETRYABLE_API_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
+
+
+def escape(text: str) -> str:
+    """Text made inert for Slack: only `&`, `<` and `>` are control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message(n: Notification) -> dict[str, Any]:
+    """The `text` and `blocks` of a message about `n`, within Slack's limits."""
+    shown = n.alerts[:MAX_ALERTS]
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_fit(render.title(n), HEADER_CHARS)))
+    ]
+    blocks += [_alert_block(a) for a in shown]
+    if hidden := len(n.alerts) - len(shown):
+        blocks.append(SectionBlock(text=_mrkdwn(f"…and {hidden} more alerts")))
+    blocks.append(_context(n))
+    return {"text": _fallback(n), "blocks": [b.to_dict() for b in blocks]}
+
+
+class SlackWebhookReceiver:
+    """Posts to a Slack incoming webhook; the URL is the credential."""
+
+    def __init__(
+        self,
+        name: str,
+        url: SecretStr,
+        *,
+        client: httpx.AsyncClient,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.name = name
+        self._url = url
+        self._endpoint = Endpoint(
+            client, name, "slack", timeout, url_secrets(url.get_secret_value())
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackWebhookReceiver(name={self.name!r})"
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
+        body = {**message(n), "unfurl_links": False, "unfurl_media": False}
+        return json_payload(self._url.get_secret_value(), body)
+
+    async def send(self, payload: Payload) -> Delivered:
+        """Slack answers 200 `ok`, or an error code as plain text with a 4xx or 5xx."""
+        response = await self._endpoint.post(payload)
+        if response.is_success:
+            return Delivered()
+        raise self._endpoint.refused(response, error_text(response.text))
+
+
+class SlackBotReceiver:
+    """Posts with a bot token through the Web API, and on resolve updates the first post.
+
+    `Delivered.ref` is `<channel id>:<ts>`: `chat.update` needs the channel's ID, which
+    the configured channel (often a name) is not.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        token: SecretStr,
+        channel: str,
+        *,
+        client: httpx.AsyncClient,
+        api_url: str = API_URL,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        require_header_safe(token.get_secret_value(), "Slack bot token")
+        self.name = name
+        self._token = token
+        self._channel = channel
+        self._api_url = api_url.rstrip("/")
+        secrets = (token.get_secret_value(),)
+        self._endpoint = Endpoint(client, name, "slack", timeout, secrets)
+
+    def __repr__(self) -> str:
+        return f"SlackBotReceiver(name={self.name!r}, channel={self._channel!r})"
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        """`chat.postMessage`; on resolve of a known message, `chat.update` of it plus a
+        reply in its thread, so the channel shows the outcome and the thread notifies."""
+        content = {**message(n), "unfurl_links": False, "unfurl_media": False}
+        if n.firing or previous_ref is None:
+            return self._call("chat.postMessage", {"channel": self._channel, **content})
+        channel, ts = _message_ref(previous_ref, self._channel)
+        reply = self._call(
+            "chat.postMessage", {"channel": channel, "thread_ts": ts, "text": content["text"]}
+        )
+        return self._call("chat.update", {"channel": channel, "ts": ts, **content}, (reply,))
+
+    async def send(self, payload: Payload) -> Delivered:
+        """Make each call in order; the first one's message is the reference to keep."""
+        ref: str | None = None
+        for request in (payload, *payload.followups):
+            answer = await self._answer(request)
+            if ref is None and "channel" in answer and "ts" in answer:
+                ref = f"{answer['channel']}:{answer['ts']}"
+        return Delivered(ref)
+
+    def _call(
+        self, method: str, body: dict[str, Any], followups: tuple[Payload, ...] = ()
+    ) -> Payload:
+        auth = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        return json_payload(f"{self._api_url}/{method}", body, auth, followups)
+
+    async def _answer(self, request: Payload) -> dict[str, Any]:
+        """The JSON of a call Slack accepted; `{"ok": false}` in a 200 is a failure too."""
+        method = request.url.rsplit("/", 1)[-1]
+        response = await self._endpoint.post(request)
+        if response.status_code != 200:
+            raise self._endpoint.refused(response, f"{method}: {_api_error(response)}")
+        answer = json_object(response)
+        if answer is None:
+            raise self._endpoint.error(
+                f"{method} answered 200 without a JSON object: {error_text(response.text)}",
+                retryable=True,
+            )
+        if answer.get("ok") is not True:
+            raise self._api_failure(method, str(answer.get("error", "unknown_error")), response)
+        return answer
+
+    def _api_failure(self, method: str, error: str, response: httpx.Response) -> ReceiverError:
+        retryable = error in RETRYABLE_API_ERRORS
+        return self._endpoint.error(
+            f"{method} failed: {error_text(error)}",
+            retryable=retryable,
+            retry_after=retry_after_seconds(response.headers) if retryable else None,
+        )
+
+
+def _alert_block(a: AlertSnapshot) -> SectionBlock:
+    lines = [
+        f"*{_fit(render.headline(a), HEADLINE_CHARS)}*",
+        _fit(render.labels_text(a.labels), LABELS_CHARS),
+        _fit(render.since_text(a), SINCE_CHARS),
+        _fit(render.summary(a), SUMMARY_CHARS),
+        _fit(render.description(a), DESCRIPTION_CHARS),
+    ]
+    return SectionBlock(text=_mrkdwn("\n".join(line for line in lines if line)))
+
+
+def _context(n: Notification) -> ContextBlock:
+    elements = [_mrkdwn(f"alertd · {render.rfc3339(n.created_at)}")]
+    if n.status_url and len(n.status_url) <= URL_CHARS:
+        elements.append(_mrkdwn(f"<{_link_target(n.status_url)}|Status page>"))
+    return ContextBlock(elements=elements)
+
+
+def _fallback(n: Notification) -> str:
+    """The notification text: title and the first alerts, one line each."""
+    lines = [render.title(n)]
+    lines += [
+        f"• {render.headline(a)} — {render.labels_text(a.labels)}"
+        for a in n.alerts[:FALLBACK_ALERTS]
+    ]
+    if (hidden := len(n.alerts) - FALLBACK_ALERTS) > 0:
+        lines.append(f"…and {hidden} more")
+    return _fit("\n".join(lines), FALLBACK_CHARS)
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` escaped, cut so that the escaped form stays within `limit` UTF-16 units."""
+    return escape(render.truncate(text, limit, _escaped_len))
+
+
+def _escaped_len(text: str) -> int:
+    return render.utf16_len(escape(text))
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    # verbatim: no auto-linking of URLs or channel names, no parsing of mentions.
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _link_target(url: str) -> str:
+    """A URL usable inside `<url|label>`: `|`, `<` and `>` would end it early."""
+    return escape(url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E"))
+
+
+def _message_ref(ref: str, default_channel: str) -> tuple[str, str]:
+    channel, sep, ts = ref.rpartition(":")
+    return (channel, ts) if sep and channel else (default_channel, ref)
+
+
+def _api_error(response: httpx.Response) -> str:
+    answer = json_object(response)
+    if answer is not None and "error" in answer:
+        return error_text(str(answer["error"]))
+    return error_text(response.text)

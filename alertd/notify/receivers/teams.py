@@ -1,0 +1,156 @@
+"""Microsoft Teams through a Workflows webhook: one Adaptive Card, trimmed to fit.
+
+Data goes only into `TextRun`s, which Teams never reads as markdown, so a label cannot
+forge a link; the card uses nothing newer than version 1.4 and says 1.5, Teams' ceiling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from alertd.model import AlertSnapshot, Notification, Severity
+from alertd.notify.receivers import render
+from alertd.notify.receivers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Delivered,
+    Endpoint,
+    Payload,
+    error_text,
+    json_object,
+    json_payload,
+    url_secrets,
+)
+
+CARD_VERSION = "1.5"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+# Microsoft documents 28 KB, but Workflows counts more than the body against it and
+# 24 KB bodies have been seen refused; aim well below.
+MAX_BYTES = 20 * 1024
+TITLE_CHARS = 300
+# (alerts listed, characters per text), tried in order until the card fits.
+LEVELS = ((50, 2000), (20, 1000), (10, 500), (5, 250), (2, 120), (0, 120))
+
+
+def card(n: Notification, max_alerts: int, text_chars: int) -> dict[str, Any]:
+    """An Adaptive Card listing at most `max_alerts` alerts, each text cut at `text_chars`."""
+    shown = n.alerts[:max_alerts]
+    heading = render.truncate(render.title(n), min(TITLE_CHARS, text_chars))
+    body: list[dict[str, Any]] = [
+        {
+            "type": "Container",
+            "style": _style(n),
+            "items": [_rich(heading, weight="Bolder", size="Medium")],
+        }
+    ]
+    body += [_alert(a, text_chars) for a in shown]
+    if hidden := len(n.alerts) - len(shown):
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"…and {hidden} more alerts",
+                "wrap": True,
+                "isSubtle": True,
+            }
+        )
+    body.append(_rich(f"alertd · {render.rfc3339(n.created_at)}", isSubtle=True, size="Small"))
+    content: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "fallbackText": heading,
+        "body": body,
+    }
+    if n.status_url:
+        content["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Status page", "url": n.status_url}
+        ]
+    content["msteams"] = {"width": "Full"}
+    return content
+
+
+def envelope(content: dict[str, Any]) -> dict[str, Any]:
+    """The message a Workflows trigger takes: one Adaptive Card attachment."""
+    attachment = {
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "contentUrl": None,
+        "content": content,
+    }
+    return {"type": "message", "attachments": [attachment]}
+
+
+class TeamsReceiver:
+    """Posts an Adaptive Card to a Workflows webhook; the URL (its `sig`) is the credential."""
+
+    def __init__(
+        self,
+        name: str,
+        url: SecretStr,
+        *,
+        client: httpx.AsyncClient,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
+        self.name = name
+        self._url = url
+        self._max_bytes = max_bytes
+        self._endpoint = Endpoint(
+            client, name, "teams", timeout, url_secrets(url.get_secret_value())
+        )
+
+    def __repr__(self) -> str:
+        return f"TeamsReceiver(name={self.name!r})"
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        """The fullest card whose serialized message fits in `max_bytes`.
+
+        Workflows posts a new message each time, so `previous_ref` changes nothing.
+        """
+        url = self._url.get_secret_value()
+        for max_alerts, text_chars in LEVELS[:-1]:
+            payload = json_payload(url, envelope(card(n, max_alerts, text_chars)))
+            if len(payload.body) <= self._max_bytes:
+                return payload
+        return json_payload(url, envelope(card(n, *LEVELS[-1])))
+
+    async def send(self, payload: Payload) -> Delivered:
+        """Workflows answers 202 once the run is queued; a later failure shows only in the
+        flow's run history."""
+        response = await self._endpoint.post(payload)
+        if response.is_success:
+            return Delivered()
+        raise self._endpoint.refused(response, _error(response))
+
+
+def _alert(a: AlertSnapshot, chars: int) -> dict[str, Any]:
+    texts: list[tuple[str, dict[str, Any]]] = [
+        (render.headline(a), {"weight": "Bolder"}),
+        (render.labels_text(a.labels), {"isSubtle": True}),
+        (render.since_text(a), {"isSubtle": True}),
+        (render.summary(a), {}),
+        (render.description(a), {}),
+    ]
+    items = [_rich(render.truncate(text, chars), **style) for text, style in texts if text]
+    return {"type": "Container", "separator": True, "spacing": "Medium", "items": items}
+
+
+def _rich(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def _style(n: Notification) -> str:
+    if not n.firing:
+        return "good"
+    return "warning" if render.severity(n) is Severity.WARNING else "attention"
+
+
+def _error(response: httpx.Response) -> str:
+    """Workflows' `{"error": {"code", "message"}}`, or the body's text."""
+    answer = json_object(response)
+    error = answer.get("error") if answer else None
+    if isinstance(error, dict) and "message" in error:
+        code = f"{error.get('code')}: " if error.get("code") else ""
+        return error_text(f"{code}{error['message']}")
+    return error_text(response.text)

@@ -1,0 +1,105 @@
+"""`alertd backtest` over simulator data with the demo's incident timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from alertd.cli import main
+from alertd.emulator.server import RunningEmulator
+from alertd.simulator.timeline import demo_timeline
+from alertd.simulator.writer import write_range
+
+RULES = Path(__file__).parents[2] / "rules"
+ORIGIN = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+
+# (minutes after the origin, alert, series, change, severity): what the demo timeline must
+# cause. Each incident of alertd/simulator/demo_timeline.yaml fires its rule, and resolves.
+EXPECTED = [
+    (5.0, "SlowQueryP95", "users", "pending", "warning"),
+    (6.0, "SlowQueryP95", "users", "firing", "warning"),
+    (6.5, "LowCacheHitRate", "", "pending", "warning"),
+    (8.5, "LowCacheHitRate", "", "firing", "warning"),
+    (8.5, "SlowQueryP95", "users", "escalated", "critical"),
+    (10.5, "HighErrorRate", "/api/pitches", "pending", "critical"),
+    (11.5, "HighErrorRate", "/api/pitches", "firing", "critical"),
+    (12.0, "ApplicationErrorRate", "", "pending", "warning"),
+    (12.5, "LowCacheHitRate", "", "resolved", "warning"),
+    (14.0, "ApplicationErrorRate", "", "firing", "warning"),
+    (14.5, "ApiResponseP95", "/api/search", "pending", "warning"),
+    (15.0, "FailedQueryRate", "messages", "pending", "warning"),
+    (15.5, "ApiResponseP95", "/api/search", "firing", "critical"),
+    (15.5, "DatabaseConnectionErrors", "neon-pool", "firing", "warning"),
+    (15.5, "SlowQueryP95", "users", "deescalated", "warning"),
+    (17.0, "ApplicationErrorRate", "", "resolved", "warning"),
+    (17.0, "FailedQueryRate", "messages", "firing", "warning"),
+    (17.5, "DatabaseConnectionErrors", "neon-pool", "escalated", "critical"),
+    (17.5, "SlowQueryP95", "users", "resolved", "warning"),
+    (18.5, "HighErrorRate", "/api/pitches", "resolved", "critical"),
+    (20.5, "ApiResponseP95", "/api/search", "deescalated", "warning"),
+    (22.0, "ApiResponseP95", "/api/search", "resolved", "warning"),
+    (22.5, "DatabaseConnectionErrors", "neon-pool", "deescalated", "warning"),
+    (23.0, "FailedQueryRate", "messages", "resolved", "warning"),
+    (26.5, "DatabaseConnectionErrors", "neon-pool", "resolved", "warning"),
+]
+
+
+@pytest.fixture
+def demo_data(ae: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDFLARE_API_BASE", ae.base_url)
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ae.account_id)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", ae.token)
+    ae.reset()
+
+    async def write() -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            start = ORIGIN - dt.timedelta(minutes=10)
+            end = ORIGIN + dt.timedelta(minutes=30)
+            await write_range(
+                client, ae.root_url, demo_timeline(), start, end, origin=ORIGIN, seed=7,
+                chunk=dt.timedelta(minutes=5),
+            )  # fmt: skip
+
+    anyio.run(write)
+
+
+def series(labels: dict[str, str]) -> str:
+    return next((v for k, v in labels.items() if k != "team"), "")
+
+
+def test_backtest_prints_exactly_the_expected_alerts_at_the_expected_ticks(
+    demo_data: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    end = ORIGIN + dt.timedelta(minutes=30)
+    code = main(
+        [
+            "backtest",
+            "--from",
+            ORIGIN.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--rules",
+            str(RULES),
+            "--json",
+        ]
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = [
+        (
+            (dt.datetime.fromisoformat(t["at"]) - ORIGIN).total_seconds() / 60,
+            t["alert"],
+            series(t["labels"]),
+            t["change"],
+            t["severity"],
+        )
+        for t in lines
+    ]
+    assert sorted(got) == sorted(EXPECTED)
+    for line in lines:
+        assert set(line) >= {"at", "alert", "labels", "from", "to", "severity", "value"}
