@@ -161,3 +161,56 @@ class Notification:
     created_at: dt.datetime
     status_url: str | None = None
     test: bool = False
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """One aggregation group of one receiver: when it started and what it last said.
+
+    `notified` holds the alerts the last notification showed firing; comparing it with the
+    alerts firing now is how a change, a repeat or a resolve is recognised, across restarts.
+    """
+
+    key: str
+    receiver: str
+    group_labels: Labels
+    first_seen: dt.datetime
+    last_flush: dt.datetime | None = None
+    notified: tuple[AlertSnapshot, ...] = ()
+
+
+class Delivery(enum.Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refused for good (a 4xx other than 429)
+    EXPIRED = "expired"  # kept failing until it was too old to matter
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A notification waiting for, or done with, delivery to its receiver."""
+
+    notification: Notification
+    expires_at: dt.datetime
+    next_attempt_at: dt.datetime
+    status: Delivery = Delivery.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    finished_at: dt.datetime | None = None
+    ref: str | None = None  # what the receiver answered, e.g. a Slack message ts
+
+    @property
+    def id(self) -> str:
+        return self.notification.id
+
+
+@dataclass(frozen=True)
+class SilenceRecord:
+    """A silence as stored: matchers in their text form (`team="db"`)."""
+
+    id: str
+    matchers: tuple[str, ...]
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    created_by: str
+    comment: str
