@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon until SIGTERM")
     run.add_argument("--rules", type=Path, default=None, help="rules directory (default: rules/)")
     run.add_argument("--json", action="store_true", help="one JSON object per transition")
+    run.add_argument("--transitions", action="store_true", help="print every transition too")
 
     backtest = commands.add_parser("backtest", help="replay rules over history, send nothing")
     backtest.add_argument("--from", dest="start", required=True, help="ISO-8601 start (UTC)")

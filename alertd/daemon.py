@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import TextIO
 
 import anyio
+import httpx
 import structlog
 
 from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
-from alertd.notify.console import ConsoleReceiver
+from alertd.notify.build import build_receivers, notify_config
+from alertd.notify.console import ConsoleReceiver, as_json
+from alertd.notify.delivery import Deliverer
+from alertd.notify.notifier import Notifier
+from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group
 from alertd.settings import Settings
@@ -23,6 +28,9 @@ from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.store.sqlite import SqliteStore
 
 log = structlog.get_logger(__name__)
+
+RECEIVER_TIMEOUT_SECONDS = 10.0
+DRAIN_SECONDS = 10.0
 
 
 def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
@@ -45,47 +53,77 @@ async def run(
     out: TextIO,
     err: TextIO,
     json_lines: bool = False,
+    transitions: bool = False,
     stop: anyio.Event | None = None,
     speed: float = 1.0,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`), finish the tick in flight, persist, return 0."""
     loaded = check_rules(paths)
-    if loaded.errors:
-        for error in loaded.errors:
+    config, notify_errors = notify_config(paths)
+    if loaded.errors or notify_errors or config is None:
+        for error in [*loaded.errors, *notify_errors]:
             print(error, file=err)
         return 1
+    for skipped in config.skipped:
+        log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
     async def emit(group: Group, step: Step) -> None:
         for transition in step.transitions:
-            console.emit(transition)
+            log.info("alert.transition", **as_json(transition))
+            if transitions:
+                console.emit(transition)
 
+    delay = dt.timedelta(seconds=settings.evaluation_delay_seconds)
     store = await SqliteStore.open(
         settings.state_dir / "alertd.db", history_limit=settings.history_limit
     )
     source = build_source(settings, clock)
     try:
-        evaluator = Evaluator(
-            loaded.ruleset,
-            source,
-            store,
-            source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
-        )
-        await evaluator.restore()
-        scheduler = GroupScheduler(
-            evaluator,
-            clock,
-            delay=dt.timedelta(seconds=settings.evaluation_delay_seconds),
-            on_step=emit,
-            concurrency=settings.group_concurrency,
-            speed=speed,
-        )
-        scheduler.start(loaded.ruleset.groups)
-        log.info(
-            "daemon.started", rules=len(loaded.ruleset.rules), groups=len(loaded.ruleset.groups)
-        )
-        await _serve_signals(scheduler, evaluator, paths, stop)
-        await scheduler.shutdown()
+        async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
+            receivers, rates = build_receivers(config, client, out)
+            service = NotificationService(
+                Notifier(config, {r.name: r for r in loaded.ruleset.rules}),
+                Deliverer(store, receivers, clock, rates=rates),
+                store,
+                clock,
+            )
+            await service.restore()
+            evaluator = Evaluator(
+                loaded.ruleset,
+                source,
+                store,
+                source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
+                followup=service.followup,
+                committed=service.committed,
+            )
+            await evaluator.restore()
+            scheduler = GroupScheduler(
+                evaluator,
+                clock,
+                delay=delay,
+                on_step=emit,
+                concurrency=settings.group_concurrency,
+                speed=speed,
+            )
+            async with anyio.create_task_group() as background:
+                background.start_soon(service.deliverer.run)
+                background.start_soon(
+                    service.run_timer, lambda: evaluator.states, evaluator.commit_lock, delay
+                )
+                scheduler.start(loaded.ruleset.groups)
+                log.info(
+                    "daemon.started",
+                    rules=len(loaded.ruleset.rules),
+                    groups=len(loaded.ruleset.groups),
+                    receivers=sorted(receivers),
+                )
+                await _serve_signals(scheduler, evaluator, service, paths, stop)
+                await scheduler.shutdown()
+                # What was decided before the stop is sent now if it can be; the rest
+                # waits in the outbox for the next start.
+                await service.deliverer.drain(DRAIN_SECONDS)
+                background.cancel_scope.cancel()
     finally:
         await source.aclose()
         await store.aclose()
@@ -94,7 +132,11 @@ async def run(
 
 
 async def _serve_signals(
-    scheduler: GroupScheduler, evaluator: Evaluator, paths: Sequence[Path], stop: anyio.Event | None
+    scheduler: GroupScheduler,
+    evaluator: Evaluator,
+    service: NotificationService,
+    paths: Sequence[Path],
+    stop: anyio.Event | None,
 ) -> None:
     """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
     async with anyio.create_task_group() as tasks:
@@ -108,18 +150,24 @@ async def _serve_signals(
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for received in signals:
                 if received == signal.SIGHUP:
-                    _reload(scheduler, evaluator, paths)
+                    _reload(scheduler, evaluator, service, paths)
                     continue
                 log.info("daemon.stopping", signal=signal.Signals(received).name)
                 tasks.cancel_scope.cancel()
                 return
 
 
-def _reload(scheduler: GroupScheduler, evaluator: Evaluator, paths: Sequence[Path]) -> None:
+def _reload(
+    scheduler: GroupScheduler,
+    evaluator: Evaluator,
+    service: NotificationService,
+    paths: Sequence[Path],
+) -> None:
     loaded = check_rules(paths)
     if loaded.errors:
         log.error("rules.reload_failed", errors=[str(e) for e in loaded.errors])
         return
     evaluator.ruleset = loaded.ruleset
+    service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
     scheduler.schedule(loaded.ruleset.groups)
     log.info("rules.reloaded", rules=len(loaded.ruleset.rules))

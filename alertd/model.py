@@ -214,3 +214,15 @@ class SilenceRecord:
     ends_at: dt.datetime
     created_by: str
     comment: str
+
+
+@dataclass(frozen=True)
+class NotifyChanges:
+    """What a notification step adds to a commit: groups to keep or drop, new outbox entries."""
+
+    groups: tuple[GroupState, ...] = ()
+    dropped_groups: tuple[str, ...] = ()
+    outbox: tuple[OutboxEntry, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.dropped_groups or self.outbox)

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     err=err,
                     stop=stop,
                     speed=args.speed,
+                    transitions=True,
                 )
                 tasks.cancel_scope.cancel()
             return code

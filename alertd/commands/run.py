@@ -19,7 +19,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     async def main() -> int:
         return await daemon.run(
-            settings, paths, clock=SystemClock(), out=out, err=err, json_lines=args.json
+            settings,
+            paths,
+            clock=SystemClock(),
+            out=out,
+            err=err,
+            json_lines=args.json,
+            transitions=args.transitions,
         )
 
     return anyio.run(main)

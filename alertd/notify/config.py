@@ -23,6 +23,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from alertd.errors import Location, RuleError
 from alertd.notify.inhibit import InhibitRule
@@ -40,6 +41,7 @@ from alertd.notify.time_intervals import (
     Range,
     TimeInterval,
     TimeRange,
+    parse_clock,
     parse_days_of_month,
     parse_location,
     parse_months,
@@ -63,8 +65,9 @@ def _matcher_text(text: str) -> str:
     try:
         parse_matchers(text)
     except MatcherError as exc:
-        raise ValueError(
-            f"invalid matcher: {exc.message} (at character {exc.offset + 1})"
+        # The offset travels in the error's context so the column can point into the text.
+        raise PydanticCustomError(
+            "matcher", "invalid matcher: {reason}", {"reason": exc.message, "offset": exc.offset}
         ) from None
     return text
 
@@ -82,6 +85,16 @@ def _known(kind: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _clock(value: object) -> object:
+    # YAML 1.1 reads an unquoted 22:00 as the base-60 number 1320.
+    if isinstance(value, int) and not isinstance(value, bool):
+        hours, minutes = divmod(value, 60)
+        raise ValueError(f'quote times, e.g. "{hours:02}:{minutes:02}": YAML reads them as numbers')
+    if isinstance(value, str):
+        parse_clock(value)
+    return value
+
+
 def _zone(name: str) -> str:
     parse_location(name)
     return name
@@ -90,6 +103,7 @@ def _zone(name: str) -> str:
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 Interval = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 MatcherText = Annotated[str, AfterValidator(_matcher_text)]
+Clock = Annotated[str, BeforeValidator(_clock)]
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 GroupLabel = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*|\.\.\.)$")]
 ReceiverRef = Annotated[str, _known("receivers")]
@@ -151,8 +165,8 @@ class InhibitSpec(Strict):
 
 
 class TimeRangeSpec(Strict):
-    start_time: str
-    end_time: str
+    start_time: Clock
+    end_time: Clock
 
     def build(self) -> TimeRange:
         return parse_time_range(self.start_time, self.end_time)
@@ -254,10 +268,24 @@ def load_notify(
     try:
         spec = NotifyFile.model_validate(document.data, context=context)
     except ValidationError as exc:
-        return None, errors + pydantic_errors(exc, document)
+        return None, _in_order(errors + _placed(exc, document))
     config = _build(spec, document, os.environ if env is None else env, path.parent, errors)
-    errors.sort(key=lambda e: (e.location.line, e.location.column))
-    return (None, errors) if errors else (config, [])
+    return (None, _in_order(errors)) if errors else (config, [])
+
+
+def _placed(exc: ValidationError, document: Document) -> list[RuleError]:
+    """pydantic's errors as RuleErrors, pointing inside a string when the error says where."""
+    found = pydantic_errors(exc, document)
+    for index, (raw, error) in enumerate(zip(exc.errors(), found, strict=True)):
+        offset = (raw.get("ctx") or {}).get("offset")
+        if isinstance(offset, int):
+            path = tuple(part for part in raw["loc"] if isinstance(part, str | int))
+            found[index] = RuleError(document.location(path, offset=offset), error.message)
+    return found
+
+
+def _in_order(errors: list[RuleError]) -> list[RuleError]:
+    return sorted(errors, key=lambda e: (e.location.line, e.location.column))
 
 
 def _names(
@@ -299,12 +327,13 @@ def _build(
                 where = ("receivers", index, receiver_spec.kind or "", name)
                 errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
     root = spec.route
-    if root.receiver not in receivers and root.receiver in {s.name for s in skipped}:
-        reason = next(str(s) for s in skipped if s.name == root.receiver)
+    reasons = {s.name: str(s) for s in skipped}
+    if root.receiver in reasons:
         errors.append(
             RuleError(
                 document.location(("route", "receiver")),
-                f"route.receiver: the root route must end at a configured receiver, but {reason}",
+                "route.receiver: the root route must end at a configured receiver, "
+                f"but {reasons[root.receiver]}",
             )
         )
     top = RouteMatch("route", root.receiver)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from alertd.model import Change, Transition
+from alertd.model import Change, Notification, Transition
+from alertd.notify.receivers.base import Delivered, Payload, json_payload
 
 _WORDS = {
     Change.PENDING: "PENDING ",
@@ -56,3 +57,56 @@ class ConsoleReceiver:
     def emit(self, transition: Transition) -> None:
         text = json.dumps(as_json(transition)) if self.json_lines else as_line(transition)
         print(text, file=self.out, flush=True)
+
+
+class ConsoleNotifications:
+    """A receiver that prints each notification: one line per alert, or one JSON object."""
+
+    def __init__(self, name: str, out: TextIO, *, json_lines: bool = False) -> None:
+        self.name = name
+        self.out = out
+        self.json_lines = json_lines
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        if self.json_lines:
+            return json_payload("console:", {"receiver": n.receiver, **notification_json(n)})
+        head = "[TEST] " if n.test else ""
+        lines = [f"{head}{'FIRING' if n.firing else 'RESOLVED'} → {n.receiver} {n.group_key}"]
+        for alert in n.alerts:
+            state = "firing" if alert.firing else "resolved"
+            value = "no data" if alert.value is None else f"{alert.value:.4g}"
+            summary = alert.annotations.get("summary", "")
+            lines.append(
+                f"    {state:<8} {alert.rule} {dict(alert.labels)} value={value} {summary}"
+            )
+        return Payload("console:", "\n".join(lines).encode())
+
+    async def send(self, payload: Payload) -> Delivered:
+        print(payload.body.decode(), file=self.out, flush=True)
+        return Delivered()
+
+
+def notification_json(n: Notification) -> dict[str, Any]:
+    """A notification as plain JSON: what backtests print and the console receiver writes."""
+    return {
+        "id": n.id,
+        "group": n.group_key,
+        "group_labels": dict(n.group_labels),
+        "kind": "firing" if n.firing else "resolved",
+        "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
+        "test": n.test,
+        "alerts": [
+            {
+                "alert": a.rule,
+                "labels": dict(a.labels),
+                "status": "firing" if a.firing else "resolved",
+                "severity": a.severity.value if a.severity else None,
+                "value": a.value,
+                "threshold": a.threshold,
+                "annotations": dict(a.annotations),
+                "starts_at": a.starts_at.isoformat().replace("+00:00", "Z"),
+                "ends_at": a.ends_at.isoformat().replace("+00:00", "Z") if a.ends_at else None,
+            }
+            for a in n.alerts
+        ],
+    }

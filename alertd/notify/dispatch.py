@@ -73,7 +73,9 @@ def _step_group(
     if group is None:
         assert present is not None
         first = next(iter(alerts.values()))
-        group = GroupState(key, present.match.receiver, present.match.group_labels(first.labels), now)
+        group = GroupState(
+            key, present.match.receiver, present.match.group_labels(first.labels), now
+        )
     firing = {fp: a for fp, a in alerts.items() if fp not in held}
     last = {a.fingerprint: a for a in group.notified}
     kept = {fp: a for fp, a in last.items() if fp in held and fp not in firing}

@@ -6,7 +6,15 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from alertd.notify.matchers import LabelSet, Matcher, MatcherError, as_mapping, parse_matchers
+from alertd.model import SilenceRecord
+from alertd.notify.matchers import (
+    LabelSet,
+    Matcher,
+    MatcherError,
+    as_mapping,
+    parse_matcher,
+    parse_matchers,
+)
 
 
 class SilenceError(ValueError):
@@ -129,3 +137,26 @@ def parse_cli_matchers(arguments: Sequence[str]) -> tuple[Matcher, ...]:
 def _is_bare_alertname(argument: str) -> bool:
     text = argument.strip()
     return bool(text) and not any(char in text for char in '=!~{}",')
+
+
+def from_record(record: SilenceRecord) -> Silence:
+    """A stored silence back as a value; its matchers were valid when it was stored."""
+    return Silence(
+        record.id,
+        tuple(parse_matcher(text) for text in record.matchers),
+        record.starts_at,
+        record.ends_at,
+        record.created_by,
+        record.comment,
+    )
+
+
+def to_record(silence: Silence) -> SilenceRecord:
+    return SilenceRecord(
+        silence.id,
+        tuple(str(m) for m in silence.matchers),
+        silence.starts_at,
+        silence.ends_at,
+        silence.created_by,
+        silence.comment,
+    )

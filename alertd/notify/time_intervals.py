@@ -204,5 +204,8 @@ def _number(part: str, what: str, low: int, high: int) -> int:
     except ValueError:
         raise ValueError(f"invalid {what} {part!r}") from None
     if not low <= value <= high:
-        raise ValueError(f"{what} {value} is out of range ({low} to {high})")
+        # YAML 1.1 reads an unquoted range such as 1:5 as the base-60 number 65.
+        read_as_number = value >= 60 > high
+        hint = "; quote ranges such as '1:5', which YAML reads as numbers" if read_as_number else ""
+        raise ValueError(f"{what} {value} is out of range ({low} to {high}){hint}")
     return value

@@ -127,9 +127,11 @@ class _RowChecker:
 
     def _arith(self, tree: Tree[Token]) -> tuple[RowExpr, RowType]:
         left, op, right = tree.children
-        return RowArith(
-            cast(ArithOp, cast(Token, op).value), self.number(left), self.number(right)
-        ), "number"
+        operator = cast(ArithOp, cast(Token, op).value)
+        if operator == "%":
+            # An integer modulo by zero fails the whole AE query, not one row.
+            raise ExpressionError("% is not supported inside an aggregate or condition", _pos(op))
+        return RowArith(operator, self.number(left), self.number(right)), "number"
 
     def _compare(self, tree: Tree[Token]) -> tuple[RowExpr, RowType]:
         left_node, op, right_node = tree.children

@@ -1,4 +1,8 @@
-"""The Store role: what the engine writes after each tick and reads back after a restart."""
+"""The Store role: what the engine and the notification pipeline write, and read back.
+
+One `Commit` carries a tick's alert states and transitions together with the notification
+groups and outbox entries they caused, so a crash between the two loses nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alertd.errors import StoreError
-from alertd.model import AlertState, SeriesPoint, Transition
+from alertd.model import (
+    AlertSnapshot,
+    AlertState,
+    Delivery,
+    GroupState,
+    Notification,
+    OutboxEntry,
+    SeriesPoint,
+    SilenceRecord,
+    Transition,
+)
 
 UTC = dt.UTC
 
@@ -20,6 +34,11 @@ class Commit:
     `states` are upserted by fingerprint, then the fingerprints in `removed` (alerts that
     went inactive) are deleted, so a fingerprint in both ends up deleted. `transitions` are
     appended; `points` join each series' bounded history, replacing a point at the same time.
+
+    `groups` are upserted by key, then the keys in `dropped_groups` are deleted (a key in
+    both ends up deleted). `outbox` entries are inserted; an entry whose id is already
+    stored, or repeated within the commit, is ignored, so a step that is redone after a
+    crash never enqueues a notification twice. A commit may hold only notification parts.
     """
 
     at: dt.datetime
@@ -28,6 +47,9 @@ class Commit:
     removed: tuple[str, ...] = ()
     transitions: tuple[Transition, ...] = ()
     points: tuple[SeriesPoint, ...] = ()
+    groups: tuple[GroupState, ...] = ()
+    dropped_groups: tuple[str, ...] = ()
+    outbox: tuple[OutboxEntry, ...] = ()
 
 
 class Store(Protocol):
@@ -58,6 +80,57 @@ class Store(Protocol):
         """
         ...
 
+    async def load_groups(self) -> dict[str, GroupState]:
+        """Every notification group, by key."""
+        ...
+
+    async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
+        """The pending entries of `receiver` to attempt at `now`, oldest `created_at` first.
+
+        Only the oldest pending entry of each `group_key` is ever due, and only once its
+        `next_attempt_at` has come: a group's notifications go out one at a time, in the
+        order they were made, so a resolve never overtakes the trigger before it. Entries
+        with the same `created_at` keep the order they were committed in.
+        """
+        ...
+
+    async def record(self, entry: OutboxEntry) -> None:
+        """Store the outcome of a delivery attempt for the entry with `entry.id`.
+
+        Only status, attempts, last_error, next_attempt_at, finished_at and ref change; the
+        notification and its expiry stay as enqueued. Raises `StoreError` for an unknown id.
+        """
+        ...
+
+    async def outbox(
+        self, *, status: Delivery | None = None, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        """The newest `limit` entries (only those in `status`, if given), newest last."""
+        ...
+
+    async def last_ref(self, receiver: str, group_key: str) -> str | None:
+        """The `ref` of the newest delivered entry of that receiver and group that has one.
+
+        This is how a resolve finds the message it should update (a Slack message ts).
+        """
+        ...
+
+    async def add_silence(self, silence: SilenceRecord) -> None:
+        """Store `silence`, replacing a stored one with the same id."""
+        ...
+
+    async def silences(self, *, active_at: dt.datetime | None = None) -> list[SilenceRecord]:
+        """Every silence, or those with `starts_at <= active_at < ends_at`; by start, then id."""
+        ...
+
+    async def expire_silence(self, silence_id: str, at: dt.datetime) -> bool:
+        """End the silence at `at` if it ended later; False when no such silence is stored.
+
+        A silence that has not started by `at` also starts at `at`, so it never ends
+        before it starts and never mutes anything.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release the store's resources; calling it twice is harmless."""
         ...
@@ -75,6 +148,8 @@ def normalized(commit: Commit) -> Commit:
         states=tuple(_state_in_utc(s) for s in commit.states),
         transitions=tuple(_transition_in_utc(t) for t in commit.transitions),
         points=tuple(_point_in_utc(p) for p in commit.points),
+        groups=tuple(group_in_utc(g) for g in commit.groups),
+        outbox=tuple(entry_in_utc(e) for e in commit.outbox),
     )
 
 
@@ -89,6 +164,33 @@ def check_limit(limit: int) -> None:
     """Refuse a negative read limit, which SQL would read as 'no limit'."""
     if limit < 0:
         raise ValueError(f"limit must be zero or more, not {limit}")
+
+
+def group_in_utc(group: GroupState) -> GroupState:
+    """`group` with every time in UTC; raises `StoreError` for a naive time."""
+    first_seen, last_flush = as_utc(group.first_seen), _optional_utc(group.last_flush)
+    notified = tuple(_snapshot_in_utc(a) for a in group.notified)
+    return dataclasses.replace(
+        group, first_seen=first_seen, last_flush=last_flush, notified=notified
+    )
+
+
+def entry_in_utc(entry: OutboxEntry) -> OutboxEntry:
+    """`entry` with every time in UTC; raises `StoreError` for a naive time."""
+    return dataclasses.replace(
+        entry,
+        notification=_notification_in_utc(entry.notification),
+        expires_at=as_utc(entry.expires_at),
+        next_attempt_at=as_utc(entry.next_attempt_at),
+        finished_at=_optional_utc(entry.finished_at),
+    )
+
+
+def silence_in_utc(silence: SilenceRecord) -> SilenceRecord:
+    """`silence` with both times in UTC; raises `StoreError` for a naive time."""
+    return dataclasses.replace(
+        silence, starts_at=as_utc(silence.starts_at), ends_at=as_utc(silence.ends_at)
+    )
 
 
 def _optional_utc(at: dt.datetime | None) -> dt.datetime | None:
@@ -125,3 +227,17 @@ def _transition_in_utc(transition: Transition) -> Transition:
 def _point_in_utc(point: SeriesPoint) -> SeriesPoint:
     at = as_utc(point.at)
     return point if at is point.at else dataclasses.replace(point, at=at)
+
+
+def _notification_in_utc(notification: Notification) -> Notification:
+    return dataclasses.replace(
+        notification,
+        created_at=as_utc(notification.created_at),
+        alerts=tuple(_snapshot_in_utc(a) for a in notification.alerts),
+    )
+
+
+def _snapshot_in_utc(snapshot: AlertSnapshot) -> AlertSnapshot:
+    return dataclasses.replace(
+        snapshot, starts_at=as_utc(snapshot.starts_at), ends_at=_optional_utc(snapshot.ends_at)
+    )

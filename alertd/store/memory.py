@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 
-from alertd.model import AlertState, SeriesPoint, Transition
-from alertd.store.base import Commit, as_utc, check_limit, normalized
+from alertd.errors import StoreError
+from alertd.model import (
+    AlertState,
+    Delivery,
+    GroupState,
+    OutboxEntry,
+    SeriesPoint,
+    SilenceRecord,
+    Transition,
+)
+from alertd.store.base import (
+    Commit,
+    as_utc,
+    check_limit,
+    entry_in_utc,
+    normalized,
+    silence_in_utc,
+)
 
 
 class MemoryStore:
@@ -20,6 +38,10 @@ class MemoryStore:
         # Both lists stay sorted by time, so reads never sort and appends stay cheap.
         self._points: dict[str, list[SeriesPoint]] = {}
         self._transitions: list[Transition] = []
+        self._groups: dict[str, GroupState] = {}
+        # In enqueue order; `_by_creation` sorts stably, so that order breaks created_at ties.
+        self._outbox: dict[str, OutboxEntry] = {}
+        self._silences: dict[str, SilenceRecord] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore(history_limit={self._history_limit})"
@@ -40,6 +62,12 @@ class MemoryStore:
             bisect.insort_right(self._transitions, transition, key=_at)
         for point in commit.points:
             self._add_point(point)
+        for group in commit.groups:
+            self._groups[group.key] = group
+        for key in commit.dropped_groups:
+            self._groups.pop(key, None)
+        for entry in commit.outbox:
+            self._outbox.setdefault(entry.id, entry)
 
     async def history(self, fingerprint: str, limit: int = 120) -> list[SeriesPoint]:
         check_limit(limit)
@@ -56,6 +84,76 @@ class MemoryStore:
         start = max(start, len(self._transitions) - limit)
         return self._transitions[start:]
 
+    async def load_groups(self) -> dict[str, GroupState]:
+        return dict(self._groups)
+
+    async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
+        check_limit(limit)
+        now = as_utc(now)
+        pending = (
+            e
+            for e in self._outbox.values()
+            if e.status is Delivery.PENDING and e.notification.receiver == receiver
+        )
+        heads: dict[str, OutboxEntry] = {}
+        for entry in _by_creation(pending):
+            heads.setdefault(entry.notification.group_key, entry)
+        # `heads` keeps creation order: a group's place is that of its oldest pending entry.
+        return [e for e in heads.values() if e.next_attempt_at <= now][:limit]
+
+    async def record(self, entry: OutboxEntry) -> None:
+        entry = entry_in_utc(entry)
+        stored = self._outbox.get(entry.id)
+        if stored is None:
+            raise StoreError(f"no outbox entry has the id {entry.id!r}")
+        self._outbox[entry.id] = dataclasses.replace(
+            stored,
+            status=entry.status,
+            attempts=entry.attempts,
+            last_error=entry.last_error,
+            next_attempt_at=entry.next_attempt_at,
+            finished_at=entry.finished_at,
+            ref=entry.ref,
+        )
+
+    async def outbox(
+        self, *, status: Delivery | None = None, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        check_limit(limit)
+        chosen = (e for e in self._outbox.values() if status is None or e.status is status)
+        entries = _by_creation(chosen)
+        return entries[max(0, len(entries) - limit) :]
+
+    async def last_ref(self, receiver: str, group_key: str) -> str | None:
+        for entry in reversed(_by_creation(self._outbox.values())):
+            n = entry.notification
+            delivered = entry.status is Delivery.DELIVERED and entry.ref is not None
+            if delivered and n.receiver == receiver and n.group_key == group_key:
+                return entry.ref
+        return None
+
+    async def add_silence(self, silence: SilenceRecord) -> None:
+        silence = silence_in_utc(silence)
+        self._silences[silence.id] = silence
+
+    async def silences(self, *, active_at: dt.datetime | None = None) -> list[SilenceRecord]:
+        at = None if active_at is None else as_utc(active_at)
+        chosen = (s for s in self._silences.values() if at is None or s.starts_at <= at < s.ends_at)
+        return sorted(chosen, key=lambda s: (s.starts_at, s.id))
+
+    async def expire_silence(self, silence_id: str, at: dt.datetime) -> bool:
+        at = as_utc(at)
+        silence = self._silences.get(silence_id)
+        if silence is None:
+            return False
+        if silence.ends_at > at:
+            # One that has not started by `at` starts there too, so it never ends first.
+            starts_at = min(silence.starts_at, at)
+            self._silences[silence_id] = dataclasses.replace(
+                silence, starts_at=starts_at, ends_at=at
+            )
+        return True
+
     async def aclose(self) -> None:
         return None
 
@@ -71,3 +169,7 @@ class MemoryStore:
 
 def _at(item: Transition | SeriesPoint) -> dt.datetime:
     return item.at
+
+
+def _by_creation(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
+    return sorted(entries, key=lambda e: e.notification.created_at)

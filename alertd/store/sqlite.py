@@ -1,15 +1,14 @@
 """A `Store` in one SQLite file: the default, which survives restarts and loses no tick.
 
-This is the only module that knows `sqlite3`; its errors leave here as `StoreError`. One
-connection serves every call from a worker thread, and a lock keeps calls from overlapping,
-so a transaction always runs alone on it.
+This module holds the connection, and every `sqlite3` error leaves it as `StoreError`.
+One connection serves every call from a worker thread, and a lock keeps calls from
+overlapping, so a transaction always runs alone on it. `sqlite_schema` holds the tables,
+`sqlite_rows` how values become rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -19,64 +18,86 @@ import anyio
 import structlog
 
 from alertd.errors import StoreError
-from alertd.model import AlertState, Change, Labels, SeriesPoint, Severity, Status, Transition
-from alertd.store.base import Commit, as_utc, check_limit, normalized
+from alertd.model import (
+    AlertState,
+    Delivery,
+    GroupState,
+    OutboxEntry,
+    SeriesPoint,
+    SilenceRecord,
+    Transition,
+)
+from alertd.store import sqlite_rows as rows
+from alertd.store.base import (
+    Commit,
+    as_utc,
+    check_limit,
+    entry_in_utc,
+    normalized,
+    silence_in_utc,
+)
+from alertd.store.sqlite_schema import MIGRATIONS, migrate
 
 T = TypeVar("T")
-Row = tuple[Any, ...]
 
 BUSY_TIMEOUT_MS = 5000
 
-# Each step moves the schema up one version, inside the transaction that records it. Steps
-# are only ever appended: an opened file runs the ones past its recorded version.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE alert_state (
-            fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL,
-            status TEXT NOT NULL, severity TEXT, active_since TEXT, firing_since TEXT,
-            last_breach TEXT, last_seen TEXT, last_eval TEXT, value REAL,
-            samples INTEGER NOT NULL, group_name TEXT NOT NULL, updated_at TEXT NOT NULL)""",
-        """CREATE TABLE transitions (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, fingerprint TEXT NOT NULL,
-            rule TEXT NOT NULL, labels TEXT NOT NULL, change TEXT NOT NULL,
-            previous TEXT NOT NULL, status TEXT NOT NULL, severity TEXT,
-            previous_severity TEXT, value REAL, threshold TEXT, reason TEXT NOT NULL,
-            group_name TEXT NOT NULL)""",
-        "CREATE INDEX transitions_by_time ON transitions (at, id)",
-        """CREATE TABLE points (
-            fingerprint TEXT NOT NULL, at TEXT NOT NULL, value REAL, samples INTEGER NOT NULL,
-            PRIMARY KEY (fingerprint, at)) WITHOUT ROWID""",
-    ),
-)
-
-STATE_COLUMNS = (
-    "fingerprint, rule, labels, status, severity, active_since, firing_since, last_breach,"
-    " last_seen, last_eval, value, samples"
-)
-TRANSITION_COLUMNS = (
-    "at, fingerprint, rule, labels, change, previous, status, severity, previous_severity,"
-    " value, threshold, reason"
-)
 UPSERT_STATE = (
-    f"INSERT OR REPLACE INTO alert_state ({STATE_COLUMNS}, group_name, updated_at)"
+    f"INSERT OR REPLACE INTO alert_state ({rows.STATE_COLUMNS}, group_name, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TRANSITION = (
-    f"INSERT INTO transitions ({TRANSITION_COLUMNS}, group_name)"
+    f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}, group_name)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-UPSERT_POINT = "INSERT OR REPLACE INTO points (fingerprint, at, value, samples) VALUES (?, ?, ?, ?)"
+UPSERT_POINT = f"INSERT OR REPLACE INTO points ({rows.POINT_COLUMNS}) VALUES (?, ?, ?, ?)"
 # Keeps a series' newest N points: deletes those older than its N-th newest (none if fewer).
 PRUNE_POINTS = (
     "DELETE FROM points WHERE fingerprint = ?1 AND at < (SELECT at FROM points"
     " WHERE fingerprint = ?1 ORDER BY at DESC LIMIT 1 OFFSET ?2)"
+)
+UPSERT_GROUP = (
+    f"INSERT OR REPLACE INTO notify_groups ({rows.GROUP_COLUMNS}, updated_at) VALUES (?, ?, ?, ?)"
+)
+# An id already stored is left as it is: a redone step must not enqueue twice.
+INSERT_ENTRY = (
+    f"INSERT INTO outbox ({rows.ENTRY_COLUMNS}, enqueued_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+RECORD_OUTCOME = (
+    "UPDATE outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,"
+    " finished_at = ?, ref = ? WHERE id = ?"
+)
+# The head of each group's pending queue, if it has come due. The literal 'pending' lets
+# SQLite use the partial index `outbox_due`, which already holds each group in order.
+DUE = (
+    f"SELECT {rows.ENTRY_COLUMNS} FROM (SELECT *, row_number() OVER ("
+    "PARTITION BY group_key ORDER BY created_at, seq) AS place FROM outbox"
+    " WHERE receiver = ? AND status = 'pending')"
+    " WHERE place = 1 AND next_attempt_at <= ? ORDER BY created_at, seq LIMIT ?"
+)
+LAST_REF = (
+    "SELECT ref FROM outbox WHERE receiver = ? AND group_key = ?"
+    " AND status = 'delivered' AND ref IS NOT NULL ORDER BY created_at DESC, seq DESC LIMIT 1"
+)
+UPSERT_SILENCE = (
+    f"INSERT OR REPLACE INTO silences ({rows.SILENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+)
+# Mirrors MemoryStore: a silence not yet started by ?1 starts there too, never ending first.
+EXPIRE_SILENCE = (
+    "UPDATE silences SET starts_at = min(starts_at, ?1), ends_at = ?1"
+    " WHERE id = ?2 AND ends_at > ?1"
 )
 
 log = structlog.get_logger(__name__)
 
 
 class SqliteStore:
-    """Alert state, transitions and series history in one SQLite file, in WAL mode."""
+    """Alert state, transitions, series history and notification state in one SQLite file.
+
+    The file is in WAL mode. Notification groups, the outbox and silences live beside the
+    alert state, so one transaction can hold a tick and the notifications it caused.
+    """
 
     def __init__(self, path: Path, conn: sqlite3.Connection, *, history_limit: int) -> None:
         self._path = path
@@ -118,6 +139,9 @@ class SqliteStore:
             removed=len(commit.removed),
             transitions=len(commit.transitions),
             points=len(commit.points),
+            groups=len(commit.groups),
+            dropped_groups=len(commit.dropped_groups),
+            outbox=len(commit.outbox),
         )
 
     async def history(self, fingerprint: str, limit: int = 120) -> list[SeriesPoint]:
@@ -130,6 +154,37 @@ class SqliteStore:
         check_limit(limit)
         return await self._run("transitions", _transitions, since, limit)
 
+    async def load_groups(self) -> dict[str, GroupState]:
+        return await self._run("load_groups", _load_groups)
+
+    async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
+        check_limit(limit)
+        args = (receiver, rows.time_text(now), limit)
+        return await self._run("due", _entries, DUE, args)
+
+    async def record(self, entry: OutboxEntry) -> None:
+        await self._run("record", _record, entry_in_utc(entry))
+
+    async def outbox(
+        self, *, status: Delivery | None = None, limit: int = 1000
+    ) -> list[OutboxEntry]:
+        check_limit(limit)
+        return await self._run("outbox", _outbox, status, limit)
+
+    async def last_ref(self, receiver: str, group_key: str) -> str | None:
+        return await self._run("last_ref", _last_ref, receiver, group_key)
+
+    async def add_silence(self, silence: SilenceRecord) -> None:
+        row = rows.encode_silence(silence_in_utc(silence))
+        await self._run("add_silence", _execute, UPSERT_SILENCE, row)
+
+    async def silences(self, *, active_at: dt.datetime | None = None) -> list[SilenceRecord]:
+        at = None if active_at is None else rows.time_text(active_at)
+        return await self._run("silences", _silences, at)
+
+    async def expire_silence(self, silence_id: str, at: dt.datetime) -> bool:
+        return await self._run("expire_silence", _expire_silence, silence_id, as_utc(at))
+
     async def aclose(self) -> None:
         async with self._lock:
             await anyio.to_thread.run_sync(self._conn.close)
@@ -141,8 +196,8 @@ class SqliteStore:
         async with self._lock:
             try:
                 return await anyio.to_thread.run_sync(call, self._conn, *args)
-            # ValueError and TypeError come from rows that no longer decode.
-            except (sqlite3.Error, ValueError, TypeError) as exc:
+            # ValueError, TypeError and KeyError come from rows that no longer decode.
+            except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
                 raise StoreError(
                     f"{what} failed on the state store at {self._path}: {exc}"
                 ) from exc
@@ -159,25 +214,11 @@ def _open(path: Path) -> tuple[sqlite3.Connection, int]:
         if mode != "wal":
             raise sqlite3.OperationalError(f"journal_mode is {mode!r}, WAL could not be set")
         conn.execute("PRAGMA synchronous = NORMAL")
-        found = _transaction(conn, _migrate)
+        found = _transaction(conn, migrate)
     except BaseException:
         conn.close()
         raise
     return conn, found
-
-
-def _migrate(conn: sqlite3.Connection) -> int:
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
-    found: int = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
-    if found > len(MIGRATIONS):
-        raise sqlite3.DatabaseError(
-            f"schema version {found} is newer than this alertd knows ({len(MIGRATIONS)})"
-        )
-    for version, steps in enumerate(MIGRATIONS[found:], start=found + 1):
-        for statement in steps:
-            conn.execute(statement)
-        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-    return found
 
 
 def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
@@ -195,164 +236,105 @@ def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], 
     return result
 
 
+def _execute(conn: sqlite3.Connection, statement: str, args: rows.Row) -> None:
+    # One statement is a transaction of its own: the connection is in autocommit mode.
+    conn.execute(statement, args)
+
+
 def _write(conn: sqlite3.Connection, commit: Commit, history_limit: int) -> None:
     def body(conn: sqlite3.Connection) -> None:
-        at, group = _text(commit.at), commit.group
-        conn.executemany(UPSERT_STATE, [(*_state_row(s), group, at) for s in commit.states])
+        at, group = rows.time_text(commit.at), commit.group
+        conn.executemany(UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
         conn.executemany(
             "DELETE FROM alert_state WHERE fingerprint = ?", [(f,) for f in commit.removed]
         )
         conn.executemany(
-            INSERT_TRANSITION, [(*_transition_row(t), group) for t in commit.transitions]
+            INSERT_TRANSITION, [(*rows.encode_transition(t), group) for t in commit.transitions]
         )
-        conn.executemany(UPSERT_POINT, [_point_row(p) for p in commit.points])
+        conn.executemany(UPSERT_POINT, [rows.encode_point(p) for p in commit.points])
         series = sorted({p.fingerprint for p in commit.points})
         conn.executemany(PRUNE_POINTS, [(f, history_limit - 1) for f in series])
+        conn.executemany(UPSERT_GROUP, [(*rows.encode_group(g), at) for g in commit.groups])
+        conn.executemany(
+            "DELETE FROM notify_groups WHERE key = ?", [(k,) for k in commit.dropped_groups]
+        )
+        conn.executemany(INSERT_ENTRY, [(*rows.encode_entry(e), at) for e in commit.outbox])
 
     _transaction(conn, body)
 
 
 def _load(conn: sqlite3.Connection) -> dict[str, AlertState]:
-    rows = conn.execute(f"SELECT {STATE_COLUMNS} FROM alert_state")
-    states = (_state(row) for row in rows)
+    found = conn.execute(f"SELECT {rows.STATE_COLUMNS} FROM alert_state")
+    states = (rows.decode_state(row) for row in found)
     return {state.fingerprint: state for state in states}
 
 
 def _history(conn: sqlite3.Connection, fingerprint: str, limit: int) -> list[SeriesPoint]:
-    rows = conn.execute(
-        "SELECT * FROM (SELECT at, value, samples FROM points WHERE fingerprint = ?"
+    found = conn.execute(
+        f"SELECT {rows.POINT_COLUMNS} FROM (SELECT * FROM points WHERE fingerprint = ?"
         " ORDER BY at DESC LIMIT ?) ORDER BY at",
         (fingerprint, limit),
     )
-    return [SeriesPoint(fingerprint, _time(at), _number(v), n) for at, v, n in rows]
+    return [rows.decode_point(row) for row in found]
 
 
 def _transitions(
     conn: sqlite3.Connection, since: dt.datetime | None, limit: int
 ) -> list[Transition]:
-    where, args = ("", ()) if since is None else ("WHERE at >= ?", (_text(since),))
-    rows = conn.execute(
-        f"SELECT {TRANSITION_COLUMNS} FROM (SELECT {TRANSITION_COLUMNS}, id FROM transitions"
+    where, args = ("", ()) if since is None else ("WHERE at >= ?", (rows.time_text(since),))
+    columns = rows.TRANSITION_COLUMNS
+    found = conn.execute(
+        f"SELECT {columns} FROM (SELECT {columns}, id FROM transitions"
         f" {where} ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
         (*args, limit),
     )
-    return [_transition(row) for row in rows]
+    return [rows.decode_transition(row) for row in found]
 
 
-def _state_row(s: AlertState) -> Row:
-    times = (s.active_since, s.firing_since, s.last_breach, s.last_seen, s.last_eval)
-    return (
-        s.fingerprint,
-        s.rule,
-        _labels_text(s.labels),
-        s.status.value,
-        _enum_text(s.severity),
-        *(_optional_text(t) for t in times),
-        _number_cell(s.value),
-        s.samples,
+def _load_groups(conn: sqlite3.Connection) -> dict[str, GroupState]:
+    found = conn.execute("SELECT state FROM notify_groups")
+    groups = (rows.decode_group(state) for (state,) in found)
+    return {group.key: group for group in groups}
+
+
+def _entries(conn: sqlite3.Connection, query: str, args: rows.Row) -> list[OutboxEntry]:
+    return [rows.decode_entry(row) for row in conn.execute(query, args)]
+
+
+def _outbox(conn: sqlite3.Connection, status: Delivery | None, limit: int) -> list[OutboxEntry]:
+    where, args = ("", ()) if status is None else ("WHERE status = ?", (status.value,))
+    query = (
+        f"SELECT {rows.ENTRY_COLUMNS} FROM (SELECT * FROM outbox {where}"
+        " ORDER BY created_at DESC, seq DESC LIMIT ?) ORDER BY created_at, seq"
     )
+    return _entries(conn, query, (*args, limit))
 
 
-def _state(row: Row) -> AlertState:
-    fp, rule, labels, status, severity, *times, value, samples = row
-    active_since, firing_since, last_breach, last_seen, last_eval = map(_optional_time, times)
-    return AlertState(
-        fingerprint=fp,
-        rule=rule,
-        labels=_labels(labels),
-        status=Status(status),
-        severity=_severity(severity),
-        active_since=active_since,
-        firing_since=firing_since,
-        last_breach=last_breach,
-        last_seen=last_seen,
-        last_eval=last_eval,
-        value=_number(value),
-        samples=samples,
+def _record(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
+    updated = conn.execute(RECORD_OUTCOME, (*rows.encode_outcome(entry), entry.id))
+    if updated.rowcount == 0:
+        raise StoreError(f"no outbox entry has the id {entry.id!r}")
+
+
+def _last_ref(conn: sqlite3.Connection, receiver: str, group_key: str) -> str | None:
+    found = conn.execute(LAST_REF, (receiver, group_key)).fetchone()
+    return None if found is None else str(found[0])
+
+
+def _silences(conn: sqlite3.Connection, active_at: str | None) -> list[SilenceRecord]:
+    where, args = (
+        ("", ()) if active_at is None else ("WHERE starts_at <= ?1 AND ends_at > ?1", (active_at,))
     )
-
-
-def _transition_row(t: Transition) -> Row:
-    return (
-        _text(t.at),
-        t.fingerprint,
-        t.rule,
-        _labels_text(t.labels),
-        t.change.value,
-        t.previous.value,
-        t.status.value,
-        _enum_text(t.severity),
-        _enum_text(t.previous_severity),
-        _number_cell(t.value),
-        t.threshold,
-        t.reason,
+    found = conn.execute(
+        f"SELECT {rows.SILENCE_COLUMNS} FROM silences {where} ORDER BY starts_at, id", args
     )
+    return [rows.decode_silence(row) for row in found]
 
 
-def _transition(row: Row) -> Transition:
-    at, fp, rule, labels, change, previous, status, severity, previous_severity, *rest = row
-    value, threshold, reason = rest
-    return Transition(
-        at=_time(at),
-        fingerprint=fp,
-        rule=rule,
-        labels=_labels(labels),
-        change=Change(change),
-        previous=Status(previous),
-        status=Status(status),
-        severity=_severity(severity),
-        previous_severity=_severity(previous_severity),
-        value=_number(value),
-        threshold=threshold,
-        reason=reason,
-    )
+def _expire_silence(conn: sqlite3.Connection, silence_id: str, at: dt.datetime) -> bool:
+    def body(conn: sqlite3.Connection) -> bool:
+        conn.execute(EXPIRE_SILENCE, (rows.time_text(at), silence_id))
+        known = conn.execute("SELECT 1 FROM silences WHERE id = ?", (silence_id,)).fetchone()
+        return known is not None
 
-
-def _point_row(p: SeriesPoint) -> Row:
-    return (p.fingerprint, _text(p.at), _number_cell(p.value), p.samples)
-
-
-def _text(at: dt.datetime) -> str:
-    # Fixed width with microseconds and a +00:00 offset, so text order is time order.
-    return as_utc(at).isoformat(timespec="microseconds")
-
-
-def _optional_text(at: dt.datetime | None) -> str | None:
-    return None if at is None else _text(at)
-
-
-def _time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
-def _optional_time(text: str | None) -> dt.datetime | None:
-    return None if text is None else _time(text)
-
-
-def _labels_text(labels: Labels) -> str:
-    # Pairs keep their order, so labels read back equal to what was written.
-    return json.dumps([list(pair) for pair in labels], separators=(",", ":"), ensure_ascii=False)
-
-
-def _labels(text: str) -> Labels:
-    return tuple((str(name), str(value)) for name, value in json.loads(text))
-
-
-def _enum_text(member: Severity | None) -> str | None:
-    return None if member is None else member.value
-
-
-def _severity(text: str | None) -> Severity | None:
-    return None if text is None else Severity(text)
-
-
-def _number_cell(value: float | None) -> float | str | None:
-    # SQLite stores a bound NaN as NULL, which would read back as "no value"; NaN travels
-    # as the text 'nan' instead (±inf are REALs SQLite keeps).
-    if value is not None and math.isnan(value):
-        return "nan"
-    return value
-
-
-def _number(cell: float | str | None) -> float | None:
-    return None if cell is None else float(cell)
+    return _transaction(conn, body)

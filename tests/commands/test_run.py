@@ -44,7 +44,7 @@ def start(
         "ALERTD_LOG_FORMAT": "json",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "alertd.cli", "run", "--rules", str(rules)],
+        [sys.executable, "-m", "alertd.cli", "run", "--transitions", "--rules", str(rules)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,11 +18,17 @@ from hypothesis import strategies as st
 
 from alertd.errors import StoreError
 from alertd.model import (
+    AlertSnapshot,
     AlertState,
     Change,
+    Delivery,
+    GroupState,
     Labels,
+    Notification,
+    OutboxEntry,
     SeriesPoint,
     Severity,
+    SilenceRecord,
     Status,
     Transition,
     fingerprint,
@@ -392,3 +402,593 @@ async def test_any_alert_state_round_trips(store: Store, state: AlertState) -> N
     await store.commit(Commit(at=T0, group="g", states=(state,)))
 
     assert (await store.load())[state.fingerprint] == state
+
+
+def snapshot(
+    fp: str = FP, *, value: float | None = 212.5, ends_at: dt.datetime | None = None
+) -> AlertSnapshot:
+    return AlertSnapshot(
+        fingerprint=fp,
+        rule="SlowQueryP95",
+        labels=LABELS,
+        firing=ends_at is None,
+        severity=Severity.CRITICAL,
+        value=value,
+        threshold="> 200",
+        # Not in sorted order: receivers show annotations in the order the rule wrote them.
+        annotations={"summary": "P95 on users is 212 ms ✓", "runbook": 'https://x/"db"'},
+        starts_at=at(60.000001),
+        ends_at=ends_at,
+    )
+
+
+def group_state(key: str = "slack/{table=users}", **changes: Any) -> GroupState:
+    group = GroupState(
+        key=key,
+        receiver="slack",
+        group_labels=(("table", "users"),),
+        first_seen=at(0.5),
+        last_flush=at(30.000001),
+        notified=(snapshot(), snapshot(OTHER_FP, value=None)),
+    )
+    return replace(group, **changes)
+
+
+def entry(
+    notification_id: str,
+    *,
+    group_key: str = "slack/{table=users}",
+    receiver: str = "slack",
+    created: float = 0,
+    next_attempt: float | None = None,
+    firing: bool = True,
+) -> OutboxEntry:
+    notification = Notification(
+        id=notification_id,
+        receiver=receiver,
+        group_key=group_key,
+        group_labels=(("table", "users"),),
+        firing=firing,
+        alerts=(snapshot() if firing else snapshot(ends_at=at(created)),),
+        created_at=at(created),
+    )
+    return OutboxEntry(
+        notification=notification,
+        expires_at=at(created + 3600),
+        next_attempt_at=at(created if next_attempt is None else next_attempt),
+    )
+
+
+def replace_alerts(queued: OutboxEntry, *alerts: AlertSnapshot) -> OutboxEntry:
+    return replace(queued, notification=replace(queued.notification, alerts=alerts))
+
+
+def enqueue(*entries: OutboxEntry) -> Commit:
+    return Commit(at=T0, group="notify", outbox=entries)
+
+
+def ids(entries: list[OutboxEntry]) -> list[str]:
+    return [e.id for e in entries]
+
+
+def silence(silence_id: str, starts: float, ends: float) -> SilenceRecord:
+    return SilenceRecord(
+        id=silence_id,
+        matchers=('team="db"', 'table=~"users|pitches"'),
+        starts_at=at(starts),
+        ends_at=at(ends),
+        created_by="ana@example.com",
+        comment="migration, é ✓",
+    )
+
+
+async def test_a_group_with_every_field_set_round_trips(store: Store) -> None:
+    group = group_state()
+    await store.commit(Commit(at=T0, group="notify", groups=(group,)))
+
+    [loaded] = (await store.load_groups()).values()
+    assert loaded == group
+    assert list(loaded.notified[0].annotations) == ["summary", "runbook"]
+
+
+async def test_a_new_group_with_defaults_round_trips(store: Store) -> None:
+    group = GroupState(key="k", receiver="console", group_labels=(), first_seen=T0)
+    await store.commit(Commit(at=T0, group="notify", groups=(group,)))
+
+    assert await store.load_groups() == {"k": group}
+
+
+async def test_groups_are_upserted_by_key_and_dropped_by_key(store: Store) -> None:
+    kept, dropped = group_state("a"), group_state("b")
+    await store.commit(Commit(at=T0, group="notify", groups=(kept, dropped)))
+    flushed = group_state("a", last_flush=at(300), notified=())
+
+    await store.commit(
+        Commit(at=at(300), group="notify", groups=(flushed,), dropped_groups=("b", "never"))
+    )
+
+    assert await store.load_groups() == {"a": flushed}
+
+
+async def test_a_group_both_upserted_and_dropped_ends_dropped(store: Store) -> None:
+    group = group_state()
+    await store.commit(Commit(at=T0, group="notify", groups=(group,), dropped_groups=(group.key,)))
+
+    assert await store.load_groups() == {}
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, -0.0, 5e-324, None])
+async def test_snapshot_values_json_cannot_write_as_numbers_round_trip(
+    store: Store, value: float | None
+) -> None:
+    group = group_state(notified=(snapshot(value=value),))
+    await store.commit(Commit(at=T0, group="notify", groups=(group,)))
+
+    assert await store.load_groups() == {group.key: group}
+
+
+async def test_a_nan_snapshot_value_stays_nan(store: Store) -> None:
+    await store.commit(enqueue(replace_alerts(entry("n1"), snapshot(value=math.nan))))
+
+    [stored] = await store.outbox()
+    value = stored.notification.alerts[0].value
+    assert value is not None
+    assert math.isnan(value)
+
+
+async def test_an_outbox_entry_with_every_field_set_round_trips(store: Store) -> None:
+    queued = replace(
+        replace_alerts(entry("n1"), snapshot(), snapshot(OTHER_FP, ends_at=at(90))),
+        attempts=2,
+        last_error="503 from Slack",
+        finished_at=at(120.5),
+        ref="1712345678.000100",
+        status=Delivery.DELIVERED,
+    )
+    queued = replace(
+        queued,
+        notification=replace(queued.notification, status_url="https://alertd/a?b=1", test=True),
+    )
+    await store.commit(enqueue(queued))
+
+    assert await store.outbox() == [queued]
+
+
+async def test_enqueueing_an_id_again_changes_nothing(store: Store) -> None:
+    first = entry("n1")
+    await store.commit(enqueue(first, replace(entry("n1", created=5), attempts=9)))
+    delivered = replace(first, status=Delivery.DELIVERED, attempts=1, finished_at=at(1))
+    await store.record(delivered)
+
+    # The step that enqueued it is redone after a crash, with a fresh copy.
+    await store.commit(enqueue(entry("n1")))
+
+    assert await store.outbox() == [delivered]
+
+
+async def test_a_commit_with_only_notification_parts_needs_no_states(store: Store) -> None:
+    await store.commit(
+        Commit(at=T0, group="notify", groups=(group_state(),), outbox=(entry("n1"),))
+    )
+
+    assert await store.load() == {}
+    assert list(await store.load_groups()) == [group_state().key]
+    assert ids(await store.outbox()) == ["n1"]
+
+
+async def test_due_gives_the_receivers_pending_entries_oldest_first(store: Store) -> None:
+    await store.commit(
+        enqueue(
+            entry("late", group_key="c", created=20),
+            entry("early", group_key="a", created=10),
+            entry("other-receiver", group_key="a", receiver="pagerduty", created=0),
+            entry("at-now", group_key="b", created=15, next_attempt=30),
+            entry("backing-off", group_key="d", created=1, next_attempt=30.000001),
+        )
+    )
+
+    assert ids(await store.due("slack", at(30))) == ["early", "at-now", "late"]
+    assert ids(await store.due("slack", at(30), limit=2)) == ["early", "at-now"]
+    assert await store.due("slack", at(30), limit=0) == []
+    assert ids(await store.due("pagerduty", at(30))) == ["other-receiver"]
+    assert await store.due("teams", at(30)) == []
+
+
+@pytest.mark.parametrize("outcome", [Delivery.DELIVERED, Delivery.FAILED, Delivery.EXPIRED])
+async def test_only_the_oldest_pending_entry_of_a_group_is_due(
+    store: Store, outcome: Delivery
+) -> None:
+    trigger = entry("trigger", created=0, next_attempt=100)
+    resolve = entry("resolve", created=60, firing=False)
+    await store.commit(enqueue(resolve, trigger))
+
+    # The trigger waits for its retry; the resolve must not overtake it meanwhile.
+    assert await store.due("slack", at(90)) == []
+    assert ids(await store.due("slack", at(100))) == ["trigger"]
+
+    await store.record(replace(trigger, status=outcome, attempts=1, finished_at=at(100)))
+
+    assert ids(await store.due("slack", at(100))) == ["resolve"]
+
+
+async def test_entries_created_at_the_same_time_keep_commit_order(store: Store) -> None:
+    await store.commit(enqueue(entry("b1", group_key="b"), entry("a1", group_key="a")))
+    await store.commit(enqueue(entry("a2", group_key="a"), entry("c1", group_key="c")))
+
+    assert ids(await store.due("slack", T0)) == ["b1", "a1", "c1"]
+    assert ids(await store.outbox()) == ["b1", "a1", "a2", "c1"]
+
+
+async def test_a_retry_outcome_is_stored_and_moves_the_next_attempt(store: Store) -> None:
+    queued = entry("n1")
+    await store.commit(enqueue(queued))
+    retry = replace(queued, attempts=1, last_error="429 slow down", next_attempt_at=at(30))
+
+    await store.record(retry)
+
+    assert await store.outbox() == [retry]
+    assert await store.due("slack", at(29.999999)) == []
+    assert await store.due("slack", at(30)) == [retry]
+
+
+async def test_record_changes_only_the_outcome_of_an_entry(store: Store) -> None:
+    queued = entry("n1")
+    await store.commit(enqueue(queued))
+    outcome = replace(queued, status=Delivery.DELIVERED, attempts=1, finished_at=at(2), ref="ts-1")
+
+    await store.record(
+        replace(outcome, expires_at=at(9), notification=entry("n1", created=5).notification)
+    )
+
+    assert await store.outbox() == [outcome]
+
+
+async def test_recording_an_unknown_entry_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="no-such-id"):
+        await store.record(entry("no-such-id"))
+
+
+async def test_outbox_lists_the_newest_last_by_status_and_limit(store: Store) -> None:
+    await store.commit(enqueue(*(entry(f"n{i}", group_key=str(i), created=i) for i in range(4))))
+    await store.record(replace(entry("n1", group_key="1", created=1), status=Delivery.FAILED))
+
+    assert ids(await store.outbox()) == ["n0", "n1", "n2", "n3"]
+    assert ids(await store.outbox(limit=2)) == ["n2", "n3"]
+    assert ids(await store.outbox(status=Delivery.PENDING)) == ["n0", "n2", "n3"]
+    assert ids(await store.outbox(status=Delivery.PENDING, limit=1)) == ["n3"]
+    assert ids(await store.outbox(status=Delivery.FAILED)) == ["n1"]
+    assert await store.outbox(status=Delivery.EXPIRED) == []
+    assert await store.outbox(limit=0) == []
+
+
+async def test_last_ref_is_the_newest_delivered_ref_of_that_receiver_and_group(
+    store: Store,
+) -> None:
+    sent = [
+        entry("first", created=0),
+        entry("second", created=10),
+        entry("no-ref", created=20),
+        entry("failed", created=30),
+        entry("other-group", group_key="other", created=40),
+        entry("other-receiver", receiver="teams", created=50),
+    ]
+    await store.commit(enqueue(*sent))
+    assert await store.last_ref("slack", "slack/{table=users}") is None
+
+    outcomes = {
+        "first": (Delivery.DELIVERED, "ts-1"),
+        "second": (Delivery.DELIVERED, "ts-2"),
+        "no-ref": (Delivery.DELIVERED, None),
+        "failed": (Delivery.FAILED, "ts-failed"),
+        "other-group": (Delivery.DELIVERED, "ts-other-group"),
+        "other-receiver": (Delivery.DELIVERED, "ts-teams"),
+    }
+    for queued in sent:
+        status, ref = outcomes[queued.id]
+        await store.record(replace(queued, status=status, ref=ref, finished_at=at(60)))
+
+    assert await store.last_ref("slack", "slack/{table=users}") == "ts-2"
+    assert await store.last_ref("slack", "other") == "ts-other-group"
+    assert await store.last_ref("teams", "slack/{table=users}") == "ts-teams"
+    assert await store.last_ref("slack", "never") is None
+
+
+async def test_a_tick_with_its_notifications_fails_whole(store: Store) -> None:
+    before = Commit(
+        at=T0,
+        group="database",
+        states=(firing(OTHER_FP),),
+        transitions=(transition(T0),),
+        groups=(group_state("kept"),),
+        outbox=(entry("n0"),),
+    )
+    await store.commit(before)
+
+    # Everything is valid except the last outbox entry's naive expiry.
+    naive = replace(entry("n2", group_key="x"), expires_at=at(3600).replace(tzinfo=None))
+    with pytest.raises(StoreError, match="naive"):
+        await store.commit(
+            Commit(
+                at=at(30),
+                group="database",
+                states=(firing(),),
+                removed=(OTHER_FP,),
+                transitions=(transition(at(30)),),
+                groups=(group_state("new"),),
+                dropped_groups=("kept",),
+                outbox=(entry("n1", group_key="y"), naive),
+            )
+        )
+
+    assert await store.load() == {OTHER_FP: firing(OTHER_FP)}
+    assert await store.transitions() == [transition(T0)]
+    assert await store.load_groups() == {"kept": group_state("kept")}
+    assert await store.outbox() == [entry("n0")]
+
+
+async def test_naive_times_are_refused_everywhere_a_time_goes_in(store: Store) -> None:
+    naive = T0.replace(tzinfo=None)
+    await store.commit(enqueue(entry("n1")))
+
+    with pytest.raises(StoreError, match="naive"):
+        await store.commit(Commit(at=T0, group="notify", groups=(group_state(first_seen=naive),)))
+    with pytest.raises(StoreError, match="naive"):
+        await store.due("slack", naive)
+    with pytest.raises(StoreError, match="naive"):
+        await store.record(replace(entry("n1"), finished_at=naive))
+    with pytest.raises(StoreError, match="naive"):
+        await store.add_silence(replace(silence("s1", 0, 60), ends_at=naive))
+    with pytest.raises(StoreError, match="naive"):
+        await store.silences(active_at=naive)
+    with pytest.raises(StoreError, match="naive"):
+        await store.expire_silence("s1", naive)
+    assert await store.load_groups() == {}
+    assert await store.outbox() == [entry("n1")]
+    assert await store.silences() == []
+
+
+async def test_times_in_other_zones_come_back_as_the_same_instants_in_utc(store: Store) -> None:
+    zone = dt.timezone(dt.timedelta(hours=-7))
+    queued = entry("n1")
+    local = replace(
+        replace_alerts(queued, replace(snapshot(), starts_at=at(60.000001).astimezone(zone))),
+        expires_at=queued.expires_at.astimezone(zone),
+    )
+    await store.commit(enqueue(local))
+    await store.add_silence(replace(silence("s1", 0, 60), starts_at=at(0).astimezone(zone)))
+
+    [stored] = await store.outbox()
+    assert stored == queued
+    assert stored.expires_at.tzinfo is UTC
+    assert stored.notification.alerts[0].starts_at.tzinfo is UTC
+    assert [s.starts_at.tzinfo for s in await store.silences()] == [UTC]
+
+
+async def test_silences_are_listed_by_start_and_filtered_by_activity(store: Store) -> None:
+    await store.add_silence(silence("later", 60, 120))
+    await store.add_silence(silence("b-now", 0, 60))
+    await store.add_silence(silence("a-now", 0, 30))
+
+    assert [s.id for s in await store.silences()] == ["a-now", "b-now", "later"]
+    assert await store.silences() == [
+        silence("a-now", 0, 30),
+        silence("b-now", 0, 60),
+        silence("later", 60, 120),
+    ]
+    # The start is included and the end is not.
+    assert [s.id for s in await store.silences(active_at=at(0))] == ["a-now", "b-now"]
+    assert [s.id for s in await store.silences(active_at=at(30))] == ["b-now"]
+    assert [s.id for s in await store.silences(active_at=at(60))] == ["later"]
+    assert await store.silences(active_at=at(120)) == []
+    assert await store.silences(active_at=at(-0.000001)) == []
+
+
+async def test_adding_a_silence_with_a_known_id_replaces_it(store: Store) -> None:
+    await store.add_silence(silence("s1", 0, 60))
+    edited = replace(silence("s1", 0, 600), comment="longer migration")
+
+    await store.add_silence(edited)
+
+    assert await store.silences() == [edited]
+
+
+async def test_expiring_an_active_silence_ends_it_then(store: Store) -> None:
+    await store.add_silence(silence("s1", 0, 600))
+
+    assert await store.expire_silence("s1", at(30)) is True
+
+    assert await store.silences() == [silence("s1", 0, 30)]
+    assert await store.silences(active_at=at(30)) == []
+
+
+async def test_expiring_an_ended_silence_keeps_its_end(store: Store) -> None:
+    await store.add_silence(silence("s1", 0, 60))
+
+    assert await store.expire_silence("s1", at(90)) is True
+
+    assert await store.silences() == [silence("s1", 0, 60)]
+
+
+async def test_expiring_a_silence_before_it_starts_ends_it_unstarted(store: Store) -> None:
+    await store.add_silence(silence("s1", 60, 600))
+
+    assert await store.expire_silence("s1", at(30)) is True
+
+    assert await store.silences() == [silence("s1", 30, 30)]
+    assert await store.silences(active_at=at(60)) == []
+
+
+async def test_expiring_an_unknown_silence_says_so(store: Store) -> None:
+    assert await store.expire_silence("no-such-silence", T0) is False
+    assert await store.silences() == []
+
+
+async def test_an_empty_store_has_no_notification_state(store: Store) -> None:
+    assert await store.load_groups() == {}
+    assert await store.outbox() == []
+    assert await store.due("slack", T0) == []
+    assert await store.silences() == []
+
+
+async def test_negative_notification_limits_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        await store.due("slack", T0, limit=-1)
+    with pytest.raises(ValueError, match="limit"):
+        await store.outbox(limit=-1)
+
+
+snapshots = st.builds(
+    AlertSnapshot,
+    fingerprint=texts,
+    rule=texts,
+    labels=st.lists(st.tuples(texts, texts), max_size=3).map(tuple),
+    firing=st.booleans(),
+    severity=st.none() | st.sampled_from(Severity),
+    value=st.none() | st.floats(allow_nan=False),
+    threshold=st.none() | texts,
+    annotations=st.dictionaries(texts, texts, max_size=3),
+    starts_at=instants,
+    ends_at=st.none() | instants,
+)
+groups = st.builds(
+    GroupState,
+    key=texts,
+    receiver=texts,
+    group_labels=st.lists(st.tuples(texts, texts), max_size=3).map(tuple),
+    first_seen=instants,
+    last_flush=st.none() | instants,
+    notified=st.lists(snapshots, max_size=3).map(tuple),
+)
+notifications = st.builds(
+    Notification,
+    id=texts,
+    receiver=texts,
+    group_key=texts,
+    group_labels=st.lists(st.tuples(texts, texts), max_size=3).map(tuple),
+    firing=st.booleans(),
+    alerts=st.lists(snapshots, max_size=3).map(tuple),
+    created_at=instants,
+    status_url=st.none() | texts,
+    test=st.booleans(),
+)
+entries = st.builds(
+    OutboxEntry,
+    notification=notifications,
+    expires_at=instants,
+    next_attempt_at=instants,
+    status=st.sampled_from(Delivery),
+    attempts=st.integers(min_value=0, max_value=2**63 - 1),
+    last_error=st.none() | texts,
+    finished_at=st.none() | instants,
+    ref=st.none() | texts,
+)
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(group=groups)
+async def test_any_group_round_trips(store: Store, group: GroupState) -> None:
+    await store.commit(Commit(at=T0, group="notify", groups=(group,)))
+
+    assert (await store.load_groups())[group.key] == group
+
+
+example_ids = itertools.count()
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(queued=entries)
+async def test_any_outbox_entry_round_trips(store: Store, queued: OutboxEntry) -> None:
+    # A fresh id per example: an id already stored would be ignored.
+    fresh = f"example-{next(example_ids)}"
+    queued = replace(queued, notification=replace(queued.notification, id=fresh))
+    await store.commit(enqueue(queued))
+
+    assert queued in await store.outbox(status=queued.status)
+
+
+# What only the SQLite store adds: the notification state outlives the process.
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "alertd.db"
+
+
+async def test_groups_outbox_and_silences_are_the_same_after_a_restart(db: Path) -> None:
+    queued, delivered = entry("n2", created=10), entry("n1", created=0)
+    first = await SqliteStore.open(db)
+    await first.commit(
+        Commit(at=T0, group="notify", groups=(group_state(),), outbox=(delivered, queued))
+    )
+    delivered = replace(delivered, status=Delivery.DELIVERED, attempts=1, ref="ts-1")
+    await first.record(delivered)
+    await first.add_silence(silence("s1", 0, 600))
+    await first.expire_silence("s1", at(300))
+    await first.aclose()
+
+    second = await SqliteStore.open(db)
+    try:
+        assert await second.load_groups() == {group_state().key: group_state()}
+        assert await second.outbox() == [delivered, queued]
+        assert await second.due("slack", at(10)) == [queued]
+        assert await second.last_ref("slack", queued.notification.group_key) == "ts-1"
+        assert await second.silences() == [silence("s1", 0, 300)]
+    finally:
+        await second.aclose()
+
+
+async def test_a_failure_while_enqueueing_rolls_the_whole_tick_back(db: Path) -> None:
+    store = await SqliteStore.open(db)
+    try:
+        await store.commit(Commit(at=T0, group="database", groups=(group_state("kept"),)))
+        # A real failure inside the transaction, after everything but the outbox was written.
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON outbox"
+                " BEGIN SELECT RAISE(ABORT, 'disk said no'); END"
+            )
+
+        with pytest.raises(StoreError, match="disk said no"):
+            await store.commit(
+                Commit(
+                    at=at(30),
+                    group="database",
+                    states=(firing(),),
+                    transitions=(transition(at(30)),),
+                    points=(point(at(30)),),
+                    groups=(group_state("new"),),
+                    dropped_groups=("kept",),
+                    outbox=(entry("n1"),),
+                )
+            )
+
+        assert await store.load() == {}
+        assert await store.transitions() == []
+        assert await store.history(FP) == []
+        assert await store.load_groups() == {"kept": group_state("kept")}
+        assert await store.outbox() == []
+    finally:
+        await store.aclose()
+
+
+async def test_a_file_from_before_the_outbox_is_migrated_keeping_its_alerts(db: Path) -> None:
+    first = await SqliteStore.open(db)
+    await first.commit(Commit(at=T0, group="database", states=(firing(),)))
+    await first.aclose()
+    # Undo the second step, leaving the file as the first schema wrote it.
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        for table in ("notify_groups", "outbox", "silences"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+
+    second = await SqliteStore.open(db)
+    try:
+        assert await second.load() == {FP: firing()}
+        await second.commit(enqueue(entry("n1")))
+        assert ids(await second.outbox()) == ["n1"]
+    finally:
+        await second.aclose()

@@ -235,7 +235,8 @@ def closed_port_url() -> str:
 # --- the checks -------------------------------------------------------------------------
 
 SLACK_BODY_KEYS = {"text", "blocks", "attachments", "unfurl_links", "unfurl_media", "metadata"}
-SLACK_CALL_KEYS = SLACK_BODY_KEYS | {"channel", "ts", "thread_ts", "reply_broadcast"}
+SLACK_POST_KEYS = SLACK_BODY_KEYS | {"channel", "thread_ts", "reply_broadcast"}
+SLACK_UPDATE_KEYS = {"channel", "ts", "text", "blocks", "attachments", "metadata"}
 SLACK_TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000}
 # Inside escaped text the only `<…>` left are our links, and every `&` starts an entity.
 SLACK_LINK = re.compile(r"<https?://[^|<>\s]+\|[^<>]*>")
@@ -253,8 +254,9 @@ def slack_api_problems(request: Received) -> list[str]:
     body = _json(request)
     if not isinstance(body, dict):
         return ["body is not a JSON object"]
-    problems = _unknown_keys(body, SLACK_CALL_KEYS)
-    if request.path.endswith("/chat.update") and "ts" not in body:
+    update = request.path.endswith("/chat.update")
+    problems = _unknown_keys(body, SLACK_UPDATE_KEYS if update else SLACK_POST_KEYS)
+    if update and "ts" not in body:
         problems.append("chat.update without ts")
     if "blocks" not in body and "thread_ts" in body:
         return problems + _slack_text_problems("text", body.get("text"), 40_000)
@@ -455,7 +457,9 @@ def notification(
 
 def resolved(n: Notification) -> Notification:
     """The same group, every alert resolved."""
-    alerts = tuple(alert(a.rule, a.labels, firing=False, fingerprint=a.fingerprint) for a in n.alerts)
+    alerts = tuple(
+        alert(a.rule, a.labels, firing=False, fingerprint=a.fingerprint) for a in n.alerts
+    )
     return Notification(
         id=n.id + "-resolved",
         receiver=n.receiver,

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -120,10 +122,10 @@ def test_identity_labels_add_alertname_and_severity() -> None:
 
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
-values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+values = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
 matchers = st.one_of(
     st.builds(Matcher, names, st.sampled_from(["=", "!="]), values),
-    st.builds(Matcher, names, st.sampled_from(["=~", "!~"]), values.map(lambda v: f"{v!r}")),
+    st.builds(Matcher, names, st.sampled_from(["=~", "!~"]), values.map(re.escape)),
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -95,7 +95,7 @@ class Endpoint:
     receiver: str
     service: str
     timeout: float
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
 
     async def post(self, payload: Payload) -> httpx.Response:
         """POST one payload and return any HTTP answer; transport failures are retryable."""
@@ -163,11 +163,6 @@ def url_secrets(url: str) -> tuple[str, ...]:
     candidates += parts.path.split("/")
     candidates += [value for _, value in parse_qsl(parts.query)]
     return _long_enough(candidates)
-
-
-def secret_values(*secrets: str) -> tuple[str, ...]:
-    """Non-empty secrets, for `Endpoint.secrets`."""
-    return tuple(s for s in secrets if s)
 
 
 def require_header_safe(secret: str, what: str) -> None:

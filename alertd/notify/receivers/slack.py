@@ -39,14 +39,15 @@ from alertd.sources.analytics_engine import retry_after_seconds
 
 API_URL = "https://slack.com/api"
 HEADER_CHARS = 150
-SECTION_CHARS = 3000
 FALLBACK_CHARS = 3000  # Slack cuts `text` at 40,000; a notification needs far less
 URL_CHARS = 2000
+# A status link in an alert should not grow a preview card under it.
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 # One block per listed alert; with header, "and N more" and context the message stays
 # far below Slack's 50 blocks, which slack-sdk does not check.
 MAX_ALERTS = 20
 FALLBACK_ALERTS = 5
-# Caps per line of an alert block; with the newlines they stay within SECTION_CHARS.
+# Caps per line of an alert block; with the newlines they stay within a section's 3000.
 HEADLINE_CHARS, LABELS_CHARS, SINCE_CHARS, SUMMARY_CHARS, DESCRIPTION_CHARS = (
     300,
     800,
@@ -107,8 +108,7 @@ class SlackWebhookReceiver:
 
     def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
         """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
-        body = {**message(n), "unfurl_links": False, "unfurl_media": False}
-        return json_payload(self._url.get_secret_value(), body)
+        return json_payload(self._url.get_secret_value(), {**message(n), **NO_UNFURL})
 
     async def send(self, payload: Payload) -> Delivered:
         """Slack answers 200 `ok`, or an error code as plain text with a 4xx or 5xx."""
@@ -149,14 +149,14 @@ class SlackBotReceiver:
     def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
         """`chat.postMessage`; on resolve of a known message, `chat.update` of it plus a
         reply in its thread, so the channel shows the outcome and the thread notifies."""
-        content = {**message(n), "unfurl_links": False, "unfurl_media": False}
+        content = message(n)
         if n.firing or previous_ref is None:
-            return self._call("chat.postMessage", {"channel": self._channel, **content})
+            post = {"channel": self._channel, **content, **NO_UNFURL}
+            return self._call("chat.postMessage", post)
         channel, ts = _message_ref(previous_ref, self._channel)
-        reply = self._call(
-            "chat.postMessage", {"channel": channel, "thread_ts": ts, "text": content["text"]}
-        )
-        return self._call("chat.update", {"channel": channel, "ts": ts, **content}, (reply,))
+        reply = {"channel": channel, "thread_ts": ts, "text": content["text"], **NO_UNFURL}
+        followups = (self._call("chat.postMessage", reply),)
+        return self._call("chat.update", {"channel": channel, "ts": ts, **content}, followups)
 
     async def send(self, payload: Payload) -> Delivered:
         """Make each call in order; the first one's message is the reference to keep."""

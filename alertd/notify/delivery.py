@@ -1,0 +1,208 @@
+"""The delivery loop: send what the outbox holds, per receiver, until it is delivered.
+
+Retries use exponential backoff with full jitter, or the service's `Retry-After`; a
+refusal that will not change (most 4xx) is kept as failed for inspection; a notification
+that stays undeliverable past its age limit expires and is reported. Each receiver has
+its own rate limit and concurrency bound. Everything waits on the injected clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Mapping
+
+import anyio
+import structlog
+
+from alertd.clock import Clock
+from alertd.errors import ReceiverError
+from alertd.model import Delivery, OutboxEntry
+from alertd.notify.receivers.base import Receiver
+from alertd.store.base import Store
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 1.0
+
+
+class RateLimit:
+    """A token bucket: `rate` sends per second on average, `burst` at once."""
+
+    def __init__(self, clock: Clock, rate: float, burst: int = 1) -> None:
+        self.clock = clock
+        self.rate = rate
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._updated = clock.now()
+        self._lock = anyio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self.clock.now()
+                elapsed = (now - self._updated).total_seconds()
+                self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await self.clock.sleep((1 - self._tokens) / self.rate)
+
+
+@dataclasses.dataclass
+class Counters:
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+class Deliverer:
+    """Sends due outbox entries through their receivers and records every outcome."""
+
+    def __init__(
+        self,
+        store: Store,
+        receivers: Mapping[str, Receiver],
+        clock: Clock,
+        *,
+        rates: Mapping[str, float] | None = None,
+        concurrency: int = 4,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.receivers = receivers
+        self.clock = clock
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.rng = rng or random.Random()
+        self.counters: dict[str, Counters] = {name: Counters() for name in receivers}
+        self._limits = {name: RateLimit(clock, (rates or {}).get(name, 10.0)) for name in receivers}
+        self._concurrency = {name: anyio.CapacityLimiter(concurrency) for name in receivers}
+
+    async def deliver_due(self, receiver: str) -> int:
+        """Attempt every entry of `receiver` due now; the number attempted."""
+        entries = await self.store.due(receiver, self.clock.now())
+        async with anyio.create_task_group() as tasks:
+            for entry in entries:
+                tasks.start_soon(self._attempt, entry)
+        return len(entries)
+
+    async def run(self) -> None:
+        """Deliver for every receiver until cancelled."""
+        async with anyio.create_task_group() as tasks:
+            for name in self.receivers:
+                tasks.start_soon(self._loop, name)
+
+    async def drain(self, seconds: float) -> None:
+        """Deliver what is due now and what comes due within `seconds` (for a clean stop)."""
+        deadline = self.clock.now() + dt.timedelta(seconds=seconds)
+        while self.clock.now() < deadline:
+            attempted = 0
+            for name in self.receivers:
+                attempted += await self.deliver_due(name)
+            if not attempted and not await self._pending():
+                return
+            await self.clock.sleep(POLL_SECONDS if not attempted else 0)
+
+    async def _pending(self) -> bool:
+        return bool(await self.store.outbox(status=Delivery.PENDING, limit=1))
+
+    async def _loop(self, receiver: str) -> None:
+        while True:
+            try:
+                attempted = await self.deliver_due(receiver)
+            except Exception:
+                log.exception("delivery.bug", receiver=receiver)
+                attempted = 0
+            await self.clock.sleep(0 if attempted else POLL_SECONDS)
+
+    async def _attempt(self, entry: OutboxEntry) -> None:
+        name = entry.notification.receiver
+        receiver = self.receivers.get(name)
+        now = self.clock.now()
+        if receiver is None or now >= entry.expires_at:
+            reason = "no such receiver is configured" if receiver is None else "too old to send"
+            await self._finish(entry, Delivery.EXPIRED, reason)
+            return
+        async with self._concurrency[name]:
+            previous = await self.store.last_ref(name, entry.notification.group_key)
+            try:
+                payload = receiver.render(entry.notification, previous_ref=previous)
+                await self._limits[name].acquire()
+                delivered = await receiver.send(payload)
+            except ReceiverError as exc:
+                await self._failed(entry, exc)
+                return
+            except Exception as exc:
+                log.exception("delivery.bug", receiver=name, notification=entry.id)
+                await self._failed(
+                    entry, ReceiverError(f"unexpected error: {exc!r}", retryable=True)
+                )
+                return
+        self.counters[name].delivered += 1
+        log.info(
+            "notification.delivered",
+            receiver=name,
+            notification=entry.id,
+            attempts=entry.attempts + 1,
+        )
+        await self.store.record(
+            dataclasses.replace(
+                entry,
+                status=Delivery.DELIVERED,
+                attempts=entry.attempts + 1,
+                finished_at=self.clock.now(),
+                ref=delivered.ref,
+                last_error=None,
+            )
+        )
+
+    async def _failed(self, entry: OutboxEntry, exc: ReceiverError) -> None:
+        name = entry.notification.receiver
+        if not exc.retryable:
+            log.error("notification.refused", receiver=name, notification=entry.id, error=str(exc))
+            await self._finish(entry, Delivery.FAILED, str(exc))
+            return
+        attempts = entry.attempts + 1
+        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (attempts - 1))
+        wait = exc.retry_after if exc.retry_after is not None else self.rng.uniform(0, ceiling)
+        self.counters[name].retried += 1
+        log.warning(
+            "notification.retry",
+            receiver=name,
+            notification=entry.id,
+            attempts=attempts,
+            wait_s=wait,
+            error=str(exc),
+        )
+        await self.store.record(
+            dataclasses.replace(
+                entry,
+                attempts=attempts,
+                last_error=str(exc),
+                next_attempt_at=self.clock.now() + dt.timedelta(seconds=wait),
+            )
+        )
+
+    async def _finish(self, entry: OutboxEntry, status: Delivery, reason: str) -> None:
+        counters = self.counters.setdefault(entry.notification.receiver, Counters())
+        if status is Delivery.EXPIRED:
+            counters.expired += 1
+            log.error(
+                "notification.expired",
+                receiver=entry.notification.receiver,
+                notification=entry.id,
+                reason=reason,
+            )
+        else:
+            counters.failed += 1
+        await self.store.record(
+            dataclasses.replace(
+                entry, status=status, last_error=reason, finished_at=self.clock.now()
+            )
+        )

@@ -1,0 +1,97 @@
+"""The deciding half of notification: silence → inhibit → route → group → dedup → outbox.
+
+Pure given its inputs: the alerts firing now, the groups as last stored, the silences and
+the time. What it returns is committed to the store in the same transaction as the tick
+that produced the alert states, so a crash can lose or duplicate nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from alertd.model import AlertSnapshot, AlertState, GroupState, NotifyChanges, OutboxEntry
+from alertd.notify.config import NotifyConfig
+from alertd.notify.dispatch import dispatch
+from alertd.notify.inhibit import inhibited
+from alertd.notify.routing import RouteMatch, route
+from alertd.notify.silences import Silence, is_silenced
+from alertd.notify.snapshots import firing_snapshots
+from alertd.notify.time_intervals import muted
+from alertd.rules.ruleset import Rule
+
+DEFAULT_MAX_AGE = dt.timedelta(hours=6)
+
+
+class Notifier:
+    """Keeps the aggregation groups between steps; the store keeps them across restarts."""
+
+    def __init__(
+        self,
+        config: NotifyConfig,
+        rules: Mapping[str, Rule],
+        *,
+        max_age: dt.timedelta = DEFAULT_MAX_AGE,
+        status_url: str | None = None,
+    ) -> None:
+        self.config = config
+        self.rules = rules
+        self.max_age = max_age
+        self.status_url = status_url
+        self.groups: dict[str, GroupState] = {}
+
+    def step(
+        self, states: Mapping[str, AlertState], silences: Sequence[Silence], now: dt.datetime
+    ) -> NotifyChanges:
+        """The groups and outbox entries that the alerts firing now call for."""
+        firing = firing_snapshots(states, self.rules)
+        held = self.held(firing, silences, now)
+        result = dispatch(
+            firing,
+            held,
+            self.groups,
+            now,
+            route=self._route,
+            muted=self._muted,
+            sends_resolved=self._sends_resolved,
+        )
+        outbox = tuple(
+            OutboxEntry(
+                notification=dataclasses.replace(n, status_url=self.status_url),
+                expires_at=now + self.max_age,
+                next_attempt_at=now,
+            )
+            for n in result.notifications
+        )
+        return NotifyChanges(tuple(result.groups.values()), tuple(result.dropped), outbox)
+
+    def committed(self, changes: NotifyChanges) -> None:
+        """Take the changes as the new groups, once the store has them."""
+        self.groups.update({g.key: g for g in changes.groups})
+        for key in changes.dropped_groups:
+            self.groups.pop(key, None)
+
+    def held(
+        self, firing: Sequence[AlertSnapshot], silences: Sequence[Silence], now: dt.datetime
+    ) -> set[str]:
+        """Alerts that are silenced or inhibited now: they neither page nor resolve."""
+        labels = [a.labels for a in firing]
+        return {
+            a.fingerprint
+            for a in firing
+            if is_silenced(a.labels, silences, now) is not None
+            or inhibited(a.labels, labels, self.config.inhibit_rules)
+        }
+
+    def _route(self, alert: AlertSnapshot) -> list[RouteMatch]:
+        return route(self.config.route, alert.labels)
+
+    def _muted(self, match: RouteMatch, now: dt.datetime) -> bool:
+        return muted(
+            match.mute_time_intervals, match.active_time_intervals, self.config.time_intervals, now
+        )
+
+    def _sends_resolved(self, receiver: str) -> bool:
+        spec = self.config.receivers.get(receiver)
+        return spec.send_resolved if spec is not None else True

@@ -1,0 +1,75 @@
+"""Notification at run time: the notifier's step on every tick and on its own timer,
+committed with the store, and the delivery loop that drains the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+
+import anyio
+import structlog
+
+from alertd.clock import Clock
+from alertd.model import AlertState, NotifyChanges
+from alertd.notify.delivery import Deliverer
+from alertd.notify.notifier import Notifier
+from alertd.notify.silences import Silence, from_record
+from alertd.store.base import Commit, Store
+
+log = structlog.get_logger(__name__)
+
+
+async def active_silences(store: Store, at: dt.datetime) -> list[Silence]:
+    return [from_record(r) for r in await store.silences(active_at=at)]
+
+
+class NotificationService:
+    """Ties the notifier to the evaluator's commits, and runs timers and delivery."""
+
+    def __init__(
+        self, notifier: Notifier, deliverer: Deliverer, store: Store, clock: Clock
+    ) -> None:
+        self.notifier = notifier
+        self.deliverer = deliverer
+        self.store = store
+        self.clock = clock
+
+    async def restore(self) -> None:
+        self.notifier.groups = await self.store.load_groups()
+        log.info("notifier.restored", groups=len(self.notifier.groups))
+
+    async def followup(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
+        """The notification changes a tick's states call for (committed with the tick)."""
+        return self.notifier.step(states, await active_silences(self.store, at), at)
+
+    def committed(self, changes: NotifyChanges) -> None:
+        self.notifier.committed(changes)
+
+    async def flush(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
+        """A step between ticks, for group timers that expire then; commits what it finds."""
+        changes = await self.followup(states, at)
+        if changes:
+            await self.store.commit(
+                Commit(
+                    at=at,
+                    group="notify",
+                    groups=changes.groups,
+                    dropped_groups=changes.dropped_groups,
+                    outbox=changes.outbox,
+                )
+            )
+            self.committed(changes)
+        return changes
+
+    async def run_timer(
+        self, states: Callable[[], Mapping[str, AlertState]], lock: anyio.Lock, delay: dt.timedelta
+    ) -> None:
+        """Step the notifier every second of evaluation time, between ticks."""
+        while True:
+            at = (self.clock.now() - delay).replace(microsecond=0)
+            try:
+                async with lock:
+                    await self.flush(states(), at)
+            except Exception:
+                log.exception("notifier.bug", at=at.isoformat())
+            await self.clock.sleep(1.0)

@@ -1,0 +1,87 @@
+"""From an alert's state to what a notification shows: labels, rendered annotations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from jinja2 import TemplateError
+
+from alertd.model import AlertSnapshot, AlertState, Status
+from alertd.notify.matchers import with_identity
+from alertd.rules.durations import format_duration
+from alertd.rules.ruleset import Rule
+from alertd.rules.templates import render
+
+log = structlog.get_logger(__name__)
+
+SOURCE_SUMMARY = (
+    "Queries to Analytics Engine for {dataset} keep failing; alerts on it cannot be judged"
+)
+
+
+def snapshot(state: AlertState, rule: Rule | None, threshold: str | None) -> AlertSnapshot:
+    """A firing alert as notifications show it; a template that fails shows its source."""
+    labels = with_identity(state.rule, state.labels, state.severity)
+    annotations = _annotations(state, rule, threshold, dict(labels))
+    assert state.firing_since is not None
+    return AlertSnapshot(
+        fingerprint=state.fingerprint,
+        rule=state.rule,
+        labels=labels,
+        firing=True,
+        severity=state.severity,
+        value=state.value,
+        threshold=threshold,
+        annotations=annotations,
+        starts_at=state.firing_since,
+    )
+
+
+def _annotations(
+    state: AlertState, rule: Rule | None, threshold: str | None, labels: Mapping[str, str]
+) -> dict[str, str]:
+    if rule is None:
+        dataset = labels.get("dataset", "a dataset")
+        return {"summary": SOURCE_SUMMARY.format(dataset=dataset), "description": threshold or ""}
+    context = {
+        "labels": labels,
+        "value": state.value,
+        "threshold": threshold,
+        "severity": state.severity.value if state.severity else None,
+        "alert": rule.name,
+        "samples": state.samples,
+        "window": format_duration(rule.window),
+        "annotations": dict(rule.annotations),
+    }
+    rendered: dict[str, str] = {}
+    for name, source in rule.annotations.items():
+        try:
+            rendered[name] = render(source, context)
+        except (TemplateError, TypeError, ValueError) as exc:
+            # A page with the raw template beats no page; the log says what to fix.
+            log.warning(
+                "annotation.render_failed", alert=rule.name, annotation=name, error=str(exc)
+            )
+            rendered[name] = source
+    return rendered
+
+
+def threshold_text(rule: Rule | None, state: AlertState) -> str | None:
+    """The threshold the alert's current severity stands for, as the rule file wrote it."""
+    if rule is None or state.severity is None:
+        return None
+    threshold = rule.thresholds.get(state.severity)
+    return threshold.text if threshold else None
+
+
+def firing_snapshots(
+    states: Mapping[str, AlertState], rules: Mapping[str, Rule]
+) -> list[AlertSnapshot]:
+    """Every firing alert, as notifications show it."""
+    out = []
+    for state in states.values():
+        if state.status is Status.FIRING:
+            rule = rules.get(state.rule)
+            out.append(snapshot(state, rule, threshold_text(rule, state)))
+    return out

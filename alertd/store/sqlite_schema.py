@@ -1,0 +1,70 @@
+"""The SQLite store's schema, as the steps that build it, and the migration that runs them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each step moves the schema up one version, inside the transaction that records it. Steps
+# are only ever appended: an opened file runs the ones past its recorded version.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE alert_state (
+            fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL,
+            status TEXT NOT NULL, severity TEXT, active_since TEXT, firing_since TEXT,
+            last_breach TEXT, last_seen TEXT, last_eval TEXT, value REAL,
+            samples INTEGER NOT NULL, group_name TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        """CREATE TABLE transitions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            rule TEXT NOT NULL, labels TEXT NOT NULL, change TEXT NOT NULL,
+            previous TEXT NOT NULL, status TEXT NOT NULL, severity TEXT,
+            previous_severity TEXT, value REAL, threshold TEXT, reason TEXT NOT NULL,
+            group_name TEXT NOT NULL)""",
+        "CREATE INDEX transitions_by_time ON transitions (at, id)",
+        """CREATE TABLE points (
+            fingerprint TEXT NOT NULL, at TEXT NOT NULL, value REAL, samples INTEGER NOT NULL,
+            PRIMARY KEY (fingerprint, at)) WITHOUT ROWID""",
+    ),
+    (
+        """CREATE TABLE notify_groups (
+            key TEXT PRIMARY KEY, receiver TEXT NOT NULL, state TEXT NOT NULL,
+            updated_at TEXT NOT NULL) WITHOUT ROWID""",
+        # `seq` orders entries enqueued with the same created_at; AUTOINCREMENT never
+        # reuses one, so that order holds for the file's whole life.
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            receiver TEXT NOT NULL, group_key TEXT NOT NULL, created_at TEXT NOT NULL,
+            notification TEXT NOT NULL, expires_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+            last_error TEXT, finished_at TEXT, ref TEXT, enqueued_at TEXT NOT NULL)""",
+        # Partial, so `due` reads only what is pending, already in each group's order.
+        """CREATE INDEX outbox_due ON outbox (receiver, group_key, created_at, seq)
+            WHERE status = 'pending'""",
+        """CREATE INDEX outbox_refs ON outbox (receiver, group_key, created_at, seq)
+            WHERE status = 'delivered' AND ref IS NOT NULL""",
+        "CREATE INDEX outbox_by_status ON outbox (status, created_at, seq)",
+        "CREATE INDEX outbox_by_time ON outbox (created_at, seq)",
+        """CREATE TABLE silences (
+            id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL)
+            WITHOUT ROWID""",
+    ),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Run the steps past the file's recorded version; returns the version found.
+
+    Call it inside a transaction. Raises `sqlite3.DatabaseError` when the file was written
+    by a newer schema than `MIGRATIONS` knows.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
+    found: int = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    if found > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"schema version {found} is newer than this alertd knows ({len(MIGRATIONS)})"
+        )
+    for version, steps in enumerate(MIGRATIONS[found:], start=found + 1):
+        for statement in steps:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    return found
