@@ -58,6 +58,13 @@ async def run(
     speed: float = 1.0,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`), finish the tick in flight, persist, return 0."""
+    if not settings.cloudflare_account_id or not settings.cloudflare_api_token.get_secret_value():
+        print(
+            "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
+            "(and CLOUDFLARE_API_BASE for the emulator)",
+            file=err,
+        )
+        return 1
     loaded = check_rules(paths)
     config, notify_errors = notify_config(paths)
     if loaded.errors or notify_errors or config is None:
@@ -75,10 +82,14 @@ async def run(
                 console.emit(transition)
 
     delay = dt.timedelta(seconds=settings.evaluation_delay_seconds)
+    try:
+        source = build_source(settings, clock)
+    except ValueError as exc:
+        print(str(exc), file=err)
+        return 1
     store = await SqliteStore.open(
         settings.state_dir / "alertd.db", history_limit=settings.history_limit
     )
-    source = build_source(settings, clock)
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
@@ -98,6 +109,7 @@ async def run(
                 committed=service.committed,
             )
             await evaluator.restore()
+            await evaluator.retire(_now(clock, delay))
             scheduler = GroupScheduler(
                 evaluator,
                 clock,
@@ -150,14 +162,22 @@ async def _serve_signals(
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for received in signals:
                 if received == signal.SIGHUP:
-                    _reload(scheduler, evaluator, service, paths)
+                    try:
+                        await _reload(scheduler, evaluator, service, paths)
+                    except Exception:
+                        log.exception("rules.reload_failed")
                     continue
                 log.info("daemon.stopping", signal=signal.Signals(received).name)
                 tasks.cancel_scope.cancel()
                 return
 
 
-def _reload(
+def _now(clock: Clock, delay: dt.timedelta) -> dt.datetime:
+    """The evaluation-time "now" that notifications and retirements use."""
+    return (clock.now() - delay).replace(microsecond=0)
+
+
+async def _reload(
     scheduler: GroupScheduler,
     evaluator: Evaluator,
     service: NotificationService,
@@ -169,5 +189,6 @@ def _reload(
         return
     evaluator.ruleset = loaded.ruleset
     service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
+    await evaluator.retire(_now(scheduler.clock, scheduler.delay))
     scheduler.schedule(loaded.ruleset.groups)
     log.info("rules.reloaded", rules=len(loaded.ruleset.rules))

@@ -12,6 +12,7 @@ from typing import TextIO
 import anyio
 
 from alertd.clock import SystemClock
+from alertd.daemon import build_source
 from alertd.errors import AlertdError, ExpressionError
 from alertd.query.plan import plan
 from alertd.query.results import RuleResult, SeriesValue, read
@@ -21,7 +22,6 @@ from alertd.rules.loader import load
 from alertd.rules.ruleset import Rule
 from alertd.rules.schema import Dataset
 from alertd.settings import Settings
-from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.sources.batch import run_plan
 
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     try:
         result = anyio.run(_ask, settings, rule, datasets, at)
-    except AlertdError as exc:
+    except (AlertdError, ValueError) as exc:
         print(str(exc), file=err)
         return 1
     if result.error:
@@ -73,15 +73,7 @@ def parse_time(text: str) -> dt.datetime:
 async def _ask(
     settings: Settings, rule: Rule, datasets: Mapping[str, Dataset], at: dt.datetime
 ) -> RuleResult:
-    source = AnalyticsEngineSource(
-        settings.cloudflare_api_base,
-        settings.cloudflare_account_id,
-        settings.cloudflare_api_token,
-        sleep=SystemClock().sleep,
-        timeout=settings.query_timeout_seconds,
-        retries=settings.query_retries,
-        concurrency=settings.query_concurrency,
-    )
+    source = build_source(settings, SystemClock())
     try:
         planned = plan([rule], datasets, at)
         answers = await run_plan(planned, source)

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Mapping
 import anyio
 import structlog
 
-from alertd.engine.source_health import source_step
-from alertd.engine.step import Step, carry, step
-from alertd.errors import QueryRejectedError, SourceError
+from alertd.engine.source_health import SOURCE_ALERT, source_step
+from alertd.engine.step import Step, carry, retire, step
+from alertd.errors import QueryRejectedError, SourceError, UnsafeLiteralError
 from alertd.model import AlertState, NotifyChanges, Rows
-from alertd.query.plan import Plan, PlannedQuery, plan
+from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.sources.base import Source
@@ -62,46 +62,80 @@ class Evaluator:
         self.states = await self.store.load()
         log.info("evaluator.restored", alerts=len(self.states))
 
+    async def retire(self, at: dt.datetime) -> Step:
+        """End the alerts of rules that no longer exist, and source alerts of datasets no
+        rule reads; called after a restore and after every reload."""
+        rules = {rule.name for rule in self.ruleset.rules}
+        datasets = {d for rule in self.ruleset.rules for d in rule.datasets}
+
+        def keep(state: AlertState) -> bool:
+            if state.rule == SOURCE_ALERT:
+                return dict(state.labels).get("dataset") in datasets
+            return state.rule in rules
+
+        async with self.commit_lock:
+            result = retire(self.states, keep, at, "rule removed")
+            if result.transitions:
+                await self._commit("retire", at, result)
+                log.info("evaluator.retired", alerts=len(result.transitions))
+        return result
+
     async def tick(self, group: Group, at: dt.datetime) -> Step:
         """Evaluate one group for the windows ending at `at`, and commit what changed."""
-        planned = plan(group.rules, self.ruleset.datasets, at)
+        try:
+            planned = plan(group.rules, self.ruleset.datasets, at)
+        except (PlanError, UnsafeLiteralError) as exc:
+            # `alertd check` refuses such rules; should one slip through, the group is
+            # reported unhealthy instead of stopping every tick.
+            log.error("tick.unplannable", group=group.name, error=str(exc))
+            self._mark_unhealthy(group, {rule.name: str(exc) for rule in group.rules})
+            return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
         answers = await run_plan(planned, self.source)
         async with self.commit_lock:
             result = step(group.rules, read(planned, answers), self.states, at)
             source_step(
                 _outcomes(planned, answers), self.states, self.source_down_after, at, result
             )
-            after = carry(self.states, result)
-            extra = await self.followup(after, at) if self.followup else NotifyChanges()
-            await self.store.commit(
-                Commit(
-                    at=at,
-                    group=group.name,
-                    states=tuple(result.states.values()),
-                    removed=tuple(result.removed),
-                    transitions=tuple(result.transitions),
-                    points=tuple(result.points),
-                    groups=extra.groups,
-                    dropped_groups=extra.dropped_groups,
-                    outbox=extra.outbox,
-                )
-            )
-            # Only a committed step moves the states: a failed commit is redone next tick.
-            self.states = after
-            if self.committed:
-                self.committed(extra)
-        for rule in group.rules:
-            self.unhealthy.pop(rule.name, None)
-        self.unhealthy.update(result.unhealthy)
+            await self._commit(group.name, at, result)
+        self._mark_unhealthy(group, result.unhealthy)
         log.info(
             "tick.done",
             group=group.name,
             at=at.isoformat(),
             queries=len(planned.queries),
             transitions=len(result.transitions),
-            unhealthy=len(result.unhealthy),
+            unhealthy=sorted(result.unhealthy),
         )
+        for rule_name, error in result.unhealthy.items():
+            log.warning("rule.unhealthy", rule=rule_name, group=group.name, error=error[:300])
         return result
+
+    async def _commit(self, name: str, at: dt.datetime, result: Step) -> None:
+        """Commit a step with what the followup adds; only then do the states move, so a
+        failed commit is simply redone by the next tick. Holds `commit_lock` (caller)."""
+        after = carry(self.states, result)
+        extra = await self.followup(after, at) if self.followup else NotifyChanges()
+        await self.store.commit(
+            Commit(
+                at=at,
+                group=name,
+                states=tuple(result.states.values()),
+                removed=tuple(result.removed),
+                transitions=tuple(result.transitions),
+                points=tuple(result.points),
+                groups=extra.groups,
+                dropped_groups=extra.dropped_groups,
+                outbox=extra.outbox,
+            )
+        )
+        self.states = after
+        if self.committed:
+            self.committed(extra)
+
+    def _mark_unhealthy(self, group: Group, unhealthy: Mapping[str, str]) -> None:
+        for rule in group.rules:
+            self.unhealthy.pop(rule.name, None)
+        self.unhealthy.update(unhealthy)
 
 
 def _outcomes(

@@ -37,13 +37,21 @@ def advance(
 ) -> tuple[AlertState, Transition | None]:
     """The state after this tick's verdict, and the transition it caused."""
     verdict = _apply_no_data(verdict, policy)
+    judged = verdict.condition in (Condition.BREACH, Condition.CLEAR)
     observed = dataclasses.replace(
         state,
         last_eval=now,
         value=verdict.value if verdict.condition is not Condition.NO_DATA else state.value,
         samples=verdict.samples,
-        last_seen=now if verdict.condition is not Condition.NO_DATA else state.last_seen,
+        # Only a judged tick counts as seeing the series: too few samples for long enough
+        # goes stale like no data does, so it cannot hold an alert open forever.
+        last_seen=now if judged else state.last_seen,
     )
+    gap = now - state.last_eval if state.last_eval else dt.timedelta(0)
+    if state.status is Status.PENDING and gap >= policy.stale_after:
+        # Evaluation stopped for a while (a long restart): the `for` clock starts again,
+        # as Prometheus's grace period does, rather than firing on the first breach.
+        observed = dataclasses.replace(observed, active_since=now)
     if verdict.condition is Condition.BREACH:
         return _breach(observed, verdict, policy, now)
     if verdict.condition is Condition.CLEAR:
@@ -107,9 +115,17 @@ def _clear(
 def _hold(
     state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
 ) -> tuple[AlertState, Transition | None]:
-    """No verdict either way: nothing moves, unless the data has been gone too long."""
+    """No verdict either way: nothing moves, unless the data has been gone too long.
+
+    A pending alert is cancelled: its breach was never confirmed for `for`, and it must be
+    confirmed again, unbroken, once the data can be judged.
+    """
     if state.status is Status.INACTIVE:
         return state, None
+    if state.status is Status.PENDING:
+        return _end(
+            state, Change.CANCELLED, verdict, now, f"cannot judge: {verdict.condition.value}"
+        )
     seen = state.last_seen or state.active_since
     if seen is not None and now - seen >= policy.stale_after:
         change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED

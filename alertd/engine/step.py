@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from alertd.engine.lifecycle import Policy, advance
-from alertd.engine.verdict import Verdict, judge
-from alertd.model import AlertState, Labels, SeriesPoint, Status, Transition, fingerprint
+from alertd.engine.verdict import Condition, Verdict, judge
+from alertd.model import (
+    AlertState,
+    Change,
+    Labels,
+    SeriesPoint,
+    Status,
+    Transition,
+    fingerprint,
+)
 from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.ruleset import Rule
 
@@ -89,14 +97,20 @@ def _step_rule(
     }
     for labels in known:
         series.setdefault(labels, None)  # gone from the answer: judged as no data
-    if not series and rule.no_data == "alert":
-        series[alert_labels(rule, ())] = None
+    # `no_data: alert` on a grouped rule with no series at all raises one alert without
+    # group labels; it ends as soon as the rule has a series again.
+    placeholder = alert_labels(rule, ())
+    no_series = not result.series
+    if no_series and rule.no_data == "alert":
+        series.setdefault(placeholder, None)
     for labels, value in series.items():
         before = known.get(labels)
         state = before or AlertState(
             fingerprint(rule.name, labels), rule.name, labels, Status.INACTIVE
         )
         verdict: Verdict = judge(rule, value, firing=state.status is Status.FIRING)
+        if rule.by and labels == placeholder and not no_series:
+            verdict = Verdict(Condition.CLEAR)
         after, transition = advance(state, verdict, rule_policy, now)
         out.record(before, after, transition)
         if value is not None:
@@ -109,3 +123,39 @@ def carry(states: Mapping[str, AlertState], step_result: Step) -> dict[str, Aler
     for gone in step_result.removed:
         merged.pop(gone, None)
     return merged
+
+
+def retire(
+    states: Mapping[str, AlertState],
+    keep: Callable[[AlertState], bool],
+    now: dt.datetime,
+    reason: str,
+) -> Step:
+    """End every alert `keep` refuses: a rule removed by a reload or while alertd was down
+    would otherwise leave its alerts firing forever."""
+    out = Step()
+    for state in states.values():
+        if state.status is Status.INACTIVE or keep(state):
+            continue
+        change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED
+        ended = AlertState(
+            state.fingerprint, state.rule, state.labels, Status.INACTIVE, last_eval=now
+        )
+        out.record(
+            state,
+            ended,
+            Transition(
+                at=now,
+                fingerprint=state.fingerprint,
+                rule=state.rule,
+                labels=state.labels,
+                change=change,
+                previous=state.status,
+                status=Status.INACTIVE,
+                severity=state.severity,
+                previous_severity=state.severity,
+                value=state.value,
+                reason=reason,
+            ),
+        )
+    return out

@@ -27,6 +27,14 @@ def check_rules(paths: Sequence[Path]) -> LoadResult:
         except (PlanError, UnsafeLiteralError) as exc:
             result.errors.append(RuleError(rule.location, f"{rule.name}: {exc}"))
             broken.add(rule.name)
+    for group in result.ruleset.groups:
+        rules = [r for r in group.rules if r.name not in broken]
+        try:
+            # The daemon plans a group at once; shared filters can make that longer.
+            plan(rules, result.ruleset.datasets, CHECK_INSTANT)
+        except PlanError as exc:
+            result.errors.append(RuleError(group.location, f"group {group.name}: {exc}"))
+            broken.update(r.name for r in rules)
     if broken:
         result.ruleset = result.ruleset.without(broken)
     if not result.files:

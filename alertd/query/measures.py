@@ -65,8 +65,15 @@ def compile_row(expr: RowExpr) -> sql.Expr:
     if isinstance(expr, RowNeg):
         return sql.Unary("-", compile_row(expr.operand))
     if isinstance(expr, Compare):
+        if expr.op in ("==", "!=") and (text := _as_text_match(expr.left, expr.right)):
+            column, literal = text
+            return sql.Binary(_COMPARE_OPS[expr.op], column, literal)
         return sql.Binary(_COMPARE_OPS[expr.op], compile_row(expr.left), compile_row(expr.right))
     if isinstance(expr, InList):
+        member = expr.operand
+        if isinstance(member, FieldRef) and member.numeric_blob and all(map(_whole, expr.values)):
+            texts = tuple(sql.Str(str(int(v.value))) for v in expr.values)
+            return sql.In(sql.Col(member.column), texts, expr.negated)
         values = tuple(compile_row(v) for v in expr.values)
         return sql.In(compile_row(expr.operand), values, expr.negated)
     if isinstance(expr, BoolOp):
@@ -79,6 +86,33 @@ def compile_row(expr: RowExpr) -> sql.Expr:
     if isinstance(expr, Not):
         return sql.Unary("NOT", compile_row(expr.operand))
     raise TypeError(f"unexpected row expression {expr!r}")
+
+
+def _whole(literal: Literal) -> bool:
+    value = literal.value
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+        and value >= 0
+    )
+
+
+def _as_text_match(left: RowExpr, right: RowExpr) -> tuple[sql.Col, sql.Str] | None:
+    """`statusCode == 503` on a numeric blob as the text match `blob3 = '503'`.
+
+    Equality needs no conversion, and toUInt32 fails the whole AE query on one row whose
+    blob is not a number; only ordered comparisons pay that risk.
+    """
+    for field, other in ((left, right), (right, left)):
+        if (
+            isinstance(field, FieldRef)
+            and field.numeric_blob
+            and isinstance(other, Literal)
+            and _whole(other)
+        ):
+            return sql.Col(field.column), sql.Str(str(int(other.value)))
+    return None
 
 
 def compile_measure(measure: Measure, condition: sql.Expr | None) -> sql.Expr:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from alertd.errors import AlertdError
 from alertd.model import Query
 from alertd.query import sql
 from alertd.query.aggregates import needed_measures
@@ -23,7 +24,7 @@ from alertd.rules.schema import Dataset
 MAX_SQL_CHARS = 9000  # AE rejects statements of about 10,000 characters
 
 
-class PlanError(ValueError):
+class PlanError(AlertdError, ValueError):
     """A rule cannot be compiled into a statement AE would accept."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,7 +11,14 @@ from alertd.model import Labels, Rows
 from alertd.query.aggregates import read_aggregate
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
-from alertd.rules.ast import BoundAggregate, Number, ValueArith, ValueExpr, ValueNeg
+from alertd.rules.ast import (
+    BoundAggregate,
+    Number,
+    ValueArith,
+    ValueExpr,
+    ValueNeg,
+    bound_aggregates,
+)
 from alertd.rules.ruleset import Rule
 
 _ARITH: dict[str, Callable[[float, float], float]] = {
@@ -82,7 +90,11 @@ def _series(
     window = int(rule.window.total_seconds())
     series: dict[Labels, SeriesValue] = {}
     for label_set in labels:
-        series[label_set] = _series_value(rule, by_aggregate, label_set, window)
+        value = _series_value(rule, by_aggregate, label_set, window)
+        # A group whose every aggregate matched no row is no series at all: rules that
+        # share a query would otherwise make empty groups appear and disappear.
+        if value is not None:
+            series[label_set] = value
     return series
 
 
@@ -91,24 +103,50 @@ def _series_value(
     by_aggregate: Mapping[BoundAggregate, dict[Labels, dict[Measure, float]]],
     labels: Labels,
     window: int,
-) -> SeriesValue:
-    samples = 0
+) -> SeriesValue | None:
+    counted: dict[BoundAggregate, int] = {}
 
     def aggregate(bound: BoundAggregate) -> float | None:
-        nonlocal samples
         # A series absent from one dataset's answer had no matching rows there.
         cells = by_aggregate[bound].get(labels, {})
         result = read_aggregate(bound, window, lambda m: cells.get(m, 0.0))
-        samples = max(samples, result.samples)
+        counted[bound] = result.samples
         return result.value
 
-    return SeriesValue(evaluate(rule.value, aggregate), samples)
+    value = evaluate(rule.value, aggregate)
+    if not any(counted.values()):
+        return None
+    return SeriesValue(value, _samples(rule.value, counted))
+
+
+def _samples(expr: ValueExpr, counted: Mapping[BoundAggregate, int]) -> int:
+    """The raw rows a value rests on: those of its denominators, when it divides.
+
+    In `errors / requests`, few error rows are a fine answer but few request rows are not,
+    so the smallest denominator decides; a value without division takes its largest count.
+    """
+    below = [counted[b] for b in denominators(expr) if b in counted]
+    return min(below) if below else max(counted.values(), default=0)
+
+
+def denominators(expr: ValueExpr) -> list[BoundAggregate]:
+    """The aggregates a value divides by."""
+    if isinstance(expr, ValueArith):
+        found = denominators(expr.left) + denominators(expr.right)
+        if expr.op in "/%":
+            found += bound_aggregates(expr.right)
+        return found
+    if isinstance(expr, ValueNeg):
+        return denominators(expr.operand)
+    return []
 
 
 def evaluate(expr: ValueExpr, aggregate: Callable[[BoundAggregate], float | None]) -> float | None:
     """Compute a value expression; unknown operands and division by zero give None."""
     if isinstance(expr, BoundAggregate):
-        return aggregate(expr)
+        value = aggregate(expr)
+        # AE has no NULL; a NaN or infinity from the data is no value, not a verdict.
+        return value if value is None or math.isfinite(value) else None
     if isinstance(expr, Number):
         return expr.value
     if isinstance(expr, ValueNeg):
@@ -118,5 +156,6 @@ def evaluate(expr: ValueExpr, aggregate: Callable[[BoundAggregate], float | None
         left, right = evaluate(expr.left, aggregate), evaluate(expr.right, aggregate)
         if left is None or right is None or (expr.op in "/%" and right == 0):
             return None
-        return _ARITH[expr.op](left, right)
+        result = _ARITH[expr.op](left, right)
+        return result if math.isfinite(result) else None
     raise TypeError(f"unbound value node {expr!r}")

@@ -53,6 +53,8 @@ def load(paths: Sequence[Path]) -> LoadResult:
             documents.append(yaml_source.load(str(path), path.read_text(encoding="utf-8")))
         except OSError as exc:
             errors.append(RuleError(Location(str(path)), f"cannot read: {exc.strerror}"))
+        except UnicodeDecodeError as exc:
+            errors.append(RuleError(Location(str(path)), f"not UTF-8 text (byte {exc.start})"))
         except RuleError as exc:
             errors.append(exc)
 

@@ -69,7 +69,10 @@ def load(file: str, text: str) -> Document:
         loader.dispose()
     document = Document(file, data)
     if node is not None:
-        _walk(document, node, ())
+        try:
+            _walk(document, node, ())
+        except RecursionError:
+            raise RuleError(Location(file, 1, 1), "a YAML alias refers to itself") from None
     return document
 
 

@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 from alertd.model import Status
@@ -87,16 +88,39 @@ def test_flapping_with_hysteresis_pages_once_and_resolves_once(tmp_path: Path) -
     ]
 
 
-def test_too_few_samples_cannot_judge_so_nothing_moves(tmp_path: Path) -> None:
+def test_too_few_samples_cannot_judge_so_pending_starts_over(tmp_path: Path) -> None:
     rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 1m\n    min_samples: 20"))
     line = Timeline(rule)
     few = {(): SeriesValue(500.0, 5)}
     many = {(): SeriesValue(500.0, 50)}
-    line.feed([few, few, many, few, few, few, many])
-    # Pending at 2; the unjudged ticks do not count towards `for`... nor cancel it.
-    assert changes(line.transitions) == [(2, "pending", "critical"), (6, "firing", "critical")]
-    line.feed([{(): SeriesValue(10.0, 5)}])
-    assert changes(line.transitions)[-1] == (6, "firing", "critical")  # unjudged: no resolve
+    line.feed([few, many, few, many, many, many])
+    # Unjudged ticks neither fire nor count towards `for`: the breach must hold unbroken.
+    assert changes(line.transitions) == [
+        (1, "pending", "critical"),
+        (2, "cancelled", "critical"),
+        (3, "pending", "critical"),
+        (5, "firing", "critical"),
+    ]
+
+
+def test_too_few_samples_hold_a_firing_alert_until_they_go_stale(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    min_samples: 20"))
+    line = Timeline(rule)
+    line.feed([{(): SeriesValue(500.0, 50)}])
+    line.feed([{(): SeriesValue(10.0, 5)}] * 19)  # 9.5 minutes of too little to judge
+    assert [t.change.value for t in line.transitions] == ["firing"]
+    line.feed([{(): SeriesValue(10.0, 5)}])  # 10 minutes: stale, resolved
+    assert line.transitions[-1].change.value == "resolved"
+    assert line.transitions[-1].reason.startswith("no data since")
+
+
+def test_a_long_gap_in_evaluation_restarts_the_for_clock(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 5m")))
+    line.feed([250])
+    line.now += dt.timedelta(minutes=15)  # the daemon was down
+    line.feed([250])
+    assert changes(line.transitions) == [(0, "pending", "critical")]
+    assert next(iter(line.states.values())).active_since == line.at(1) + dt.timedelta(minutes=15)
 
 
 def test_a_failed_query_changes_nothing(tmp_path: Path) -> None:

@@ -237,10 +237,29 @@ def test_answers_read_back_per_series_and_across_split_queries(shipped: RuleSet)
     assert p95.series[(("table", "users"),)].samples == 10
     assert errors.series[(("table", "users"),)].value == pytest.approx(0.1)
     assert mean.series[(("table", "users"),)].value == pytest.approx(100.0)
-    # A series with no rows has no quantile, mean or ratio: unknown, not zero.
-    assert p95.series[(("table", "ghost"),)].value is None
-    assert errors.series[(("table", "ghost"),)].value is None
-    assert mean.series[(("table", "ghost"),)].value is None
+    # A group with no matching rows at all is no series: it only came back because other
+    # rules shared the query, and must look the same as when the rule runs alone.
+    assert (("table", "ghost"),) not in p95.series
+    assert (("table", "ghost"),) not in errors.series
+    assert (("table", "ghost"),) not in mean.series
+
+
+def test_a_value_rests_on_the_rows_of_its_denominator(shipped: RuleSet) -> None:
+    loaded = [r for r in shipped.rules if r.name == "ApplicationErrorRate"]
+    planned = plan(loaded, shipped.datasets, AT)
+    answers = {}
+    for q in planned.queries:
+        row: dict[str, object] = {alias: 0 for alias in q.measures.values()}
+        for measure, alias in q.measures.items():
+            errors_side = q.key.dataset == "pitchey_error_tracking"
+            if measure.kind == "rows":
+                row[alias] = 150 if errors_side else 3
+            elif measure.kind in ("events", "sum"):
+                row[alias] = 150.0 if errors_side else 3.0
+        answers[q] = Rows(tuple(Column(a, "Float64") for a in row), (row,))
+    value = read(planned, answers)["ApplicationErrorRate"].series[()]
+    assert value.value == 50.0
+    assert value.samples == 3  # three requests: too few to judge a 5000 % error rate
 
 
 def test_a_failed_query_gives_its_rules_an_error_not_an_empty_answer(shipped: RuleSet) -> None:
