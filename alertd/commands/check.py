@@ -15,7 +15,9 @@ def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
     result = check_rules(paths)
     config, notify_errors = notify_config(paths)
     errors = [*result.errors, *notify_errors]
-    for error in sorted(errors, key=lambda e: (e.location.file, e.location.line, e.location.column)):
+    for error in sorted(
+        errors, key=lambda e: (e.location.file, e.location.line, e.location.column)
+    ):
         print(error, file=err)
     if errors or config is None:
         print(f"{len(errors)} error(s) in {len(result.files)} file(s)", file=err)
