@@ -184,3 +184,28 @@ def test_static_labels_join_the_identity(tmp_path: Path) -> None:
     line = Timeline(rule)
     (fired,) = line.feed([250])
     assert fired.labels == (("team", "db"),)
+
+
+def test_a_no_data_alert_without_group_labels_ends_when_series_return(tmp_path: Path) -> None:
+    rule = make_rule(
+        tmp_path, SLOW.replace("for: 1m", "for: 0s\n    by: [table]\n    no_data: alert")
+    )
+    line = Timeline(rule)
+    users = (("table", "users"),)
+    line.feed([None, {users: SeriesValue(100.0, 50)}])
+    assert [(t.labels, t.change.value) for t in line.transitions] == [
+        ((), "firing"),
+        ((), "resolved"),
+    ]
+
+
+def test_alerts_of_a_removed_rule_resolve(tmp_path: Path) -> None:
+    from alertd.engine.step import carry, retire
+
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s")))
+    line.feed([250])
+    gone = retire(line.states, lambda state: False, line.now, "rule removed")
+    assert [(t.rule, t.change.value, t.reason) for t in gone.transitions] == [
+        ("R", "resolved", "rule removed")
+    ]
+    assert carry(line.states, gone) == {}

@@ -274,3 +274,29 @@ def test_a_failed_query_gives_its_rules_an_error_not_an_empty_answer(shipped: Ru
     results = read(planned, {failing: RuntimeError("boom"), fine: ok_rows})
     assert results[rules[0].name].error == "boom"
     assert results[rules[0].name].series == {}
+
+
+def test_numeric_blob_equality_is_a_text_match_and_order_a_conversion(shipped: RuleSet) -> None:
+    rules = [
+        rule(shipped, "count(statusCode == 503)", "pitchey_performance_metrics"),
+        rule(shipped, "count(statusCode in [500, 502])", "pitchey_performance_metrics"),
+        rule(shipped, "count(statusCode >= 500)", "pitchey_performance_metrics"),
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    sql = query.query.sql
+    # One non-numeric statusCode row would make toUInt32 fail the whole query; equality
+    # needs no conversion at all.
+    assert "(blob3 = '503')" in sql
+    assert "(blob3 IN ('500', '502'))" in sql
+    assert "(toUInt32(blob3) >= 500)" in sql
+
+
+def test_a_non_finite_value_is_no_value(shipped: RuleSet) -> None:
+    mean = rule(shipped, "avg(duration)", "pitchey_database_metrics")
+    planned = plan([mean], shipped.datasets, AT)
+    (query,) = planned.queries
+    row = {
+        alias: (float("nan") if m.kind == "sum" else 10.0) for m, alias in query.measures.items()
+    }
+    result = read(planned, {query: Rows(tuple(Column(a, "Float64") for a in row), (row,))})
+    assert result[mean.name].series[()].value is None
