@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--rules", type=Path, default=None)
     backtest.add_argument("--json", action="store_true", help="one JSON object per transition")
+    backtest.add_argument(
+        "--notifications", action="store_true", help="print the notifications instead (JSON lines)"
+    )
+    backtest.add_argument("--deliver", action="store_true", help="with --notifications: send them")
 
     demo = commands.add_parser("demo", help="emulator + simulated incidents + the daemon")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")

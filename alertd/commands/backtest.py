@@ -1,30 +1,47 @@
-"""`alertd backtest`: print every transition the rules would have made over a time range."""
+"""`alertd backtest`: every transition, and optionally every notification, the rules would
+have made over a time range; with `--deliver` the notifications are really sent."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import anyio
+import httpx
 
 from alertd.clock import SystemClock
 from alertd.commands.query import parse_time
 from alertd.daemon import build_source
-from alertd.engine.backtest import backtest
+from alertd.engine.backtest import Between, backtest
+from alertd.engine.evaluator import Committed, Evaluator, Followup
+from alertd.model import OutboxEntry
+from alertd.notify.build import build_receivers, notify_config
+from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver
+from alertd.notify.delivery import Deliverer
+from alertd.notify.notifier import Notifier
+from alertd.notify.receivers.base import Receiver
+from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
 from alertd.rules.durations import parse_duration
+from alertd.rules.ruleset import RuleSet
 from alertd.settings import Settings
+from alertd.sources.base import Source
+from alertd.store.memory import MemoryStore
+
+DELIVER_SECONDS = 120.0
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = Settings()
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
     loaded = check_rules(paths)
-    if loaded.errors:
-        for error in loaded.errors:
+    config, notify_errors = notify_config(paths) if args.notifications else (None, [])
+    if loaded.errors or notify_errors:
+        for error in [*loaded.errors, *notify_errors]:
             print(error, file=err)
         return 1
     try:
@@ -36,25 +53,105 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if end <= start:
         print("--to must be after --from", file=err)
         return 2
-    console = ConsoleReceiver(out, json_lines=args.json)
-
-    async def replay() -> int:
-        source = build_source(settings, SystemClock())
-        try:
-            found = await backtest(
-                loaded.ruleset,
-                source,
-                start,
-                end,
-                step=step,
-                emit=console.emit,
-                source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
-            )
-        finally:
-            await source.aclose()
-        return len(found)
-
-    count = anyio.run(replay)
+    replay = _Replay(settings, loaded.ruleset, start, end, step, out, args)
+    count = anyio.run(replay.run, config)
     if not args.json:
         print(f"{count} transition(s) from {start.isoformat()} to {end.isoformat()}", file=err)
     return 0
+
+
+class _Replay:
+    def __init__(
+        self,
+        settings: Settings,
+        ruleset: RuleSet,
+        start: dt.datetime,
+        end: dt.datetime,
+        step: dt.timedelta | None,
+        out: TextIO,
+        args: argparse.Namespace,
+    ) -> None:
+        self.settings = settings
+        self.ruleset = ruleset
+        self.start, self.end, self.step = start, end, step
+        self.out = out
+        self.args = args
+        self.console = ConsoleReceiver(out, json_lines=args.json)
+
+    async def run(self, config: NotifyConfig | None) -> int:
+        source = build_source(self.settings, SystemClock())
+        try:
+            if config is None:
+                return len(await self._replay(source))
+            async with httpx.AsyncClient(timeout=10) as client:
+                return await self._with_notifications(source, config, client)
+        finally:
+            await source.aclose()
+
+    async def _replay(
+        self,
+        source: Source,
+        store: MemoryStore | None = None,
+        followup: Followup | None = None,
+        committed: Committed | None = None,
+        between: Between | None = None,
+    ) -> list[Any]:
+        emit = self.console.emit if not self.args.notifications else lambda _: None
+        return await backtest(
+            self.ruleset,
+            source,
+            self.start,
+            self.end,
+            step=self.step,
+            emit=emit,
+            source_down_after=dt.timedelta(seconds=self.settings.source_down_after_seconds),
+            store=store,
+            followup=followup,
+            committed=committed,
+            between=between,
+        )
+
+    async def _with_notifications(
+        self, source: Source, config: NotifyConfig, client: httpx.AsyncClient
+    ) -> int:
+        store = MemoryStore()
+        receivers, rates = build_receivers(config, client, self.out)
+        clock = SystemClock()
+        service = NotificationService(
+            Notifier(config, {r.name: r for r in self.ruleset.rules}),
+            Deliverer(store, receivers, clock, rates=rates),
+            store,
+            clock,
+            on_enqueue=lambda entry: print(
+                json.dumps(_printed(entry, receivers)), file=self.out, flush=True
+            ),
+        )
+
+        async def between(at: dt.datetime, evaluator: Evaluator) -> None:
+            async with evaluator.commit_lock:
+                await service.flush(evaluator.states, at)
+
+        found = await self._replay(source, store, service.followup, service.committed, between)
+        if self.args.deliver:
+            await service.deliverer.drain(DELIVER_SECONDS)
+        return len(found)
+
+
+def _printed(entry: OutboxEntry, receivers: dict[str, Receiver]) -> dict[str, Any]:
+    n = entry.notification
+    receiver = receivers.get(n.receiver)
+    payload: Any = None
+    if receiver is not None:
+        body = receiver.render(n).body
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = body.decode("utf-8", "replace")
+    return {
+        "at": n.created_at.isoformat().replace("+00:00", "Z"),
+        "receiver": n.receiver,
+        "kind": "firing" if n.firing else "resolved",
+        "group": n.group_key,
+        "alerts": len(n.alerts),
+        "payload": payload,
+    }

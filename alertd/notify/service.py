@@ -10,7 +10,7 @@ import anyio
 import structlog
 
 from alertd.clock import Clock
-from alertd.model import AlertState, NotifyChanges
+from alertd.model import AlertState, NotifyChanges, OutboxEntry
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.notify.silences import Silence, from_record
@@ -27,12 +27,19 @@ class NotificationService:
     """Ties the notifier to the evaluator's commits, and runs timers and delivery."""
 
     def __init__(
-        self, notifier: Notifier, deliverer: Deliverer, store: Store, clock: Clock
+        self,
+        notifier: Notifier,
+        deliverer: Deliverer,
+        store: Store,
+        clock: Clock,
+        *,
+        on_enqueue: Callable[[OutboxEntry], None] = lambda _: None,
     ) -> None:
         self.notifier = notifier
         self.deliverer = deliverer
         self.store = store
         self.clock = clock
+        self.on_enqueue = on_enqueue
 
     async def restore(self) -> None:
         self.notifier.groups = await self.store.load_groups()
@@ -44,6 +51,8 @@ class NotificationService:
 
     def committed(self, changes: NotifyChanges) -> None:
         self.notifier.committed(changes)
+        for entry in changes.outbox:
+            self.on_enqueue(entry)
 
     async def flush(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
         """A step between ticks, for group timers that expire then; commits what it finds."""

@@ -103,3 +103,35 @@ def test_backtest_prints_exactly_the_expected_alerts_at_the_expected_ticks(
     assert sorted(got) == sorted(EXPECTED)
     for line in lines:
         assert set(line) >= {"at", "alert", "labels", "from", "to", "severity", "value"}
+
+
+def test_backtest_notifications_group_wait_and_resolve_per_group(
+    demo_data: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    end = ORIGIN + dt.timedelta(minutes=30)
+    code = main(
+        [
+            "backtest", "--from", ORIGIN.isoformat(), "--to", end.isoformat(),
+            "--rules", str(RULES), "--notifications",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    sent = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {n["receiver"] for n in sent} == {"console"}  # no webhook variables are set
+    by_group: dict[str, list[tuple[float, str]]] = {}
+    for n in sent:
+        minutes = (dt.datetime.fromisoformat(n["at"]) - ORIGIN).total_seconds() / 60
+        by_group.setdefault(n["group"], []).append((minutes, n["kind"]))
+    # Grouped by alertname and team: each rule that fired opened one group, which
+    # notified first group_wait (30 s) after its first firing alert and ended resolved.
+    fired = {name for _, name, _, change, _ in EXPECTED if change == "firing"}
+    assert len(by_group) == len(fired)
+    for name in fired:
+        first_firing = min(
+            m for m, alert, _, change, _ in EXPECTED if alert == name and change == "firing"
+        )
+        (group,) = [g for g in by_group if f'alertname="{name}"' in g]
+        notes = by_group[group]
+        assert notes[0] == (first_firing + 0.5, "firing")
+        assert notes[-1][1] == "resolved"
+        assert all(kind == "firing" for _, kind in notes[:-1])
