@@ -71,13 +71,18 @@ class ConsoleNotifications:
         if self.json_lines:
             return json_payload("console:", {"receiver": n.receiver, **notification_json(n)})
         head = "[TEST] " if n.test else ""
-        lines = [f"{head}{'FIRING' if n.firing else 'RESOLVED'} → {n.receiver} {n.group_key}"]
+        kind = "FIRING" if n.firing else "RESOLVED"
+        lines = [f"{head}[{kind}:{len(n.alerts)}] notification to {n.receiver}"]
         for alert in n.alerts:
             state = "firing" if alert.firing else "resolved"
+            severity = alert.severity.value if alert.severity else "-"
+            shown = ", ".join(
+                f'{k}="{v}"' for k, v in alert.labels if k not in ("alertname", "severity")
+            )
             value = "no data" if alert.value is None else f"{alert.value:.4g}"
             summary = alert.annotations.get("summary", "")
             lines.append(
-                f"    {state:<8} {alert.rule} {dict(alert.labels)} value={value} {summary}"
+                f"    {state:<8} {severity:<8} {alert.rule} {{{shown}}} value={value}  {summary}"
             )
         return Payload("console:", "\n".join(lines).encode())
 
