@@ -1,0 +1,138 @@
+"""The delivery loop on a fake clock: retries, Retry-After, refusals, expiry, order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import deque
+
+import pytest
+
+from alertd.clock import FakeClock
+from alertd.errors import ReceiverError
+from alertd.model import Delivery, Notification, OutboxEntry
+from alertd.notify.delivery import Deliverer, RateLimit
+from alertd.notify.receivers.base import Delivered, Payload
+from alertd.store.base import Commit
+from alertd.store.memory import MemoryStore
+
+T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.anyio
+
+
+class Scripted:
+    """A receiver that answers from a script and records what it sent, and when."""
+
+    def __init__(self, clock: FakeClock, *answers: Exception | None) -> None:
+        self.name = "pager"
+        self.clock = clock
+        self.script: deque[Exception | None] = deque(answers)
+        self.sent: list[tuple[dt.datetime, str]] = []
+
+    def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
+        return Payload("test:", n.id.encode())
+
+    async def send(self, payload: Payload) -> Delivered:
+        answer = self.script.popleft() if self.script else None
+        if answer is not None:
+            raise answer
+        self.sent.append((self.clock.now(), payload.body.decode()))
+        return Delivered(ref=f"ref-{payload.body.decode()}")
+
+
+def entry(id: str, group: str = "g", *, firing: bool = True, created: int = 0) -> OutboxEntry:
+    at = T0 + dt.timedelta(seconds=created)
+    n = Notification(id, "pager", group, (), firing, (), at)
+    return OutboxEntry(n, expires_at=at + dt.timedelta(hours=1), next_attempt_at=at)
+
+
+async def setup(*answers: Exception | None) -> tuple[FakeClock, MemoryStore, Scripted, Deliverer]:
+    clock = FakeClock(T0)
+    store = MemoryStore()
+    receiver = Scripted(clock, *answers)
+    deliverer = Deliverer(
+        store, {"pager": receiver}, clock, rates={"pager": 100.0}, rng=random.Random(1)
+    )
+    return clock, store, receiver, deliverer
+
+
+async def test_retry_after_is_waited_then_delivered() -> None:
+    clock, store, receiver, deliverer = await setup(
+        ReceiverError("429", retryable=True, retry_after=7)
+    )
+    await store.commit(Commit(T0, "t", outbox=(entry("a"),)))
+    await deliverer.deliver_due("pager")
+    assert receiver.sent == []
+    clock.advance(6)
+    assert await deliverer.deliver_due("pager") == 0  # not due before Retry-After
+    clock.advance(1)
+    await deliverer.deliver_due("pager")
+    assert receiver.sent == [(T0 + dt.timedelta(seconds=7), "a")]
+    (done,) = await store.outbox()
+    assert (done.status, done.attempts, done.ref) == (Delivery.DELIVERED, 2, "ref-a")
+    assert deliverer.counters["pager"].retried == 1
+
+
+async def test_backoff_grows_with_jitter_under_a_cap() -> None:
+    failures = [ReceiverError("503", retryable=True) for _ in range(12)]
+    clock, store, _receiver, deliverer = await setup(*failures)
+    deliverer.max_backoff = 60.0
+    await store.commit(Commit(T0, "t", outbox=(entry("a"),)))
+    waits = []
+    for _ in range(12):
+        await deliverer.deliver_due("pager")
+        (pending,) = await store.outbox()
+        waits.append((pending.next_attempt_at - clock.now()).total_seconds())
+        clock.advance(waits[-1])
+    assert all(0 <= w <= min(60.0, 2**i) for i, w in enumerate(waits))
+    assert max(waits) > 8  # it does back off
+
+
+async def test_a_refusal_is_kept_as_failed_and_not_retried() -> None:
+    clock, store, _receiver, deliverer = await setup(
+        ReceiverError("400 invalid routing key", retryable=False)
+    )
+    await store.commit(Commit(T0, "t", outbox=(entry("a"),)))
+    await deliverer.deliver_due("pager")
+    clock.advance(3600)
+    assert await deliverer.deliver_due("pager") == 0
+    (failed,) = await store.outbox()
+    assert failed.status is Delivery.FAILED
+    assert failed.last_error == "400 invalid routing key"
+
+
+async def test_an_undeliverable_notification_expires_and_is_counted() -> None:
+    failures = [ReceiverError("timeout", retryable=True, retry_after=600) for _ in range(10)]
+    clock, store, _receiver, deliverer = await setup(*failures)
+    await store.commit(Commit(T0, "t", outbox=(entry("a"),)))
+    for _ in range(8):
+        await deliverer.deliver_due("pager")
+        clock.advance(600)
+    (expired,) = await store.outbox()
+    assert expired.status is Delivery.EXPIRED
+    assert deliverer.counters["pager"].expired == 1
+
+
+async def test_a_resolve_is_never_delivered_before_its_trigger() -> None:
+    clock, store, receiver, deliverer = await setup(
+        ReceiverError("503", retryable=True, retry_after=30)
+    )
+    trigger, resolve = entry("trigger"), entry("resolve", firing=False, created=1)
+    await store.commit(Commit(T0, "t", outbox=(trigger, resolve)))
+    clock.advance(1)
+    await deliverer.deliver_due("pager")  # the trigger fails and waits 30 s
+    clock.advance(10)
+    await deliverer.deliver_due("pager")
+    assert receiver.sent == []  # the resolve waits behind it
+    clock.advance(30)
+    await deliverer.deliver_due("pager")
+    await deliverer.deliver_due("pager")
+    assert [body for _, body in receiver.sent] == ["trigger", "resolve"]
+
+
+async def test_the_rate_limit_spaces_sends() -> None:
+    clock = FakeClock(T0)
+    limit = RateLimit(clock, rate=2.0)
+    for _ in range(5):
+        await limit.acquire()
+    assert clock.now() - T0 == dt.timedelta(seconds=2)  # 1 at once, then one per 0.5 s
