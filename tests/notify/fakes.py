@@ -35,7 +35,8 @@ from slack_sdk.models.blocks import Block
 from alertd.model import AlertSnapshot, Labels, Notification, Severity
 from alertd.notify.receivers.base import Payload
 
-ORACLE = Path(__file__).resolve().parents[3] / "shared/oracles/adaptive-card-1.5.schema.json"
+# The official Adaptive Card 1.5 schema (MIT, see the LICENSE file beside it).
+ORACLE = Path(__file__).resolve().parents[1] / "oracles/adaptive-card-1.5.schema.json"
 TEAMS_LIMIT_BYTES = 28 * 1024
 PAGERDUTY_LIMIT_BYTES = 512_000
 SLACK_BOT_TOKEN = "xoxb-1234-5678-slackBOTtokenSECRET"
