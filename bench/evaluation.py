@@ -28,6 +28,7 @@ from alertd.clock import FakeClock
 from alertd.emulator.server import running_emulator
 from alertd.engine.backtest import backtest
 from alertd.engine.step import carry, step
+from alertd.logging import configure
 from alertd.model import AlertState, Query, Rows
 from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.loader import load
@@ -145,6 +146,7 @@ class CountingSource:
 
 
 def main() -> int:
+    configure("warning", "console")
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-backtest", action="store_true")
     args = parser.parse_args()
