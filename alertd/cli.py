@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Commands a person runs by hand log warnings only, so their output stays readable.
-_QUIET = frozenset({"check", "query", "backtest", "simulate"})
+# Commands a person watches log warnings only, so their output stays readable.
+_QUIET = frozenset({"check", "query", "backtest", "simulate", "demo"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
