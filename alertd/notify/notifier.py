@@ -17,7 +17,7 @@ from alertd.notify.dispatch import dispatch
 from alertd.notify.inhibit import inhibited
 from alertd.notify.routing import RouteMatch, route
 from alertd.notify.silences import Silence, is_silenced
-from alertd.notify.snapshots import firing_snapshots
+from alertd.notify.snapshots import SnapshotCache
 from alertd.notify.time_intervals import muted
 from alertd.rules.ruleset import Rule
 
@@ -40,12 +40,13 @@ class Notifier:
         self.max_age = max_age
         self.status_url = status_url
         self.groups: dict[str, GroupState] = {}
+        self._snapshots = SnapshotCache()
 
     def step(
         self, states: Mapping[str, AlertState], silences: Sequence[Silence], now: dt.datetime
     ) -> NotifyChanges:
         """The groups and outbox entries that the alerts firing now call for."""
-        firing = firing_snapshots(states, self.rules)
+        firing = self._snapshots.firing(states, self.rules)
         held = self.held(firing, silences, now)
         result = dispatch(
             firing,

@@ -75,13 +75,31 @@ def threshold_text(rule: Rule | None, state: AlertState) -> str | None:
     return threshold.text if threshold else None
 
 
-def firing_snapshots(
-    states: Mapping[str, AlertState], rules: Mapping[str, Rule]
-) -> list[AlertSnapshot]:
-    """Every firing alert, as notifications show it."""
-    out = []
-    for state in states.values():
-        if state.status is Status.FIRING:
+class SnapshotCache:
+    """Firing alerts as notifications show them, rendered once per change of the alert.
+
+    The notifier looks every second; rendering every template of every firing alert each
+    time would cost far more than the alerts change.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[AlertState, Rule | None, AlertSnapshot]] = {}
+
+    def firing(
+        self, states: Mapping[str, AlertState], rules: Mapping[str, Rule]
+    ) -> list[AlertSnapshot]:
+        out = []
+        fresh: dict[str, tuple[AlertState, Rule | None, AlertSnapshot]] = {}
+        for key, state in states.items():
+            if state.status is not Status.FIRING:
+                continue
             rule = rules.get(state.rule)
-            out.append(snapshot(state, rule, threshold_text(rule, state)))
-    return out
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] == state and cached[1] is rule:
+                shown = cached[2]
+            else:
+                shown = snapshot(state, rule, threshold_text(rule, state))
+            fresh[key] = (state, rule, shown)
+            out.append(shown)
+        self._cache = fresh
+        return out
