@@ -68,6 +68,34 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0)
     simulate.add_argument("--seed", type=int, default=7)
 
+    silence = commands.add_parser("silence", help="add, list or expire silences")
+    actions = silence.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="mute matching alerts for a while")
+    add.add_argument(
+        "matchers",
+        nargs="+",
+        metavar="MATCHER",
+        help='e.g. team="db"; a bare first word is alertname',
+    )
+    length = add.add_mutually_exclusive_group(required=True)
+    length.add_argument("--duration", help="how long from the start, e.g. 2h")
+    length.add_argument("--until", help="end, ISO-8601 (UTC if no zone)")
+    add.add_argument("--start", help="start, ISO-8601 (default: now)")
+    add.add_argument("--comment", required=True, help="why the alerts are muted")
+    add.add_argument("--author", help="who is silencing (default: $USER)")
+    add.add_argument("--json", action="store_true", help="print the silence as JSON")
+    listing = actions.add_parser("list", help="active and pending silences")
+    listing.add_argument("--all", action="store_true", help="include expired silences")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    expire = actions.add_parser("expire", help="end a silence now")
+    expire.add_argument("id", metavar="ID")
+
+    notify_test = commands.add_parser(
+        "notify-test", help="send a test alert and its resolve through one receiver"
+    )
+    notify_test.add_argument("receiver", metavar="RECEIVER")
+    notify_test.add_argument("--rules", type=Path, default=None, help="where notify.yaml lives")
+
     emulator = commands.add_parser("emulator", help="run a local Analytics Engine SQL API")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8787)
@@ -77,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Commands a person watches log warnings only, so their output stays readable.
-_QUIET = frozenset({"check", "query", "backtest", "simulate", "demo"})
+_QUIET = frozenset({"check", "query", "backtest", "simulate", "demo", "silence", "notify-test"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +151,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seed,
             sys.stdout,
             err=sys.stderr,
+        )
+    if args.command == "silence":
+        from alertd.commands import silence
+
+        return silence.run(args, sys.stdout, sys.stderr)
+    if args.command == "notify-test":
+        from alertd.commands import notify_test
+
+        return notify_test.run(
+            args.receiver, args.rules or settings.rules_dir, sys.stdout, sys.stderr
         )
     if args.command == "emulator":
         from alertd.commands import emulator

@@ -1,0 +1,231 @@
+"""`alertd silence`: add, list and expire silences in the state store the daemon reads.
+
+The daemon reads the active silences from its store before every notification step, so a
+silence written here takes effect at its next tick; SQLite's WAL lets both open the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+from alertd.clock import Clock, SystemClock
+from alertd.commands.query import parse_time
+from alertd.errors import StoreError
+from alertd.model import SilenceRecord
+from alertd.notify.silences import (
+    Silence,
+    SilenceError,
+    from_record,
+    new_silence,
+    parse_cli_matchers,
+    to_record,
+)
+from alertd.rules.durations import parse_duration
+from alertd.settings import Settings
+from alertd.store.sqlite import SqliteStore
+
+# The file `alertd run` keeps its state in, inside ALERTD_STATE_DIR.
+STATE_FILE = "alertd.db"
+COLUMNS = ("id", "state", "matchers", "starts", "ends", "author", "comment")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock | None = None) -> int:
+    """Carry out `silence add|list|expire`: 0 done, 1 failed or unknown id, 2 bad usage."""
+    path = Settings().state_dir / STATE_FILE
+    now = (clock or SystemClock()).now()
+    try:
+        if args.action == "add":
+            return _add(args, path, now, out, err)
+        if args.action == "list":
+            return _list(path, now, show_expired=args.all, json_output=args.json, out=out, err=err)
+        if args.action == "expire":
+            return _expire(path, args.id, now, out, err)
+    except StoreError as exc:
+        print(str(exc), file=err)
+        return 1
+    raise AssertionError(f"unhandled silence action {args.action}")
+
+
+def requested(
+    matchers: Sequence[str],
+    *,
+    duration: str | None,
+    until: str | None,
+    start: str | None,
+    author: str,
+    comment: str,
+    now: dt.datetime,
+) -> Silence:
+    """The silence these arguments ask for at `now`; SilenceError names the argument at fault."""
+    try:
+        parsed = parse_cli_matchers(matchers)
+    except SilenceError as exc:
+        raise SilenceError(f"matcher {exc}") from None
+    starts_at = _time("--start", start) if start is not None else now
+    # A start already gone would record a window nobody asked for; leaving it out means now.
+    if starts_at < now:
+        raise SilenceError(f"--start {start} is in the past: leave --start out to start now")
+    if until is not None:
+        ends_at = _time("--until", until)
+        if ends_at <= now:
+            raise SilenceError(f"--until {until} is in the past: a silence must end later")
+    else:
+        try:
+            ends_at = starts_at + parse_duration(duration or "")
+        except ValueError as exc:
+            raise SilenceError(f"--duration: {exc}") from None
+    return new_silence(secrets.token_hex(8), parsed, starts_at, ends_at, author, comment, now)
+
+
+def as_json(silence: Silence, now: dt.datetime) -> dict[str, Any]:
+    """A silence as `--json` prints it."""
+    return {
+        "id": silence.id,
+        "state": silence.state(now),
+        "matchers": [str(m) for m in silence.matchers],
+        "starts_at": _iso(silence.starts_at),
+        "ends_at": _iso(silence.ends_at),
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+    }
+
+
+def _add(args: argparse.Namespace, path: Path, now: dt.datetime, out: TextIO, err: TextIO) -> int:
+    author = args.author or os.environ.get("USER") or "unknown"
+    try:
+        silence = requested(
+            args.matchers,
+            duration=args.duration,
+            until=args.until,
+            start=args.start,
+            author=author,
+            comment=args.comment,
+            now=now,
+        )
+    except SilenceError as exc:
+        print(f"alertd silence add: {exc}", file=err)
+        return 2
+    anyio.run(_store, path, to_record(silence))
+    if args.json:
+        print(json.dumps(as_json(silence, now)), file=out)
+    else:
+        print(
+            f"silence {silence.id} {silence.state(now)} from {_short(silence.starts_at)} "
+            f"until {_short(silence.ends_at)}: {_matchers(silence)}",
+            file=out,
+        )
+    return 0
+
+
+def _list(
+    path: Path, now: dt.datetime, *, show_expired: bool, json_output: bool, out: TextIO, err: TextIO
+) -> int:
+    # Listing must not create a store where the daemon keeps none (a wrong ALERTD_STATE_DIR).
+    if not path.exists():
+        print(f"no state store at {path}, so no silences", file=err)
+        records: list[SilenceRecord] = []
+    else:
+        records = anyio.run(_read, path)
+    shown = [
+        s for s in (from_record(r) for r in records) if show_expired or s.state(now) != "expired"
+    ]
+    if json_output:
+        print(json.dumps([as_json(s, now) for s in shown]), file=out)
+    elif not shown:
+        print("no silences" if show_expired else "no active or pending silences", file=out)
+    else:
+        _table([_row(s, now) for s in shown], out)
+    return 0
+
+
+def _expire(path: Path, silence_id: str, now: dt.datetime, out: TextIO, err: TextIO) -> int:
+    if not path.exists():
+        print(f"no silence {silence_id!r}: there is no state store at {path}", file=err)
+        return 1
+    before = anyio.run(_expire_stored, path, silence_id, now)
+    if before is None:
+        print(f"no silence {silence_id!r} in {path} (see alertd silence list --all)", file=err)
+        return 1
+    silence = from_record(before)
+    if silence.state(now) == "expired":
+        print(f"silence {silence_id} had already ended at {_short(silence.ends_at)}", file=out)
+    else:
+        print(f"expired silence {silence_id}: {_matchers(silence)}", file=out)
+    return 0
+
+
+async def _store(path: Path, record: SilenceRecord) -> None:
+    store = await SqliteStore.open(path)
+    try:
+        await store.add_silence(record)
+    finally:
+        await store.aclose()
+
+
+async def _read(path: Path) -> list[SilenceRecord]:
+    store = await SqliteStore.open(path)
+    try:
+        return await store.silences()
+    finally:
+        await store.aclose()
+
+
+async def _expire_stored(path: Path, silence_id: str, at: dt.datetime) -> SilenceRecord | None:
+    """End the silence at `at`; the silence as it was before, or None when it is unknown."""
+    store = await SqliteStore.open(path)
+    try:
+        before = next((r for r in await store.silences() if r.id == silence_id), None)
+        if before is not None:
+            await store.expire_silence(silence_id, at)
+        return before
+    finally:
+        await store.aclose()
+
+
+def _time(flag: str, text: str) -> dt.datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise SilenceError(
+            f"{flag} {text!r} is not an ISO-8601 time, e.g. 2026-01-31T18:00Z (UTC if no zone)"
+        ) from None
+
+
+def _row(silence: Silence, now: dt.datetime) -> list[str]:
+    return [
+        silence.id,
+        silence.state(now),
+        _matchers(silence),
+        _short(silence.starts_at),
+        _short(silence.ends_at),
+        silence.created_by,
+        " ".join(silence.comment.split()),
+    ]
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in [list(COLUMNS), *rows]) for i in range(len(COLUMNS))]
+    for row in [list(COLUMNS), *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip(), file=out)
+
+
+def _matchers(silence: Silence) -> str:
+    return ", ".join(str(m) for m in silence.matchers)
+
+
+def _short(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
