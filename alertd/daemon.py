@@ -87,9 +87,7 @@ async def run(
     except ValueError as exc:
         print(str(exc), file=err)
         return 1
-    store = await SqliteStore.open(
-        settings.state_dir / "alertd.db", history_limit=settings.history_limit
-    )
+    store = await SqliteStore.open(settings.state_file, history_limit=settings.history_limit)
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)

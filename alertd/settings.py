@@ -36,3 +36,8 @@ class Settings(BaseSettings):
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     group_concurrency: int = Field(default=2, ge=1)
     history_limit: int = Field(default=120, ge=1)
+
+    @property
+    def state_file(self) -> Path:
+        """The SQLite file the daemon and the CLI share."""
+        return self.state_dir / "alertd.db"

@@ -34,13 +34,12 @@ from alertd.settings import Settings
 from alertd.store.sqlite import SqliteStore
 
 # The file `alertd run` keeps its state in, inside ALERTD_STATE_DIR.
-STATE_FILE = "alertd.db"
 COLUMNS = ("id", "state", "matchers", "starts", "ends", "author", "comment")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock | None = None) -> int:
     """Carry out `silence add|list|expire`: 0 done, 1 failed or unknown id, 2 bad usage."""
-    path = Settings().state_dir / STATE_FILE
+    path = Settings().state_file
     now = (clock or SystemClock()).now()
     try:
         if args.action == "add":
