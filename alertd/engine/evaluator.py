@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import anyio
 import structlog
 
-from alertd.engine.source_health import SOURCE_ALERT, source_step
+from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
 from alertd.engine.step import Step, carry, retire, step
 from alertd.errors import QueryRejectedError, SourceError, UnsafeLiteralError
 from alertd.model import AlertState, NotifyChanges, Rows
@@ -71,6 +71,8 @@ class Evaluator:
         def keep(state: AlertState) -> bool:
             if state.rule == SOURCE_ALERT:
                 return dict(state.labels).get("dataset") in datasets
+            if state.rule == RULE_ALERT:
+                return dict(state.labels).get("rule") in rules
             return state.rule in rules
 
         async with self.commit_lock:
@@ -93,9 +95,10 @@ class Evaluator:
         answers = await run_plan(planned, self.source)
         async with self.commit_lock:
             result = step(group.rules, read(planned, answers), self.states, at)
-            source_step(
-                _outcomes(planned, answers), self.states, self.source_down_after, at, result
-            )
+            down_after = self.source_down_after
+            source_step(_outcomes(planned, answers), self.states, down_after, at, result)
+            rejected = _rejections(group, planned, answers)
+            health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
             await self._commit(group.name, at, result)
         self._mark_unhealthy(group, result.unhealthy)
         log.info(
@@ -150,3 +153,16 @@ def _outcomes(
         if outcomes.get(planned.key.dataset) is None:
             outcomes[planned.key.dataset] = error
     return outcomes
+
+
+def _rejections(
+    group: Group, plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+) -> dict[str, str | None]:
+    """Each rule of the group, with the refusal its SQL got (a 422), or None."""
+    refused: dict[str, str] = {}
+    for planned in plan_.queries:
+        answer = answers.get(planned)
+        if isinstance(answer, QueryRejectedError):
+            for name in planned.query.rules:
+                refused.setdefault(name, answer.message)
+    return {rule.name: refused.get(rule.name) for rule in group.rules}

@@ -1,8 +1,10 @@
-"""`AlertdSourceUnavailable`: a source that keeps failing raises an alert of its own.
+"""alertd's own alerts: a source that keeps failing, a rule whose query keeps being refused.
 
-It runs through the same lifecycle as every rule: each tick a dataset's queries failed is a
-breach, each tick they succeeded is a clear, and `for` is the time a source may be down
-before anyone is paged.
+`AlertdSourceUnavailable{dataset}` fires when a dataset's queries keep failing (network,
+5xx, 429, auth): no rule on it can be judged. `AlertdRuleFailing{rule}` fires when AE keeps
+refusing a rule's SQL (422, e.g. a numeric blob holding text): that rule can never page.
+Both run through the same lifecycle as every rule: a failed tick is a breach, a good one a
+clear, and `for` is how long a failure may last before anyone is paged.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from collections.abc import Mapping
 from alertd.engine.lifecycle import Policy, advance
 from alertd.engine.step import Step
 from alertd.engine.verdict import Condition, Verdict
-from alertd.model import AlertState, Labels, Severity, Status, fingerprint
+from alertd.model import AlertState, Severity, Status, fingerprint
 
 SOURCE_ALERT = "AlertdSourceUnavailable"
+RULE_ALERT = "AlertdRuleFailing"
+HEALTH_ALERTS = frozenset({SOURCE_ALERT, RULE_ALERT})
 _NEVER = dt.timedelta(days=3650)
-
-
-def source_labels(dataset: str) -> Labels:
-    return (("dataset", dataset),)
 
 
 def source_step(
@@ -34,14 +34,27 @@ def source_step(
 
     `outcomes` maps a dataset to its error message, or None when its queries succeeded.
     """
+    health_step(SOURCE_ALERT, "dataset", outcomes, states, down_after, now, out)
+
+
+def health_step(
+    alert: str,
+    label: str,
+    outcomes: Mapping[str, str | None],
+    states: Mapping[str, AlertState],
+    down_after: dt.timedelta,
+    now: dt.datetime,
+    out: Step,
+) -> None:
+    """Advance `alert{label=name}` for each name: breached by an error, cleared by None."""
     policy = Policy(
         for_=down_after, keep_firing_for=dt.timedelta(0), no_data="keep", stale_after=_NEVER
     )
-    for dataset, error in outcomes.items():
-        labels = source_labels(dataset)
-        key = fingerprint(SOURCE_ALERT, labels)
+    for name, error in outcomes.items():
+        labels = ((label, name),)
+        key = fingerprint(alert, labels)
         before = states.get(key)
-        state = before or AlertState(key, SOURCE_ALERT, labels, Status.INACTIVE)
+        state = before or AlertState(key, alert, labels, Status.INACTIVE)
         if error is None:
             verdict = Verdict(Condition.CLEAR)
         else:

@@ -18,6 +18,9 @@ log = structlog.get_logger(__name__)
 SOURCE_SUMMARY = (
     "Queries to Analytics Engine for {dataset} keep failing; alerts on it cannot be judged"
 )
+RULE_SUMMARY = (
+    "Analytics Engine refuses the query of rule {rule}; it cannot page until that is fixed"
+)
 
 
 def snapshot(state: AlertState, rule: Rule | None, threshold: str | None) -> AlertSnapshot:
@@ -42,8 +45,7 @@ def _annotations(
     state: AlertState, rule: Rule | None, threshold: str | None, labels: Mapping[str, str]
 ) -> dict[str, str]:
     if rule is None:
-        dataset = labels.get("dataset", "a dataset")
-        return {"summary": SOURCE_SUMMARY.format(dataset=dataset), "description": threshold or ""}
+        return _health_annotations(labels, threshold)
     context = {
         "labels": labels,
         "value": state.value,
@@ -103,3 +105,12 @@ class SnapshotCache:
             out.append(shown)
         self._cache = fresh
         return out
+
+
+def _health_annotations(labels: Mapping[str, str], threshold: str | None) -> dict[str, str]:
+    """alertd's own alerts have no rule file: say what is wrong in plain words."""
+    if "rule" in labels:
+        summary = RULE_SUMMARY.format(rule=labels["rule"])
+    else:
+        summary = SOURCE_SUMMARY.format(dataset=labels.get("dataset", "a dataset"))
+    return {"summary": summary, "description": threshold or ""}

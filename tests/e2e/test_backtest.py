@@ -44,12 +44,23 @@ def query_points() -> list[dict[str, object]]:
     return points
 
 
+def validation_error() -> dict[str, object]:
+    """One unrelated error row, so the error dataset exists (AE refuses unknown datasets)."""
+    return {
+        "timestamp": int(T0.timestamp() * 1000),
+        "indexes": ["validation"],
+        "blobs": ["validation", "api", "bad input", "400", "/api/search", "u1"],
+        "doubles": [T0.timestamp(), 1.0],
+    }
+
+
 @pytest.mark.anyio
 async def test_a_slow_table_pends_fires_and_resolves_at_the_computed_ticks(
     ae: RunningEmulator,
 ) -> None:
     ae.reset()
     ae.write("pitchey_database_metrics", query_points())
+    ae.write("pitchey_error_tracking", [validation_error()])
     loaded = check_rules([RULES])
     assert loaded.errors == []
     database = next(g for g in loaded.ruleset.groups if g.name == "database")

@@ -122,3 +122,36 @@ async def test_failures_keep_state_and_raise_source_unavailable_after_five_minut
         Change.FIRING,
     ]
     await source.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_rule_whose_query_is_refused_raises_alertd_rule_failing(
+    ae: RunningEmulator,
+) -> None:
+    ae.reset()
+    ae.write("pitchey_database_metrics", query_points())  # no error dataset: AE refuses it
+    loaded = check_rules([RULES])
+    database = next(g for g in loaded.ruleset.groups if g.name == "database")
+    source = AnalyticsEngineSource(
+        ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(T0).sleep
+    )
+    evaluator = Evaluator(
+        loaded.ruleset, source, MemoryStore(), source_down_after=dt.timedelta(minutes=5)
+    )
+    found: list[Transition] = []
+    at = T0 + dt.timedelta(minutes=1)
+    while at <= T0 + dt.timedelta(minutes=6):
+        found.extend((await evaluator.tick(database, at)).transitions)
+        at += dt.timedelta(seconds=30)
+    await source.aclose()
+    health = [
+        (t.rule, dict(t.labels), t.change.value, t.at.strftime("%M:%S"))
+        for t in found
+        if t.rule.startswith("Alertd")
+    ]
+    assert health == [
+        ("AlertdRuleFailing", {"rule": "DatabaseConnectionErrors"}, "pending", "01:00"),
+        ("AlertdRuleFailing", {"rule": "DatabaseConnectionErrors"}, "firing", "06:00"),
+    ]
+    firing = next(t for t in found if t.rule == "AlertdRuleFailing" and t.change.value == "firing")
+    assert "unknown table" in (firing.threshold or "")
