@@ -271,7 +271,7 @@ def fired(state: AlertState) -> Transition:
     )
 
 
-async def expected_bodies(
+def expected_bodies(
     entries: list[OutboxEntry], receivers: Mapping[str, Receiver]
 ) -> dict[str, str]:
     """Each entry's request body digest, mapped to the entry's id."""
@@ -344,7 +344,7 @@ async def storm(args: argparse.Namespace) -> Outcome:
             async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
                 receivers, rates = build_receivers(config, client, io.StringIO())
                 rates["pagerduty"] = args.pagerduty_rate
-                ids = await expected_bodies(await store.outbox(limit=OUTBOX_LIMIT), receivers)
+                ids = expected_bodies(await store.outbox(limit=OUTBOX_LIMIT), receivers)
                 deliverer = Deliverer(store, receivers, clock, rates=rates)
                 begun = time.monotonic()
                 await deliver(deliverer, store, args.budget, args.loop)
@@ -424,6 +424,8 @@ def rows(outcome: Outcome) -> tuple[dict[str, Row], list[str]]:
         table[receiver_of[entry_id]].duplicates += times - 1
     delivered = {i for i, s in status.items() if s is Delivery.DELIVERED}
     disagreements = []
+    if same := len(outcome.entries) - len(outcome.ids):
+        disagreements.append(f"{same} entries render the same body as another")
     if unknown:
         disagreements.append(f"{unknown} accepted requests match no outbox entry")
     if never := delivered - set(accepted):
