@@ -38,7 +38,8 @@ class RateLimit:
         self._updated = clock.now()
         self._lock = anyio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self, until: dt.datetime | None = None) -> bool:
+        """Take one send; False, at once, when none would be free before `until`."""
         async with self._lock:
             while True:
                 now = self.clock.now()
@@ -47,8 +48,11 @@ class RateLimit:
                 self._updated = now
                 if self._tokens >= 1:
                     self._tokens -= 1
-                    return
-                await self.clock.sleep((1 - self._tokens) / self.rate)
+                    return True
+                wait = (1 - self._tokens) / self.rate
+                if until is not None and now + dt.timedelta(seconds=wait) > until:
+                    return False
+                await self.clock.sleep(wait)
 
 
 @dataclasses.dataclass
@@ -86,11 +90,23 @@ class Deliverer:
 
     async def deliver_due(self, receiver: str) -> int:
         """Attempt every entry of `receiver` due now; the number attempted."""
+        attempted, _ = await self._deliver(receiver, until=None)
+        return attempted
+
+    async def _deliver(self, receiver: str, until: dt.datetime | None) -> tuple[int, int]:
+        """Attempt what is due; an entry whose turn under the rate limit would come after
+        `until` stays pending, untouched. The numbers attempted and left."""
         entries = await self.store.due(receiver, self.clock.now())
+        left: list[OutboxEntry] = []
+
+        async def attempt(entry: OutboxEntry) -> None:
+            if not await self._attempt(entry, until):
+                left.append(entry)
+
         async with anyio.create_task_group() as tasks:
             for entry in entries:
-                tasks.start_soon(self._attempt, entry)
-        return len(entries)
+                tasks.start_soon(attempt, entry)
+        return len(entries) - len(left), len(left)
 
     async def run(self) -> None:
         """Deliver for every receiver until cancelled."""
@@ -99,18 +115,29 @@ class Deliverer:
                 tasks.start_soon(self._loop, name)
 
     async def drain(self, seconds: float) -> None:
-        """Deliver what is due now and what comes due within `seconds` (for a clean stop)."""
+        """Deliver, for `seconds` at most, what is due now and what comes due meanwhile.
+
+        Receivers drain side by side, so a slow or rate-limited one does not use up the
+        others' time; what is left stays in the outbox for the next start.
+        """
         deadline = self.clock.now() + dt.timedelta(seconds=seconds)
-        while self.clock.now() < deadline:
-            attempted = 0
+        async with anyio.create_task_group() as tasks:
             for name in self.receivers:
-                attempted += await self.deliver_due(name)
-            if not attempted and not await self._pending():
+                tasks.start_soon(self._drain_receiver, name, deadline)
+
+    async def _drain_receiver(self, name: str, deadline: dt.datetime) -> None:
+        while self.clock.now() < deadline:
+            try:
+                attempted, left = await self._deliver(name, until=deadline)
+            except Exception:
+                log.exception("delivery.bug", receiver=name)
+                return
+            if left:
+                log.warning("delivery.drain_cut_short", receiver=name, left=left)
+                return
+            if not attempted and not await self.store.due(name, deadline, limit=1):
                 return
             await self.clock.sleep(POLL_SECONDS if not attempted else 0)
-
-    async def _pending(self) -> bool:
-        return bool(await self.store.outbox(status=Delivery.PENDING, limit=1))
 
     async def _loop(self, receiver: str) -> None:
         while True:
@@ -121,29 +148,31 @@ class Deliverer:
                 attempted = 0
             await self.clock.sleep(0 if attempted else POLL_SECONDS)
 
-    async def _attempt(self, entry: OutboxEntry) -> None:
+    async def _attempt(self, entry: OutboxEntry, until: dt.datetime | None = None) -> bool:
+        """Try to send `entry`; False when it was left pending because `until` came first."""
         name = entry.notification.receiver
         receiver = self.receivers.get(name)
         now = self.clock.now()
         if receiver is None or now >= entry.expires_at:
             reason = "no such receiver is configured" if receiver is None else "too old to send"
             await self._finish(entry, Delivery.EXPIRED, reason)
-            return
+            return True
         async with self._concurrency[name]:
             previous = await self.store.last_ref(name, entry.notification.group_key)
             try:
                 payload = receiver.render(entry.notification, previous_ref=previous)
-                await self._limits[name].acquire()
+                if not await self._limits[name].acquire(until):
+                    return False
                 delivered = await receiver.send(payload)
             except ReceiverError as exc:
                 await self._failed(entry, exc)
-                return
+                return True
             except Exception as exc:
                 log.exception("delivery.bug", receiver=name, notification=entry.id)
                 await self._failed(
                     entry, ReceiverError(f"unexpected error: {exc!r}", retryable=True)
                 )
-                return
+                return True
         self.counters[name].delivered += 1
         log.info(
             "notification.delivered",
@@ -161,6 +190,7 @@ class Deliverer:
                 last_error=None,
             )
         )
+        return True
 
     async def _failed(self, entry: OutboxEntry, exc: ReceiverError) -> None:
         name = entry.notification.receiver

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.exceptions import TemplateAssertionError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -46,6 +46,12 @@ def check_template(source: str) -> None:
         raise TemplateError(f"unknown variable {', '.join(sorted(unknown))} (known: {known})")
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Template:
+    # A storm renders the same few rule templates thousands of times; parse each once.
+    return environment().from_string(source)
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a checked template with an alert's context."""
-    return environment().from_string(source).render(**context)
+    return _compiled(source).render(**context)

@@ -136,3 +136,33 @@ async def test_the_rate_limit_spaces_sends() -> None:
     for _ in range(5):
         await limit.acquire()
     assert clock.now() - T0 == dt.timedelta(seconds=2)  # 1 at once, then one per 0.5 s
+
+
+async def test_a_rate_limited_receiver_neither_holds_up_another_nor_overruns_the_drain() -> None:
+    clock = FakeClock(T0)
+    store = MemoryStore()
+    pager, chat = Scripted(clock), Scripted(clock)
+    pager.name, chat.name = "pager", "chat"
+    deliverer = Deliverer(
+        store, {"pager": pager, "chat": chat}, clock, rates={"pager": 1.0, "chat": 100.0}
+    )
+    pages = tuple(entry(f"p{i}", group=f"g{i}") for i in range(30))
+    chats = tuple(
+        OutboxEntry(
+            Notification(f"c{i}", "chat", f"c{i}", (), True, (), T0),
+            expires_at=T0 + dt.timedelta(hours=1),
+            next_attempt_at=T0,
+        )
+        for i in range(3)
+    )
+    await store.commit(Commit(T0, "t", outbox=pages + chats))
+
+    await deliverer.drain(10)
+
+    assert [body for _, body in chat.sent] == ["c0", "c1", "c2"]
+    assert chat.sent[-1][0] <= pager.sent[2][0]  # side by side, not behind the pages
+    assert clock.now() <= T0 + dt.timedelta(seconds=10)
+    assert len(pager.sent) == 11  # one at once, then one a second until the deadline
+    left = await store.outbox(status=Delivery.PENDING)
+    assert len(left) == 19
+    assert all(e.attempts == 0 for e in left)  # left untouched for the next start
