@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -338,7 +338,7 @@ def _build(
         )
     top = RouteMatch("route", root.receiver)
     return NotifyConfig(
-        route=_route(root, top, "route", set(receivers)),
+        route=_route(root, top, "{}", set(receivers)),
         receivers=receivers,
         skipped=tuple(skipped),
         inhibit_rules=tuple(
@@ -350,6 +350,23 @@ def _build(
             for named in spec.time_intervals
         },
     )
+
+
+def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:
+    """Each sub-route's identity: its parent's, then its matchers, as Alertmanager keys it.
+
+    Group keys and PagerDuty dedup keys derive from it, so it must not depend on a route's
+    place in the file: reordering routes would otherwise re-page every firing alert under
+    a new key and leave its old incident open. Siblings with the same matchers are told
+    apart by a count among themselves alone.
+    """
+    ids = []
+    seen: dict[str, int] = {}
+    for child in children:
+        own = "{" + ",".join(sorted(str(m) for m in _parse(child.matchers))) + "}"
+        count = seen[own] = seen.get(own, 0) + 1
+        ids.append(f"{parent_id}/{own}" + (f"#{count}" if count > 1 else ""))
+    return ids
 
 
 def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str]) -> Route:
@@ -365,8 +382,8 @@ def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str])
         active_time_intervals=spec.active_time_intervals,
     )
     children = tuple(
-        _route(child, settings, f"{route_id}.routes[{index}]", usable)
-        for index, child in enumerate(spec.routes)
+        _route(child, settings, child_id, usable)
+        for child, child_id in zip(spec.routes, _child_ids(route_id, spec.routes), strict=True)
     )
     return Route(
         settings,

@@ -32,8 +32,8 @@ REPEAT_INTERVAL = dt.timedelta(hours=4)
 class RouteMatch:
     """Where and how alerts that end at one route are notified.
 
-    `route_id` is the route's path in the file (`route.routes[0]`), so alerts with equal
-    group labels reaching two routes form two groups.
+    `route_id` names the route by its matchers and its ancestors' (`{}/{team="db"}`), so
+    alerts with equal group labels reaching two routes form two groups.
     """
 
     route_id: str
@@ -53,7 +53,7 @@ class RouteMatch:
         return tuple(sorted((name, value) for name, value in labels if name in wanted))
 
     def group_key(self, labels: Labels) -> str:
-        """The group's stable, readable identity: `route.routes[0]:{alertname="X"}`."""
+        """The group's stable, readable identity: `{}/{team="db"}:{alertname="X"}`."""
         inner = ",".join(f'{name}="{escape(value)}"' for name, value in self.group_labels(labels))
         return f"{self.route_id}:{{{inner}}}"
 

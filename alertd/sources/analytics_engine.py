@@ -6,10 +6,7 @@ This is the only module that knows httpx and tenacity errors; everything leaves 
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
-import math
 import time
 from collections.abc import Awaitable, Callable
 from random import Random
@@ -23,9 +20,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
+from alertd.retry_after import retry_after_seconds
 from alertd.sources import ae_rows
 
-RETRY_AFTER_CAP_SECONDS = 300.0
 REJECTION_CHARS = 500
 # 408 and 429 are the 4xx answers that mean "later", not "never"; every 5xx may pass.
 RETRYABLE_4XX = frozenset({408, 429})
@@ -202,39 +199,6 @@ class AnalyticsEngineSource:
 
     def _elapsed_ms(self, started: float) -> float:
         return round((self._monotonic() - started) * 1000.0, 1)
-
-
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """The wait a `Retry-After` header asks for, in seconds, capped; None if absent or bad.
-
-    An HTTP-date is measured against the answer's own `Date` header, so neither our clock
-    nor its skew against Cloudflare's enters the result.
-    """
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds: float | None = float(value.strip())
-    except ValueError:
-        seconds = _seconds_between(headers.get("date"), value)
-    if seconds is None or math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
-
-
-def _seconds_between(start: str | None, end: str) -> float | None:
-    if start is None:
-        return None
-    try:
-        begin, finish = _http_date(start), _http_date(end)
-    except (TypeError, ValueError):
-        return None
-    return (finish - begin).total_seconds()
-
-
-def _http_date(text: str) -> dt.datetime:
-    moment = email.utils.parsedate_to_datetime(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _reason(response: httpx.Response) -> str:

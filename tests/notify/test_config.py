@@ -188,7 +188,7 @@ def test_a_full_file_loads_with_every_setting(tmp_path: Path) -> None:
 
     (paging, audit, _, _) = [r.settings for r in walk(config.route)][1:]
     assert paging == RouteMatch(
-        "route.routes[0]",
+        '{}/{env!="dev",severity="critical",team=~"db|platform"}',
         "pagerduty",
         group_by=("alertname", "team"),
         group_wait=10 * dt.timedelta(seconds=1),
@@ -196,6 +196,7 @@ def test_a_full_file_loads_with_every_setting(tmp_path: Path) -> None:
         repeat_interval=4 * 60 * MINUTE,
         mute_time_intervals=("nights",),
     )
+    assert audit.route_id == paging.route_id + '/{env="prod",table="audit"}'
     assert audit.group_by == ("...",)
     assert audit.group_wait == 10 * dt.timedelta(seconds=1)
     assert audit.mute_time_intervals == ()
@@ -463,3 +464,17 @@ time_intervals:
         "day of month 65 is out of range (-31 to 31); quote ranges such as '1:5', "
         "which YAML reads as numbers",
     ]
+
+
+def test_a_route_keeps_its_identity_when_routes_are_reordered(tmp_path: Path) -> None:
+    """Group and dedup keys derive from it: a reorder must not re-page firing alerts."""
+
+    def ids(routes: str) -> set[str]:
+        text = "receivers:\n  - name: c\n    console: {}\nroute:\n  receiver: c\n  routes:\n"
+        return {r.id for r in walk(load_ok(tmp_path, text + routes).route)}
+
+    db = '    - matchers: [team="db"]\n'
+    api = '    - matchers: [team="api"]\n      continue: true\n'
+    twin = '    - matchers: [team="db"]\n      group_by: [table]\n'
+    assert ids(db + api) == ids(api + db) == {"{}", '{}/{team="db"}', '{}/{team="api"}'}
+    assert ids(db + api + twin) == {"{}", '{}/{team="db"}', '{}/{team="api"}', '{}/{team="db"}#2'}

@@ -16,7 +16,8 @@ from structlog.testing import capture_logs
 from alertd.clock import FakeClock
 from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
-from alertd.sources.analytics_engine import AnalyticsEngineSource, retry_after_seconds
+from alertd.retry_after import retry_after_seconds
+from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.sources.base import Source
 
 pytestmark = pytest.mark.anyio

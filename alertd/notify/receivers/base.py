@@ -17,7 +17,7 @@ import structlog
 
 from alertd.errors import ReceiverError
 from alertd.model import Notification
-from alertd.sources.analytics_engine import retry_after_seconds
+from alertd.retry_after import retry_after_seconds
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 ERROR_TEXT_CHARS = 300

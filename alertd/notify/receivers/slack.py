@@ -35,7 +35,7 @@ from alertd.notify.receivers.base import (
     require_header_safe,
     url_secrets,
 )
-from alertd.sources.analytics_engine import retry_after_seconds
+from alertd.retry_after import retry_after_seconds
 
 API_URL = "https://slack.com/api"
 HEADER_CHARS = 150
