@@ -25,6 +25,7 @@ from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
 
 log = structlog.get_logger(__name__)
@@ -118,6 +119,9 @@ async def run(
             )
             async with anyio.create_task_group() as background:
                 background.start_soon(service.deliverer.run)
+                background.start_soon(
+                    prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
+                )
                 background.start_soon(
                     service.run_timer, lambda: evaluator.states, evaluator.commit_lock, delay
                 )

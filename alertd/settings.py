@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     group_concurrency: int = Field(default=2, ge=1)
     history_limit: int = Field(default=120, ge=1)
+    # Transitions, delivered notifications and ended silences older than this are deleted.
+    retention_days: float = Field(default=14.0, gt=0)
 
     @property
     def state_file(self) -> Path:

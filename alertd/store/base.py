@@ -52,6 +52,16 @@ class Commit:
     outbox: tuple[OutboxEntry, ...] = ()
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """How many old records one `prune` deleted, by kind."""
+
+    transitions: int = 0
+    points: int = 0
+    outbox: int = 0
+    silences: int = 0
+
+
 class Store(Protocol):
     """Where alert state lives between ticks and across restarts.
 
@@ -128,6 +138,16 @@ class Store(Protocol):
 
         A silence that has not started by `at` also starts at `at`, so it never ends
         before it starts and never mutes anything.
+        """
+        ...
+
+    async def prune(self, before: dt.datetime) -> Pruned:
+        """Delete what is only history by `before`, so a store that runs for months stays small.
+
+        Goes: transitions and series points from before `before`; outbox entries that
+        finished (delivered, failed, expired) before it; silences that ended before it.
+        Stays, whatever its age: every pending entry, and each receiver's and group's
+        newest delivered entry with a `ref`, which a later resolve still updates.
         """
         ...
 

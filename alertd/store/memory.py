@@ -19,6 +19,7 @@ from alertd.model import (
 )
 from alertd.store.base import (
     Commit,
+    Pruned,
     as_utc,
     check_limit,
     entry_in_utc,
@@ -153,6 +154,36 @@ class MemoryStore:
                 silence, starts_at=starts_at, ends_at=at
             )
         return True
+
+    async def prune(self, before: dt.datetime) -> Pruned:
+        before = as_utc(before)
+        newest_refs: dict[tuple[str, str], str] = {}
+        for e in _by_creation(self._outbox.values()):
+            if e.status is Delivery.DELIVERED and e.ref is not None:
+                newest_refs[(e.notification.receiver, e.notification.group_key)] = e.id
+        kept = set(newest_refs.values())
+        old_entries = [
+            key
+            for key, e in self._outbox.items()
+            if e.finished_at is not None and e.finished_at < before and key not in kept
+        ]
+        for key in old_entries:
+            del self._outbox[key]
+        old_silences = [key for key, s in self._silences.items() if s.ends_at < before]
+        for key in old_silences:
+            del self._silences[key]
+        recent_transitions = [t for t in self._transitions if t.at >= before]
+        pruned_transitions = len(self._transitions) - len(recent_transitions)
+        self._transitions = recent_transitions
+        pruned_points = 0
+        for fingerprint, points in list(self._points.items()):
+            recent = [p for p in points if p.at >= before]
+            pruned_points += len(points) - len(recent)
+            if recent:
+                self._points[fingerprint] = recent
+            else:
+                del self._points[fingerprint]
+        return Pruned(pruned_transitions, pruned_points, len(old_entries), len(old_silences))
 
     async def aclose(self) -> None:
         return None

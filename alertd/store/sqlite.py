@@ -30,6 +30,7 @@ from alertd.model import (
 from alertd.store import sqlite_rows as rows
 from alertd.store.base import (
     Commit,
+    Pruned,
     as_utc,
     check_limit,
     entry_in_utc,
@@ -87,6 +88,15 @@ UPSERT_SILENCE = (
 EXPIRE_SILENCE = (
     "UPDATE silences SET starts_at = min(starts_at, ?1), ends_at = ?1"
     " WHERE id = ?2 AND ends_at > ?1"
+)
+
+# Finished entries go, except each receiver's and group's newest delivered one with a ref
+# (the message a later resolve updates), found as `LAST_REF` finds it.
+PRUNE_OUTBOX = (
+    "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?1"
+    " AND seq NOT IN (SELECT seq FROM (SELECT seq, row_number() OVER ("
+    "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
+    " FROM outbox WHERE status = 'delivered' AND ref IS NOT NULL) WHERE place = 1)"
 )
 
 log = structlog.get_logger(__name__)
@@ -184,6 +194,9 @@ class SqliteStore:
 
     async def expire_silence(self, silence_id: str, at: dt.datetime) -> bool:
         return await self._run("expire_silence", _expire_silence, silence_id, as_utc(at))
+
+    async def prune(self, before: dt.datetime) -> Pruned:
+        return await self._run("prune", _prune, rows.time_text(as_utc(before)))
 
     async def aclose(self) -> None:
         async with self._lock:
@@ -336,5 +349,17 @@ def _expire_silence(conn: sqlite3.Connection, silence_id: str, at: dt.datetime) 
         conn.execute(EXPIRE_SILENCE, (rows.time_text(at), silence_id))
         known = conn.execute("SELECT 1 FROM silences WHERE id = ?", (silence_id,)).fetchone()
         return known is not None
+
+    return _transaction(conn, body)
+
+
+def _prune(conn: sqlite3.Connection, before: str) -> Pruned:
+    def body(conn: sqlite3.Connection) -> Pruned:
+        return Pruned(
+            transitions=conn.execute("DELETE FROM transitions WHERE at < ?", (before,)).rowcount,
+            points=conn.execute("DELETE FROM points WHERE at < ?", (before,)).rowcount,
+            outbox=conn.execute(PRUNE_OUTBOX, (before,)).rowcount,
+            silences=conn.execute("DELETE FROM silences WHERE ends_at < ?", (before,)).rowcount,
+        )
 
     return _transaction(conn, body)

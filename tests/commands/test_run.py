@@ -3,7 +3,9 @@ and resumes from its state without paging again."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import os
 import queue
 import signal
@@ -12,10 +14,13 @@ import sys
 import threading
 from pathlib import Path
 
+import anyio
 import pytest
 
 from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
+from alertd.store.base import Commit
+from alertd.store.sqlite import SqliteStore
 
 RULES = Path(__file__).parents[2] / "rules"
 RULE = """\
@@ -96,18 +101,33 @@ def test_run_pages_stops_cleanly_and_resumes_without_paging_again(
     code, err = stop(process)
     assert code == 0, err
     assert '"event": "daemon.stopped"' in err
-    assert (tmp_path / "state" / "alertd.db").exists()
+    state_file = tmp_path / "state" / "alertd.db"
+    assert state_file.exists()
+    anyio.run(add_old_transition, state_file)
 
     process, lines = start(tmp_path, ae, rules)
     # Let the restarted daemon tick a few times: the alert is restored, not paged again.
-    ticks_seen = 0
-    while ticks_seen < 3:
+    ticks_seen, pruned = 0, []
+    while ticks_seen < 3 or not pruned:
         assert process.stderr is not None
         line = process.stderr.readline()
         ticks_seen += '"event": "tick.done"' in line
+        if '"event": "store.pruned"' in line:
+            pruned.append(json.loads(line))
     code, err = stop(process)
     assert code == 0, err
     assert lines.empty()
+    assert pruned[0]["transitions"] == 1  # the old one; this run's first page stays
+
+
+async def add_old_transition(state_file: Path) -> None:
+    store = await SqliteStore.open(state_file)
+    try:
+        (recent,) = await store.transitions()
+        old = dataclasses.replace(recent, at=recent.at - dt.timedelta(days=30))
+        await store.commit(Commit(at=old.at, group="live", transitions=(old,)))
+    finally:
+        await store.aclose()
 
 
 def test_run_refuses_bad_rules_with_the_check_messages(tmp_path: Path, ae: RunningEmulator) -> None:

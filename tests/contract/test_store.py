@@ -33,7 +33,7 @@ from alertd.model import (
     Transition,
     fingerprint,
 )
-from alertd.store.base import Commit, Store
+from alertd.store.base import Commit, Pruned, Store
 from alertd.store.memory import MemoryStore
 from alertd.store.sqlite import SqliteStore
 
@@ -691,6 +691,54 @@ async def test_last_ref_is_the_newest_delivered_ref_of_that_receiver_and_group(
     assert await store.last_ref("slack", "other") == "ts-other-group"
     assert await store.last_ref("teams", "slack/{table=users}") == "ts-teams"
     assert await store.last_ref("slack", "never") is None
+
+
+async def test_prune_drops_history_older_than_the_cut_and_keeps_what_is_live(
+    store: Store,
+) -> None:
+    await store.commit(
+        Commit(
+            at=T0,
+            group="database",
+            transitions=(transition(at(0)), transition(at(100), reason="late")),
+            points=(point(at(0)), point(at(100)), point(at(0), fp=OTHER_FP)),
+        )
+    )
+    queued = [
+        entry("old-ref", created=0),
+        entry("newest-ref", created=10),
+        entry("old-failed", group_key="other", created=0),
+        entry("recent", group_key="third", created=90),
+        entry("pending", group_key="fourth", created=0),
+        entry("old-ref-elsewhere", group_key="fifth", created=0),
+    ]
+    await store.commit(enqueue(*queued))
+    finished = {
+        "old-ref": (Delivery.DELIVERED, "ts-1", 5),
+        "newest-ref": (Delivery.DELIVERED, "ts-2", 15),
+        "old-failed": (Delivery.FAILED, None, 5),
+        "recent": (Delivery.DELIVERED, None, 95),
+        "old-ref-elsewhere": (Delivery.DELIVERED, "ts-5", 5),
+    }
+    for one in queued:
+        if one.id in finished:
+            status, ref, when = finished[one.id]
+            await store.record(replace(one, status=status, ref=ref, finished_at=at(when)))
+    await store.add_silence(silence("ended", 0, 10))
+    await store.add_silence(silence("ends-later", 0, 200))
+
+    pruned = await store.prune(at(50))
+
+    assert pruned == Pruned(transitions=1, points=2, outbox=2, silences=1)
+    assert [t.reason for t in await store.transitions()] == ["late"]
+    assert [p.at for p in await store.history(FP)] == [at(100)]
+    assert await store.history(OTHER_FP) == []
+    # A resolve still finds the message it updates, however long the alert has fired.
+    assert ids(await store.outbox()) == ["pending", "old-ref-elsewhere", "newest-ref", "recent"]
+    assert await store.last_ref("slack", "slack/{table=users}") == "ts-2"
+    assert await store.last_ref("slack", "fifth") == "ts-5"
+    assert [s.id for s in await store.silences()] == ["ends-later"]
+    assert await store.prune(at(50)) == Pruned()
 
 
 async def test_a_tick_with_its_notifications_fails_whole(store: Store) -> None:
