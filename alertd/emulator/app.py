@@ -121,12 +121,17 @@ def _execute(storage: ChdbStorage, statement: Statement) -> bytes:
         body = storage.show_tables(fmt)
     else:
         body = storage.query(statement.clickhouse_sql, fmt)
-    return _as_ae_json(body) if fmt == "JSON" else body
+    return _as_ae_json(storage, body) if fmt == "JSON" else body
 
 
-def _as_ae_json(body: bytes) -> bytes:
+def _as_ae_json(storage: ChdbStorage, body: bytes) -> bytes:
     """ClickHouse's JSON answer trimmed to AE's: no `statistics`, plain DateTime in meta."""
-    answer = json.loads(body)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        # ClickHouse failed after it began to write the answer: the body ends in its
+        # exception text. That is the query's fault, not a server fault to retry.
+        raise storage.translate(body.decode("utf-8", "replace")[-2000:]) from None
     answer.pop("statistics", None)
     for column in answer.get("meta", []):
         column["type"] = _UTC_DATETIME.sub("DateTime", column["type"])

@@ -106,7 +106,11 @@ class ChdbStorage:
                 return bytes(self._connection.query(sql, fmt).bytes())
             # The engine raises a RuntimeError subclass other than the chdb.ChdbError export.
             except (chdb.ChdbError, RuntimeError) as error:
-                raise _translate(str(error), self._database) from error
+                raise self.translate(str(error)) from error
+
+    def translate(self, text: str) -> QueryError:
+        """The error AE would answer for ClickHouse's exception `text`."""
+        return _translate(text, self._database)
 
     def show_tables(self, fmt: str) -> bytes:
         """The datasets as AE's SHOW TABLES lists them, in `fmt`."""

@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from alertd.clock import FakeClock
+from alertd.emulator.app import create_app
 from alertd.emulator.server import RunningEmulator, running_emulator
+from alertd.emulator.storage import ChdbStorage
 from tests.emulator.conftest import TOKEN
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -411,3 +413,30 @@ def test_the_emulator_refuses_to_listen_beyond_loopback() -> None:
 
     with pytest.raises(ValueError, match="loopback"):
         serve(host="0.0.0.0", port=0)
+
+
+class FailsMidAnswer(ChdbStorage):
+    """ClickHouse failing after it began to write rows: the JSON breaks off in its error."""
+
+    def __init__(self) -> None:
+        self._database = "ae_test"  # no engine: the answer below is all there is
+
+    def query(self, sql: str, fmt: str) -> bytes:
+        return (
+            b'{"meta": [{"name": "b", "type": "String"}], "data": [{"b": "x"},\n'
+            b"Code: 153. DB::Exception: Division by zero. (ILLEGAL_DIVISION)"
+        )
+
+
+@pytest.mark.anyio
+async def test_an_error_in_the_middle_of_an_answer_is_a_422_not_a_500() -> None:
+    app = create_app(FailsMidAnswer(), token=TOKEN)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        response = await client.post(
+            "/client/v4/accounts/acc/analytics_engine/sql",
+            content=b"SELECT blob1 AS b FROM hits FORMAT JSON",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+    assert response.status_code == 422, response.text
+    assert response.text == "Input was invalid: Division by zero."
