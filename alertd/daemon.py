@@ -93,7 +93,11 @@ async def run(
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
             service = NotificationService(
-                Notifier(config, {r.name: r for r in loaded.ruleset.rules}),
+                Notifier(
+                    config,
+                    {r.name: r for r in loaded.ruleset.rules},
+                    max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
+                ),
                 Deliverer(store, receivers, clock, rates=rates),
                 store,
                 clock,

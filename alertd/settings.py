@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     group_concurrency: int = Field(default=2, ge=1)
     history_limit: int = Field(default=120, ge=1)
+    # A notification no receiver attempt could deliver for this long expires, and is logged.
+    notification_max_age_seconds: float = Field(default=6 * 3600.0, gt=0)
     # Transitions, delivered notifications and ended silences older than this are deleted.
     retention_days: float = Field(default=14.0, gt=0)
 
