@@ -1,9 +1,12 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 import structlog
 
 from alertd.emulator.server import RunningEmulator, running_emulator
+from tests.notify import fakes
+from tests.notify.fakes import FakeServices
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +26,24 @@ def _structlog_defaults() -> Iterator[None]:
     """Commands configure logging for the process; each test starts from the defaults."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="module")
+def services() -> Iterator[FakeServices]:
+    """Local Slack, Teams, PagerDuty and webhook endpoints that check every payload."""
+    with fakes.serving() as running:
+        yield running
+
+
+@pytest.fixture
+def fake(services: FakeServices) -> Iterator[FakeServices]:
+    """The services, reset for one test, which fails if any payload broke a rule."""
+    with services.checked() as clean:
+        yield clean
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """One shared HTTP client, as the daemon's receivers share one."""
+    async with httpx.AsyncClient() as shared:
+        yield shared

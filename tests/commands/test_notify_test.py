@@ -1,12 +1,10 @@
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from alertd.cli import main
 from alertd.notify.receivers.pagerduty import dedup_key
-from tests.notify import fakes
 from tests.notify.fakes import Answer, FakeServices
 
 RULES = Path(__file__).parents[2] / "rules"
@@ -27,18 +25,6 @@ receivers:
 route:
   receiver: console
 """
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ against that service's oracle; a fake that found a payload wrong fails the test.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -164,24 +164,6 @@ HOSTILE = {
     "no value, no annotations": notification(alert(value=None, annotations={})),
     "resolved": notification(alert(firing=False), firing=False),
 }
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 @pytest.fixture(params=CASES, ids=[c.id for c in CASES])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -19,24 +18,6 @@ from tests.notify.fakes import FakeServices, Received, alert, notification, reso
 pytestmark = pytest.mark.anyio
 
 ROUTING_KEY = "pdROUTINGkeySECRET00000000000001"
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 def pagerduty(**options: str) -> PagerDutyReceiver:

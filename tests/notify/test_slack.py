@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -19,24 +17,6 @@ from tests.notify.fakes import Answer, FakeServices, alert, notification, resolv
 pytestmark = pytest.mark.anyio
 
 HOOK = "https://hooks.slack.com/services/T0/B0/slackHOOKtokenSECRET00000001"
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 def bot(

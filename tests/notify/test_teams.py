@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -22,24 +21,6 @@ URL = (
     "https://prod-01.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke"
     "?sig=teamsSIGsecret0123456789"
 )
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 def teams(max_bytes: int = MAX_BYTES) -> TeamsReceiver:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,24 +17,6 @@ from tests.notify.fakes import FakeServices, alert, notification, resolved
 pytestmark = pytest.mark.anyio
 
 URL = "https://hooks.example/alertd"
-
-
-@pytest.fixture(scope="module")
-def services() -> Iterator[FakeServices]:
-    with fakes.serving() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(services: FakeServices) -> Iterator[FakeServices]:
-    with services.checked() as clean:
-        yield clean
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 def webhook(**secrets: SecretStr) -> WebhookReceiver:
