@@ -18,6 +18,7 @@ log = structlog.get_logger(__name__)
 SOURCE_SUMMARY = (
     "Queries to Analytics Engine for {dataset} keep failing; alerts on it cannot be judged"
 )
+NO_VALUE = "{alert}: no data for this series in the last {window}"
 RULE_SUMMARY = (
     "Analytics Engine refuses the query of rule {rule}; it cannot page until that is fixed"
 )
@@ -61,6 +62,11 @@ def _annotations(
         try:
             rendered[name] = render(source, context)
         except (TemplateError, TypeError, ValueError) as exc:
+            if state.value is None:
+                # Arithmetic on a missing value (no data, held by `no_data` or
+                # `keep_firing_for`) is expected to fail; say plainly what is missing.
+                rendered[name] = NO_VALUE.format(alert=rule.name, window=context["window"])
+                continue
             # A page with the raw template beats no page; the log says what to fix.
             log.warning(
                 "annotation.render_failed", alert=rule.name, annotation=name, error=str(exc)

@@ -1,5 +1,6 @@
 """The notifier on the shipped notification file: silence, inhibit, route, group, outbox."""
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from alertd.notify.build import notify_config
 from alertd.notify.matchers import parse_matcher
 from alertd.notify.notifier import Notifier
 from alertd.notify.silences import Silence
+from alertd.notify.snapshots import snapshot, threshold_text
 from alertd.query.check import check_rules
 
 RULES = Path(__file__).parents[2] / "rules"
@@ -68,3 +70,24 @@ def test_a_critical_alert_inhibits_warnings_about_the_same_table() -> None:
     sent = n.step(states, [], at(30)).outbox
     shown = {(a.rule, dict(a.labels)["table"]) for e in sent for a in e.notification.alerts}
     assert shown == {("SlowQueryP95", "users"), ("FailedQueryRate", "ndas")}
+
+
+def test_an_alert_without_a_value_shows_so_in_words_not_a_template() -> None:
+    rules = {r.name: r for r in check_rules([RULES]).ruleset.rules}
+    errors = firing("HighErrorRate", Severity.CRITICAL, endpoint="/api", team="platform")
+    errors = dataclasses.replace(errors, value=None)
+    connections = firing("DatabaseConnectionErrors", Severity.WARNING, source="neon-pool")
+    connections = dataclasses.replace(connections, value=None)
+
+    shown = {
+        s.rule: s.annotations["summary"]
+        for s in (
+            snapshot(state, rules[state.rule], threshold_text(rules[state.rule], state))
+            for state in (errors, connections)
+        )
+    }
+
+    assert shown == {
+        "HighErrorRate": "HighErrorRate: no data for this series in the last 5m",
+        "DatabaseConnectionErrors": "0 database connection errors from neon-pool in 5m",
+    }
