@@ -17,6 +17,7 @@ from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
 from alertd.notify.build import build_receivers, notify_config
+from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver, as_json
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
@@ -122,22 +123,26 @@ async def run(
                 speed=speed,
             )
             async with anyio.create_task_group() as background:
-                background.start_soon(service.deliverer.run)
                 background.start_soon(
                     prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
                 )
                 background.start_soon(
                     service.run_timer, lambda: evaluator.states, evaluator.commit_lock, delay
                 )
-                scheduler.start(loaded.ruleset.groups)
-                log.info(
-                    "daemon.started",
-                    rules=len(loaded.ruleset.rules),
-                    groups=len(loaded.ruleset.groups),
-                    receivers=sorted(receivers),
-                )
-                await _serve_signals(scheduler, evaluator, service, paths, stop)
-                await scheduler.shutdown()
+                async with anyio.create_task_group() as delivering:
+                    delivering.start_soon(service.deliverer.run)
+                    scheduler.start(loaded.ruleset.groups)
+                    log.info(
+                        "daemon.started",
+                        rules=len(loaded.ruleset.rules),
+                        groups=len(loaded.ruleset.groups),
+                        receivers=sorted(receivers),
+                    )
+                    await _serve_signals(scheduler, evaluator, service, paths, stop)
+                    await scheduler.shutdown()
+                    # The delivery loop ends (its sends in flight finish) before the drain
+                    # starts, so no notification is sent by both.
+                    delivering.cancel_scope.cancel()
                 # What was decided before the stop is sent now if it can be; the rest
                 # waits in the outbox for the next start.
                 await service.deliverer.drain(DRAIN_SECONDS)
@@ -193,8 +198,26 @@ async def _reload(
     if loaded.errors:
         log.error("rules.reload_failed", errors=[str(e) for e in loaded.errors])
         return
+    config, notify_errors = notify_config(paths)
+    if notify_errors or config is None:
+        log.error("rules.reload_failed", errors=[str(e) for e in notify_errors])
+        return
     evaluator.ruleset = loaded.ruleset
     service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
+    _reload_routing(service.notifier, config)
     await evaluator.retire(_now(scheduler.clock, scheduler.delay))
     scheduler.schedule(loaded.ruleset.groups)
     log.info("rules.reloaded", rules=len(loaded.ruleset.rules))
+
+
+def _reload_routing(notifier: Notifier, config: NotifyConfig) -> None:
+    """Take new routes, inhibitions and time intervals; receivers are built at start, so
+    changed receivers keep the old notification settings until a restart."""
+    if config.receivers != notifier.config.receivers:
+        log.warning(
+            "notify.reload_needs_restart",
+            reason="receivers changed; routes, inhibitions and time intervals kept as they were",
+        )
+        return
+    notifier.config = config
+    log.info("notify.reloaded")

@@ -22,7 +22,7 @@ from alertd.notify.build import build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver
 from alertd.notify.delivery import Deliverer
-from alertd.notify.notifier import Notifier
+from alertd.notify.notifier import DEFAULT_MAX_AGE, Notifier
 from alertd.notify.receivers.base import Receiver
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
@@ -117,11 +117,15 @@ class _Replay:
         store = MemoryStore()
         receivers, rates = build_receivers(config, client, self.out)
         clock = SystemClock()
+        # Notifications are stamped with historical times; their age limit counts from the
+        # wall clock, or --deliver would find every one already expired.
+        max_age = clock.now() - self.start + DEFAULT_MAX_AGE
         service = NotificationService(
-            Notifier(config, {r.name: r for r in self.ruleset.rules}),
+            Notifier(config, {r.name: r for r in self.ruleset.rules}, max_age=max_age),
             Deliverer(store, receivers, clock, rates=rates),
             store,
             clock,
+            wall_clock_silences=False,
             on_enqueue=lambda entry: print(
                 json.dumps(_printed(entry, receivers)), file=self.out, flush=True
             ),
@@ -142,11 +146,12 @@ def _printed(entry: OutboxEntry, receivers: dict[str, Receiver]) -> dict[str, An
     receiver = receivers.get(n.receiver)
     payload: Any = None
     if receiver is not None:
-        body = receiver.render(n).body
+        # What would be sent, less its credentials (PagerDuty's routing_key is in the body).
+        body = receiver.redact(receiver.render(n).body.decode("utf-8", "replace"))
         try:
             payload = json.loads(body)
         except ValueError:
-            payload = body.decode("utf-8", "replace")
+            payload = body
     return {
         "at": n.created_at.isoformat().replace("+00:00", "Z"),
         "receiver": n.receiver,

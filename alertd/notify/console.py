@@ -86,6 +86,9 @@ class ConsoleNotifications:
             )
         return Payload("console:", "\n".join(lines).encode())
 
+    def redact(self, text: str) -> str:
+        return text  # the console has no credentials
+
     async def send(self, payload: Payload) -> Delivered:
         print(payload.body.decode(), file=self.out, flush=True)
         return Delivered()

@@ -19,12 +19,13 @@ import structlog
 from alertd.clock import Clock
 from alertd.errors import ReceiverError
 from alertd.model import Delivery, OutboxEntry
-from alertd.notify.receivers.base import Receiver
+from alertd.notify.receivers.base import Payload, Receiver
 from alertd.store.base import Store
 
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 1.0
+UNCONFIGURED_SCAN = 100_000
 
 
 class RateLimit:
@@ -110,9 +111,19 @@ class Deliverer:
 
     async def run(self) -> None:
         """Deliver for every receiver until cancelled."""
+        await self.expire_unconfigured()
         async with anyio.create_task_group() as tasks:
             for name in self.receivers:
                 tasks.start_soon(self._loop, name)
+
+    async def expire_unconfigured(self) -> int:
+        """Expire what waits for a receiver that is no longer configured (removed from the
+        file, or its secrets unset): nothing would ever send it. The number expired."""
+        pending = await self.store.outbox(status=Delivery.PENDING, limit=UNCONFIGURED_SCAN)
+        orphans = [e for e in pending if e.notification.receiver not in self.receivers]
+        for entry in orphans:
+            await self._finish(entry, Delivery.EXPIRED, "its receiver is not configured")
+        return len(orphans)
 
     async def drain(self, seconds: float) -> None:
         """Deliver, for `seconds` at most, what is due now and what comes due meanwhile.
@@ -163,16 +174,29 @@ class Deliverer:
                 payload = receiver.render(entry.notification, previous_ref=previous)
                 if not await self._limits[name].acquire(until):
                     return False
-                delivered = await receiver.send(payload)
-            except ReceiverError as exc:
-                await self._failed(entry, exc)
-                return True
             except Exception as exc:
                 log.exception("delivery.bug", receiver=name, notification=entry.id)
                 await self._failed(
                     entry, ReceiverError(f"unexpected error: {exc!r}", retryable=True)
                 )
                 return True
+            # A stop waits for a send in flight and its record: cut off in between, the
+            # notification would stay pending although the service has it, and go twice.
+            with anyio.CancelScope(shield=True):
+                await self._send(entry, receiver, payload)
+        return True
+
+    async def _send(self, entry: OutboxEntry, receiver: Receiver, payload: Payload) -> None:
+        name = entry.notification.receiver
+        try:
+            delivered = await receiver.send(payload)
+        except ReceiverError as exc:
+            await self._failed(entry, exc)
+            return
+        except Exception as exc:
+            log.exception("delivery.bug", receiver=name, notification=entry.id)
+            await self._failed(entry, ReceiverError(f"unexpected error: {exc!r}", retryable=True))
+            return
         self.counters[name].delivered += 1
         log.info(
             "notification.delivered",
@@ -190,7 +214,6 @@ class Deliverer:
                 last_error=None,
             )
         )
-        return True
 
     async def _failed(self, entry: OutboxEntry, exc: ReceiverError) -> None:
         name = entry.notification.receiver

@@ -92,7 +92,9 @@ def _step_group(
     shown = [*firing.values(), *(_ended(a, now) for a in resolved)]
     if firing or sends_resolved(group.receiver):
         out.notifications.append(_notification(group, shown, bool(firing), now))
-    notified = (*firing.values(), *kept.values())
+    # A resolve closes the group's incident (PagerDuty resolves the dedup_key), so held
+    # alerts are not carried past it: when they are heard again they open a new one.
+    notified = (*firing.values(), *kept.values()) if firing else ()
     if notified:
         out.groups[key] = dataclasses.replace(group, last_flush=now, notified=notified)
     else:
@@ -128,9 +130,14 @@ def _ended(alert: AlertSnapshot, now: dt.datetime) -> AlertSnapshot:
 def _notification(
     group: GroupState, alerts: Sequence[AlertSnapshot], firing: bool, now: dt.datetime
 ) -> Notification:
-    # The id is a function of the group and the instant, so a step redone after a crash
-    # enqueues the same notification again, which the outbox ignores.
-    stamp = f"{group.receiver}\n{group.key}\n{now.isoformat()}"
+    # The id is a function of the group, the instant and what is said, so a step redone
+    # after a crash enqueues the same notification again, which the outbox ignores, while
+    # two different notifications of one group at one instant (two rule groups ticking at
+    # the same grid time) both go out.
+    said = "\n".join(
+        f"{a.fingerprint} {a.firing} {a.severity.value if a.severity else ''}" for a in alerts
+    )
+    stamp = f"{group.receiver}\n{group.key}\n{now.isoformat()}\n{firing}\n{said}"
     return Notification(
         id=hashlib.sha256(stamp.encode()).hexdigest()[:24],
         receiver=group.receiver,

@@ -41,13 +41,25 @@ class Notifier:
         self.status_url = status_url
         self.groups: dict[str, GroupState] = {}
         self._snapshots = SnapshotCache()
+        self._latest = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def step(
-        self, states: Mapping[str, AlertState], silences: Sequence[Silence], now: dt.datetime
+        self,
+        states: Mapping[str, AlertState],
+        silences: Sequence[Silence],
+        now: dt.datetime,
+        *,
+        silenced_at: dt.datetime | None = None,
     ) -> NotifyChanges:
-        """The groups and outbox entries that the alerts firing now call for."""
+        """The groups and outbox entries that the alerts firing now call for.
+
+        `now` never goes back: a slow tick for an earlier instant that commits after a
+        later step is taken at the later time, so the outbox's order (by creation) is the
+        order in which things were decided and a resolve never overtakes its trigger.
+        """
+        now = self._latest = max(now, self._latest)
         firing = self._snapshots.firing(states, self.rules)
-        held = self.held(firing, silences, now)
+        held = self.held(firing, silences, now if silenced_at is None else silenced_at)
         result = dispatch(
             firing,
             held,
@@ -64,6 +76,7 @@ class Notifier:
                 next_attempt_at=now,
             )
             for n in result.notifications
+            if self._delivers(n.receiver)
         )
         return NotifyChanges(tuple(result.groups.values()), tuple(result.dropped), outbox)
 
@@ -92,6 +105,12 @@ class Notifier:
         return muted(
             match.mute_time_intervals, match.active_time_intervals, self.config.time_intervals, now
         )
+
+    def _delivers(self, receiver: str) -> bool:
+        # A receiver without an integration discards alerts (Alertmanager's null receiver):
+        # nothing is queued that nobody would send.
+        spec = self.config.receivers.get(receiver)
+        return spec is not None and spec.integration is not None
 
     def _sends_resolved(self, receiver: str) -> bool:
         spec = self.config.receivers.get(receiver)

@@ -22,6 +22,9 @@ from alertd.model import Labels
 from alertd.notify.matchers import LabelSet, Matcher, as_mapping, escape, matches_all
 
 EVERY_LABEL = "..."  # `group_by: ["..."]` groups by every label: one group per alert
+# ...except severity: an escalation is a change within the alert's group, not a new group
+# (a new PagerDuty incident) while the old one resolves.
+NOT_IN_EVERY_LABEL = frozenset({"severity"})
 
 GROUP_WAIT = dt.timedelta(seconds=30)
 GROUP_INTERVAL = dt.timedelta(minutes=5)
@@ -48,7 +51,7 @@ class RouteMatch:
     def group_labels(self, labels: Labels) -> Labels:
         """The labels that name an alert's group here: those in group_by that it has."""
         if EVERY_LABEL in self.group_by:
-            return tuple(sorted(labels))
+            return tuple(sorted(item for item in labels if item[0] not in NOT_IN_EVERY_LABEL))
         wanted = set(self.group_by)
         return tuple(sorted((name, value) for name, value in labels if name in wanted))
 

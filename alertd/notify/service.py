@@ -34,20 +34,29 @@ class NotificationService:
         clock: Clock,
         *,
         on_enqueue: Callable[[OutboxEntry], None] = lambda _: None,
+        wall_clock_silences: bool = True,
     ) -> None:
         self.notifier = notifier
         self.deliverer = deliverer
         self.store = store
         self.clock = clock
         self.on_enqueue = on_enqueue
+        self.wall_clock_silences = wall_clock_silences
 
     async def restore(self) -> None:
         self.notifier.groups = await self.store.load_groups()
         log.info("notifier.restored", groups=len(self.notifier.groups))
 
     async def followup(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
-        """The notification changes a tick's states call for (committed with the tick)."""
-        return self.notifier.step(states, await active_silences(self.store, at), at)
+        """The notification changes a tick's states call for (committed with the tick).
+
+        Silences are people's decisions made on the wall clock: one added or expired now
+        takes effect now, not an evaluation delay later. A replay has no such people, and
+        takes them at its own time.
+        """
+        silenced_at = self.clock.now() if self.wall_clock_silences else at
+        silences = await active_silences(self.store, silenced_at)
+        return self.notifier.step(states, silences, at, silenced_at=silenced_at)
 
     def committed(self, changes: NotifyChanges) -> None:
         self.notifier.committed(changes)

@@ -14,6 +14,7 @@ from alertd.cli import main
 from alertd.emulator.server import RunningEmulator
 from alertd.simulator.timeline import demo_timeline
 from alertd.simulator.writer import write_range
+from tests.notify.fakes import FakeServices
 
 RULES = Path(__file__).parents[2] / "rules"
 ORIGIN = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
@@ -135,3 +136,32 @@ def test_backtest_notifications_group_wait_and_resolve_per_group(
         assert notes[0] == (first_firing + 0.5, "firing")
         assert notes[-1][1] == "resolved"
         assert all(kind == "firing" for _, kind in notes[:-1])
+
+
+def test_backtest_deliver_sends_replayed_pages_and_never_prints_the_routing_key(
+    demo_data: None,
+    fake: FakeServices,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    routing_key = "R0UT1NGKEY0123456789abcdefghijkl"
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", routing_key)
+    monkeypatch.setenv("PAGERDUTY_EVENTS_URL", f"{fake.base_url}/pagerduty/v2/enqueue")
+    end = ORIGIN + dt.timedelta(minutes=30)
+    code = main(
+        [
+            "backtest", "--from", ORIGIN.isoformat(), "--to", end.isoformat(),
+            "--rules", str(RULES), "--notifications", "--deliver",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert routing_key not in printed
+    # Delivered console notifications print as text among the JSON lines.
+    replayed = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    paged = [n for n in replayed if n["receiver"] == "pagerduty"]
+    assert paged and all(n["payload"]["routing_key"] == "***" for n in paged)
+    # Historical notifications are not too old to send: every one printed was delivered.
+    actions = [json.loads(r.body)["event_action"] for r in fake.pagerduty.requests]
+    assert len(actions) == len(paged)
+    assert actions.count("resolve") == sum(n["kind"] == "resolved" for n in paged)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections import deque
 
+import anyio
 import pytest
 
 from alertd.clock import FakeClock
@@ -166,3 +168,50 @@ async def test_a_rate_limited_receiver_neither_holds_up_another_nor_overruns_the
     left = await store.outbox(status=Delivery.PENDING)
     assert len(left) == 19
     assert all(e.attempts == 0 for e in left)  # left untouched for the next start
+
+
+class Blocking(Scripted):
+    """A receiver whose send is in flight until released."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.started = anyio.Event()
+        self.release = anyio.Event()
+
+    async def send(self, payload: Payload) -> Delivered:
+        self.started.set()
+        await self.release.wait()
+        return await super().send(payload)
+
+
+async def test_a_stop_lets_a_send_in_flight_finish_and_be_recorded_so_it_is_not_sent_again() -> (
+    None
+):
+    clock = FakeClock(T0)
+    store = MemoryStore()
+    receiver = Blocking(clock)
+    deliverer = Deliverer(store, {"pager": receiver}, clock, rates={"pager": 100.0})
+    await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(deliverer.run)
+        await receiver.started.wait()
+        tasks.cancel_scope.cancel()  # the daemon stops while the service holds the request
+        receiver.release.set()
+    (done,) = await store.outbox()
+    assert done.status is Delivery.DELIVERED
+    await deliverer.drain(5)
+    assert [body for _, body in receiver.sent] == ["trigger"]
+
+
+async def test_notifications_for_a_receiver_no_longer_configured_expire_at_start() -> None:
+    clock, store, receiver, deliverer = await setup()
+    gone = OutboxEntry(
+        dataclasses.replace(entry("old").notification, receiver="removed"),
+        expires_at=T0 + dt.timedelta(hours=1),
+        next_attempt_at=T0,
+    )
+    await store.commit(Commit(T0, "t", outbox=(gone, entry("kept"))))
+    assert await deliverer.expire_unconfigured() == 1
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {"old": Delivery.EXPIRED, "kept": Delivery.PENDING}
+    assert deliverer.counters["removed"].expired == 1

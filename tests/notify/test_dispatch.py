@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 from alertd.model import AlertSnapshot, GroupState, Severity
@@ -150,3 +151,41 @@ def test_notification_ids_are_stable_for_the_same_group_and_time() -> None:
     b = dispatch([alert("users")], set(), groups, now, route=lambda _: [MATCH])
     assert [n.id for n in a.notifications] == [n.id for n in b.notifications]
     assert a.notifications[0].group_key == 'route:{alertname="SlowQueryP95"}'
+
+
+def test_a_trigger_and_a_resolve_of_one_group_at_one_instant_have_different_ids() -> None:
+    key = 'route:{alertname="SlowQueryP95"}'
+    now = T0 + dt.timedelta(seconds=60)
+    fresh = GroupState(key, "oncall", (("alertname", "SlowQueryP95"),), T0)
+    trigger = dispatch([alert("users")], set(), {key: fresh}, now, route=lambda _: [MATCH])
+    resolve = dispatch([], set(), trigger.groups, now, route=lambda _: [MATCH])
+    (sent,) = trigger.notifications
+    (cleared,) = resolve.notifications
+    assert not cleared.firing
+    assert sent.id != cleared.id
+
+
+def test_a_resolve_closes_the_group_so_a_held_alert_pages_afresh_when_heard() -> None:
+    p = Pipeline()
+    p.at(0, alert("users"), alert("ndas"))
+    p.at(30, alert("users"), alert("ndas"))
+    p.at(60, alert("users"), held=("fp-users",))  # users silenced, ndas resolved
+    assert p.sent[-1] == (60, False, (("ndas", False, "warning"),))
+    p.at(90, alert("users"), held=("fp-users",))
+    assert p.groups == {}  # the incident is closed: users is not counted as notified
+    p.at(120, alert("users"))  # the silence ended and users still fires
+    p.at(150, alert("users"))
+    assert p.sent[-1] == (150, True, (("users", True, "warning"),))
+
+
+def test_every_label_grouping_keeps_an_escalating_alert_in_its_group() -> None:
+    every = dataclasses.replace(MATCH, group_by=("...",))
+    warning = with_severity(alert("users"), Severity.WARNING)
+    critical = with_severity(alert("users", Severity.CRITICAL), Severity.CRITICAL)
+    assert every.group_key(warning.labels) == every.group_key(critical.labels)
+    assert "severity" not in dict(every.group_labels(critical.labels))
+    assert "table" in dict(every.group_labels(critical.labels))
+
+
+def with_severity(a: AlertSnapshot, severity: Severity) -> AlertSnapshot:
+    return dataclasses.replace(a, labels=(*a.labels, ("severity", severity.value)))

@@ -4,14 +4,22 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from alertd.model import AlertState, Severity, Status, fingerprint
+import pytest
+
+from alertd.clock import FakeClock
+from alertd.model import AlertState, Severity, SilenceRecord, Status, fingerprint
 from alertd.notify.build import notify_config
+from alertd.notify.config import load_notify
+from alertd.notify.delivery import Deliverer
 from alertd.notify.matchers import parse_matcher
 from alertd.notify.notifier import Notifier
+from alertd.notify.service import NotificationService
 from alertd.notify.silences import Silence
 from alertd.notify.snapshots import snapshot, threshold_text
 from alertd.query.check import check_rules
+from alertd.store.memory import MemoryStore
 
+pytestmark = pytest.mark.anyio
 RULES = Path(__file__).parents[2] / "rules"
 T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 
@@ -91,3 +99,46 @@ def test_an_alert_without_a_value_shows_so_in_words_not_a_template() -> None:
         "HighErrorRate": "HighErrorRate: no data for this series in the last 5m",
         "DatabaseConnectionErrors": "0 database connection errors from neon-pool in 5m",
     }
+
+
+def test_a_step_for_an_earlier_instant_is_taken_at_the_latest_time_seen() -> None:
+    n = notifier()
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    n.committed(n.step({state.fingerprint: state}, [], at(0)))
+    later = n.step({state.fingerprint: state}, [], at(45))
+    n.committed(later)
+    (trigger,) = later.outbox
+    # A slow tick for t=40 commits after the step at t=45 and resolves the alert: its
+    # resolve must not be stamped before the trigger, or the outbox would send it first.
+    (resolve,) = n.step({}, [], at(40)).outbox
+    assert not resolve.notification.firing
+    assert resolve.notification.created_at >= trigger.notification.created_at
+
+
+def test_a_receiver_without_an_integration_gets_nothing_queued(tmp_path: Path) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text("receivers:\n  - name: discard\nroute:\n  receiver: discard\n  group_wait: 0s\n")
+    config, errors = load_notify(path, {})
+    assert errors == []
+    assert config is not None
+    n = Notifier(config, {r.name: r for r in check_rules([RULES]).ruleset.rules})
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    changes = n.step({state.fingerprint: state}, [], at(0))
+    assert changes.groups  # grouped as usual, so a later resolve is not mistaken for news
+    assert changes.outbox == ()
+
+
+async def test_a_silence_added_now_holds_at_once_though_evaluation_runs_behind() -> None:
+    clock = FakeClock(at(600))
+    store = MemoryStore()
+    n = notifier()
+    service = NotificationService(n, Deliverer(store, {}, clock), store, clock)
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    states = {state.fingerprint: state}
+    record = SilenceRecord(
+        "s1", ('table="users"',), clock.now(), clock.now() + dt.timedelta(hours=1), "me", "db"
+    )
+    await store.add_silence(record)
+    evaluated_at = at(540)  # the evaluation delay: a minute behind the wall clock
+    n.committed(await service.followup(states, evaluated_at))
+    assert not (await service.followup(states, evaluated_at + dt.timedelta(seconds=30))).outbox

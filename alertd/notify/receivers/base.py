@@ -86,6 +86,10 @@ class Receiver(Protocol):
         """Deliver a rendered payload or raise `ReceiverError(retryable=...)`."""
         ...
 
+    def redact(self, text: str) -> str:
+        """`text` with this receiver's credentials masked, for anything shown to people."""
+        ...
+
 
 @dataclass(frozen=True)
 class Endpoint:

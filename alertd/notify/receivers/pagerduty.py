@@ -86,6 +86,9 @@ class PagerDutyReceiver:
             event["links"] = [{"href": n.status_url, "text": "Status page"}]
         return self._fitting(event, n)
 
+    def redact(self, text: str) -> str:
+        return self._endpoint.redact(text)
+
     async def send(self, payload: Payload) -> Delivered:
         """202 is accepted; 400 will never pass; 429 and 5xx may pass later."""
         response = await self._endpoint.post(payload)

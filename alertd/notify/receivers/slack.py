@@ -110,6 +110,9 @@ class SlackWebhookReceiver:
         """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
         return json_payload(self._url.get_secret_value(), {**message(n), **NO_UNFURL})
 
+    def redact(self, text: str) -> str:
+        return self._endpoint.redact(text)
+
     async def send(self, payload: Payload) -> Delivered:
         """Slack answers 200 `ok`, or an error code as plain text with a 4xx or 5xx."""
         response = await self._endpoint.post(payload)
@@ -157,6 +160,9 @@ class SlackBotReceiver:
         reply = {"channel": channel, "thread_ts": ts, "text": content["text"], **NO_UNFURL}
         followups = (self._call("chat.postMessage", reply),)
         return self._call("chat.update", {"channel": channel, "ts": ts, **content}, followups)
+
+    def redact(self, text: str) -> str:
+        return self._endpoint.redact(text)
 
     async def send(self, payload: Payload) -> Delivered:
         """Make each call in order; the first one's message is the reference to keep."""

@@ -115,6 +115,9 @@ class TeamsReceiver:
                 return payload
         return json_payload(url, envelope(card(n, *LEVELS[-1])))
 
+    def redact(self, text: str) -> str:
+        return self._endpoint.redact(text)
+
     async def send(self, payload: Payload) -> Delivered:
         """Workflows answers 202 once the run is queued; a later failure shows only in the
         flow's run history."""

@@ -98,6 +98,9 @@ class WebhookReceiver:
             )
         return Payload(url, unsigned.body, tuple(headers.items()))
 
+    def redact(self, text: str) -> str:
+        return self._endpoint.redact(text)
+
     async def send(self, payload: Payload) -> Delivered:
         """Any 2xx is delivered; 408, 429 and 5xx may pass later."""
         response = await self._endpoint.post(payload)
