@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +16,7 @@ from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
+from alertd.model import Transition
 from alertd.notify.build import build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver, as_json
@@ -77,11 +78,14 @@ async def run(
         log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
-    async def emit(group: Group, step: Step) -> None:
-        for transition in step.transitions:
+    def show(changes: Sequence[Transition]) -> None:
+        for transition in changes:
             log.info("alert.transition", **as_json(transition))
             if transitions:
                 console.emit(transition)
+
+    async def emit(group: Group, step: Step) -> None:
+        show(step.transitions)
 
     delay = dt.timedelta(seconds=settings.evaluation_delay_seconds)
     try:
@@ -113,7 +117,7 @@ async def run(
                 committed=service.committed,
             )
             await evaluator.restore()
-            await evaluator.retire(_now(clock, delay))
+            show((await evaluator.retire(_now(clock, delay))).transitions)
             scheduler = GroupScheduler(
                 evaluator,
                 clock,
@@ -138,7 +142,7 @@ async def run(
                         groups=len(loaded.ruleset.groups),
                         receivers=sorted(receivers),
                     )
-                    await _serve_signals(scheduler, evaluator, service, paths, stop)
+                    await _serve_signals(scheduler, evaluator, service, paths, stop, show)
                     await scheduler.shutdown()
                     # The delivery loop ends (its sends in flight finish) before the drain
                     # starts, so no notification is sent by both.
@@ -160,6 +164,7 @@ async def _serve_signals(
     service: NotificationService,
     paths: Sequence[Path],
     stop: anyio.Event | None,
+    show: Callable[[Sequence[Transition]], None],
 ) -> None:
     """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
     async with anyio.create_task_group() as tasks:
@@ -174,7 +179,7 @@ async def _serve_signals(
             async for received in signals:
                 if received == signal.SIGHUP:
                     try:
-                        await _reload(scheduler, evaluator, service, paths)
+                        await _reload(scheduler, evaluator, service, paths, show)
                     except Exception:
                         log.exception("rules.reload_failed")
                     continue
@@ -193,6 +198,7 @@ async def _reload(
     evaluator: Evaluator,
     service: NotificationService,
     paths: Sequence[Path],
+    show: Callable[[Sequence[Transition]], None],
 ) -> None:
     loaded = check_rules(paths)
     if loaded.errors:
@@ -205,7 +211,7 @@ async def _reload(
     evaluator.ruleset = loaded.ruleset
     service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
     _reload_routing(service.notifier, config)
-    await evaluator.retire(_now(scheduler.clock, scheduler.delay))
+    show((await evaluator.retire(_now(scheduler.clock, scheduler.delay))).transitions)
     scheduler.schedule(loaded.ruleset.groups)
     log.info("rules.reloaded", rules=len(loaded.ruleset.rules))
 

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -139,3 +140,42 @@ def test_run_refuses_bad_rules_with_the_check_messages(tmp_path: Path, ae: Runni
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert f"{folder}/r.yaml:6:16: rules[0].value: p95() needs a number" in err
+
+
+def test_sighup_reloads_rules_resolving_a_removed_rule_and_keeps_running_on_bad_ones(
+    tmp_path: Path, ae: RunningEmulator, rules: Path
+) -> None:
+    process, lines = start(tmp_path, ae, rules)
+    assert "FIRING" in lines.get(timeout=60)
+    (rules / "live.yaml").write_text(RULE.replace("alert: QueriesSeen", "alert: QueriesCounted"))
+    process.send_signal(signal.SIGHUP)
+    changes = [transition_line(lines), transition_line(lines)]
+    assert any("RESOLVED" in c and "QueriesSeen" in c for c in changes), changes
+    assert any("FIRING" in c and "QueriesCounted" in c for c in changes), changes
+
+    (rules / "live.yaml").write_text(RULE.replace("window: 10m", "window: soon"))
+    process.send_signal(signal.SIGHUP)
+    assert process.stderr is not None
+    while '"event": "rules.reload_failed"' not in (line := process.stderr.readline()):
+        assert line, "the daemon ended instead of keeping its rules"
+    assert "live.yaml" in line
+    code, err = stop(process)
+    assert code == 0, err
+    left = [line for line in drained(lines) if TRANSITION.match(line)]
+    assert left == []  # the good rules went on: nothing resolved or paged again
+
+
+TRANSITION = re.compile(r"^\d{4}-\d\d-\d\d ")  # a transition, not a notification
+
+
+def transition_line(lines: queue.Queue[str]) -> str:
+    while not TRANSITION.match(line := lines.get(timeout=60)):
+        pass
+    return line
+
+
+def drained(lines: queue.Queue[str]) -> list[str]:
+    found = []
+    while not lines.empty():
+        found.append(lines.get())
+    return found
