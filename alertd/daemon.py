@@ -45,6 +45,7 @@ def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
         timeout=settings.query_timeout_seconds,
         retries=settings.query_retries,
         concurrency=settings.query_concurrency,
+        deadline=settings.query_deadline_seconds,
     )
 
 

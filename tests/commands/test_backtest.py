@@ -160,7 +160,8 @@ def test_backtest_deliver_sends_replayed_pages_and_never_prints_the_routing_key(
     # Delivered console notifications print as text among the JSON lines.
     replayed = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
     paged = [n for n in replayed if n["receiver"] == "pagerduty"]
-    assert paged and all(n["payload"]["routing_key"] == "***" for n in paged)
+    assert paged
+    assert all(n["payload"]["routing_key"] == "***" for n in paged)
     # Historical notifications are not too old to send: every one printed was delivered.
     actions = [json.loads(r.body)["event_action"] for r in fake.pagerduty.requests]
     assert len(actions) == len(paged)

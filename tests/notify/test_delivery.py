@@ -204,7 +204,7 @@ async def test_a_stop_lets_a_send_in_flight_finish_and_be_recorded_so_it_is_not_
 
 
 async def test_notifications_for_a_receiver_no_longer_configured_expire_at_start() -> None:
-    clock, store, receiver, deliverer = await setup()
+    _, store, _, deliverer = await setup()
     gone = OutboxEntry(
         dataclasses.replace(entry("old").notification, receiver="removed"),
         expires_at=T0 + dt.timedelta(hours=1),

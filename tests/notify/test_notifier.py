@@ -117,7 +117,9 @@ def test_a_step_for_an_earlier_instant_is_taken_at_the_latest_time_seen() -> Non
 
 def test_a_receiver_without_an_integration_gets_nothing_queued(tmp_path: Path) -> None:
     path = tmp_path / "notify.yaml"
-    path.write_text("receivers:\n  - name: discard\nroute:\n  receiver: discard\n  group_wait: 0s\n")
+    path.write_text(
+        "receivers:\n  - name: discard\nroute:\n  receiver: discard\n  group_wait: 0s\n"
+    )
     config, errors = load_notify(path, {})
     assert errors == []
     assert config is not None
