@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     query_timeout_seconds: float = Field(default=30.0, gt=0)
     query_concurrency: int = Field(default=4, ge=1)
     query_retries: int = Field(default=3, ge=0)
+    # Retrying one query (Retry-After waits included) stops rather than pass this.
+    query_deadline_seconds: float = Field(default=120.0, gt=0)
     evaluation_delay_seconds: float = Field(default=60.0, ge=0)
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     group_concurrency: int = Field(default=2, ge=1)

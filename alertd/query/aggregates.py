@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from alertd.query.blob_numbers import numeric_blob_columns
 from alertd.query.measures import Measure
 from alertd.rules.ast import BoundAggregate, conjoin
 
@@ -18,14 +19,16 @@ class AggregateValue:
 
 
 def needed_measures(bound: BoundAggregate, window_seconds: int) -> list[Measure]:
-    """The measures an aggregate is computed from; the first is its population's row count."""
+    """The measures an aggregate is computed from; the first is its samples' row count.
+
+    A count or sum over rows that match nothing is a real 0, so its samples are the rows of
+    the whole series; a mean, extreme or quantile of nothing has no value, so its samples
+    are the rows it is computed over.
+    """
     agg = bound.aggregate
+    series = Measure("rows", conjoin(bound.where), window_seconds)
     if agg.func == "count":
-        base = conjoin(bound.where)
-        return [
-            Measure("rows", base, window_seconds),
-            Measure("events", conjoin(bound.where, agg.cond), window_seconds),
-        ]
+        return [series, Measure("events", conjoin(bound.where, agg.cond), window_seconds)]
     if agg.func == "ratio":
         population = conjoin(bound.where, agg.of)
         return [
@@ -34,14 +37,16 @@ def needed_measures(bound: BoundAggregate, window_seconds: int) -> list[Measure]
             Measure("events", conjoin(population, agg.cond), window_seconds),
         ]
     cond = conjoin(bound.where, agg.cond)
-    rows = Measure("rows", cond, window_seconds)
     if agg.func == "sum":
-        return [rows, Measure("sum", cond, window_seconds, arg=agg.arg)]
+        return [series, Measure("sum", cond, window_seconds, arg=agg.arg)]
+    # Only rows whose numeric blobs hold numbers have a value to aggregate.
+    readable = agg.arg if numeric_blob_columns(agg.arg) else None
+    rows = Measure("rows", cond, window_seconds, arg=readable)
     if agg.func == "avg":
         return [
             rows,
             Measure("sum", cond, window_seconds, arg=agg.arg),
-            Measure("events", cond, window_seconds),
+            Measure("events", cond, window_seconds, arg=readable),
         ]
     if agg.func == "quantile":
         return [rows, Measure("quantile", cond, window_seconds, arg=agg.arg, level=agg.level)]

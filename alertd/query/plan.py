@@ -16,7 +16,8 @@ from alertd.errors import AlertdError
 from alertd.model import Query
 from alertd.query import sql
 from alertd.query.aggregates import needed_measures
-from alertd.query.measures import TIMESTAMP, Measure, compile_measure, compile_row
+from alertd.query.measures import TIMESTAMP, Measure, compile_measure
+from alertd.query.rows import compile_row
 from alertd.rules.ast import BoolOp, RowExpr, conjoin
 from alertd.rules.ruleset import Rule
 from alertd.rules.schema import Dataset

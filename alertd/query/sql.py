@@ -68,7 +68,15 @@ class In:
     negated: bool = False
 
 
-Expr = Col | Str | Num | Bool | Call | Binary | Unary | In
+@dataclass(frozen=True)
+class Position:
+    """`position(needle IN haystack)`, the form AE documents: 1-based, 0 when absent."""
+
+    needle: Expr
+    haystack: Expr
+
+
+Expr = Col | Str | Num | Bool | Call | Binary | Unary | In | Position
 
 BINARY_OPS = frozenset({"+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "AND", "OR"})
 
@@ -140,6 +148,8 @@ def render_expr(expr: Expr) -> str:
         if expr.op not in ("-", "NOT"):
             raise ValueError(f"unknown operator {expr.op}")
         return f"({expr.op} {render_expr(expr.operand)})"
+    if isinstance(expr, Position):
+        return f"position({render_expr(expr.needle)} IN {render_expr(expr.haystack)})"
     keyword = "NOT IN" if expr.negated else "IN"
     values = ", ".join(render_expr(v) for v in expr.values)
     return f"({render_expr(expr.operand)} {keyword} ({values}))"

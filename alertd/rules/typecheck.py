@@ -63,7 +63,19 @@ def parse_condition(text: str, dataset: Dataset) -> RowExpr:
 
 def parse_value(text: str, dataset: Dataset | None, query_names: Collection[str] = ()) -> ValueExpr:
     """A value such as `p95(duration)` or `errors / requests` over named queries."""
-    return _ValueChecker(dataset, query_names).check(syntax.parse(text))
+    value = _ValueChecker(dataset, query_names).check(syntax.parse(text))
+    if not _reads_data(value):
+        # A constant never changes: its rule would always fire or never, whatever the data.
+        raise ExpressionError("value must contain an aggregate such as count() or p95(x)", 0)
+    return value
+
+
+def _reads_data(value: ValueExpr) -> bool:
+    if isinstance(value, ValueArith):
+        return _reads_data(value.left) or _reads_data(value.right)
+    if isinstance(value, ValueNeg):
+        return _reads_data(value.operand)
+    return not isinstance(value, Number)
 
 
 class _RowChecker:

@@ -22,7 +22,7 @@ EXCERPT_CHARS = 200
 _WRAPPER = re.compile(r"^(?:Nullable|LowCardinality)\((.*)\)$")
 _INT_TYPE = re.compile(r"^U?Int(?:8|16|32|64|128|256)$")
 _FLOAT_TYPE = re.compile(r"^Float(?:32|64)$")
-_STRING_TYPE = re.compile(r"^(?:String|FixedString\(\d+\))$")
+_FIXED_STRING_TYPE = re.compile(r"^FixedString\(\d+\)$")
 # DateTime, DateTime('UTC'), DateTime64(3), DateTime64(3, 'Europe/Paris')
 _DATETIME_TYPE = re.compile(r"^DateTime(?:64)?(?:\((?:\d+)?(?:\s*,\s*)?(?:'([^']+)')?\))?$")
 _INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
@@ -102,8 +102,10 @@ def _converter(type_name: str) -> Callable[[Any], Cell]:
         return _to_int
     if _FLOAT_TYPE.match(base):
         return _to_float
-    if _STRING_TYPE.match(base):
+    if base == "String":
         return _to_str
+    if _FIXED_STRING_TYPE.match(base):
+        return _unpadded
     match = _DATETIME_TYPE.match(base)
     if match:
         return _datetime_converter(match.group(1))
@@ -141,10 +143,15 @@ def _to_float(value: Any) -> float:
 
 
 def _to_str(value: Any) -> str:
+    # Kept exactly, NULs included: two blobs that differ in any character are two series.
     if isinstance(value, str):
-        # FixedString(N) pads with NUL bytes, which would make two equal labels differ.
-        return value.rstrip("\x00")
+        return value
     raise _CellError(f"{_show(value)} is not a string")
+
+
+def _unpadded(value: Any) -> str:
+    # FixedString(N) pads with NUL bytes, which would make two equal labels differ.
+    return _to_str(value).rstrip("\x00")
 
 
 def _datetime_converter(zone_name: str | None) -> Callable[[Any], dt.datetime]:

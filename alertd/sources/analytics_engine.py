@@ -16,7 +16,7 @@ import anyio
 import httpx
 import structlog
 from pydantic import SecretStr
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
@@ -24,6 +24,8 @@ from alertd.retry_after import retry_after_seconds
 from alertd.sources import ae_rows
 
 REJECTION_CHARS = 500
+# Past this many seconds of retrying, a tick is better off without the answer.
+DEFAULT_DEADLINE_SECONDS = 120.0
 # 408 and 429 are the 4xx answers that mean "later", not "never"; every 5xx may pass.
 RETRYABLE_4XX = frozenset({408, 429})
 
@@ -48,9 +50,12 @@ class AnalyticsEngineSource:
         initial_backoff: float = 1.0,
         max_backoff: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         if timeout <= 0 or retries < 0 or concurrency < 1:
             raise ValueError("need timeout > 0, retries >= 0 and concurrency >= 1")
+        if deadline <= 0:
+            raise ValueError("the query deadline must be more than 0 seconds")
         if initial_backoff < 0 or max_backoff < 0:
             raise ValueError("backoff delays cannot be negative")
         # A header-illegal token would make the HTTP layer raise with the header in its
@@ -60,6 +65,9 @@ class AnalyticsEngineSource:
         self._api_base = api_base.rstrip("/")
         self._account_id = account_id
         self._url = f"{self._api_base}/accounts/{quote(account_id, safe='')}/analytics_engine/sql"
+        if problem := _url_problem(self._url):
+            # Found here, not as an OverflowError deep inside the first request.
+            raise ValueError(f"CLOUDFLARE_API_BASE cannot be used: {problem}")
         self._token = token
         self._sleep = sleep
         self._timeout = timeout
@@ -68,6 +76,7 @@ class AnalyticsEngineSource:
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._monotonic = monotonic
+        self._deadline = deadline
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._owns_client = client is None
         self._client = client if client is not None else _pooled_client(concurrency, timeout)
@@ -78,9 +87,11 @@ class AnalyticsEngineSource:
         )
 
     async def run(self, query: Query) -> Rows:
-        """Run one query; raise `SourceError` once it failed for good or ran out of attempts."""
+        """Run one query; raise `SourceError` once it failed for good, ran out of attempts,
+        or would have to wait past its deadline."""
+        budget = _Budget(self._monotonic, self._deadline, self._retries + 1)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retries + 1),
+            stop=budget.stop,
             wait=self._delay,
             retry=retry_if_exception(_is_retryable),
             sleep=self._sleep,
@@ -94,8 +105,7 @@ class AnalyticsEngineSource:
             if not exc.retryable:
                 raise
             raise SourceError(
-                f"AE query for {_describe(query)} failed after {self._retries + 1} attempts: "
-                f"{exc.message}",
+                f"AE query for {_describe(query)} {budget.gave_up()}: {exc.message}",
                 retryable=True,
                 status=exc.status,
                 retry_after=exc.retry_after,
@@ -201,6 +211,39 @@ class AnalyticsEngineSource:
         return round((self._monotonic() - started) * 1000.0, 1)
 
 
+class _Budget:
+    """When one query stops retrying: after its last attempt, or rather than wait past its
+    deadline — a Retry-After of minutes on every attempt would otherwise stall a tick."""
+
+    def __init__(self, monotonic: Callable[[], float], deadline: float, attempts: int) -> None:
+        self._monotonic = monotonic
+        self._started = monotonic()
+        self._deadline = deadline
+        self._attempts = attempts
+        self._made = 0
+        self._refused_wait: float | None = None
+
+    def stop(self, state: RetryCallState) -> bool:
+        """Tenacity's stop test; it runs once the wait before the next attempt is known."""
+        self._made = state.attempt_number
+        if self._made >= self._attempts:
+            return True
+        spent = self._monotonic() - self._started
+        if spent + state.upcoming_sleep > self._deadline:
+            self._refused_wait = state.upcoming_sleep
+            return True
+        return False
+
+    def gave_up(self) -> str:
+        attempts = f"{self._made} attempt{'s' if self._made != 1 else ''}"
+        if self._refused_wait is None:
+            return f"failed after {attempts}"
+        return (
+            f"gave up after {attempts}: waiting {self._refused_wait:g} s more would pass its "
+            f"{self._deadline:g} s deadline (ALERTD_QUERY_DEADLINE_SECONDS)"
+        )
+
+
 def _reason(response: httpx.Response) -> str:
     """AE's error text: plain text, or the messages of a Cloudflare JSON error envelope."""
     text = response.text.strip()
@@ -214,6 +257,21 @@ def _reason(response: httpx.Response) -> str:
         if messages:
             return "; ".join(str(m) for m in messages)
     return text
+
+
+def _url_problem(url: str) -> str | None:
+    """Why httpx could not send a request to `url`, or None when it can."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"it is not a valid URL ({exc})"
+    if parsed.scheme not in ("http", "https"):
+        return "it must start with https:// (or http:// for a local emulator)"
+    if not parsed.host:
+        return "it names no host"
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return f"port {parsed.port} is not between 1 and 65535"
+    return None
 
 
 def _describe(query: Query) -> str:

@@ -195,7 +195,7 @@ async def test_retry_after_as_http_date_is_measured_from_the_answers_date(
 
 async def test_huge_retry_after_is_capped(clock: FakeClock) -> None:
     script = Script(text(429, "slow down", **{"Retry-After": "86400"}), ok())
-    await source_for(script, clock).run(QUERY)
+    await source_for(script, clock, deadline=600.0).run(QUERY)
     assert clock.slept == [300.0]
 
 
@@ -351,7 +351,8 @@ def test_token_that_cannot_be_a_header_is_refused_without_being_shown(
 
 
 async def test_each_attempt_is_logged_with_its_outcome_and_duration(clock: FakeClock) -> None:
-    ticks = iter([100.0, 100.25, 200.0, 200.5])
+    # The query's start, each attempt's start and end, and the deadline check between.
+    ticks = iter([100.0, 100.0, 100.25, 100.25, 200.0, 200.5])
     script = Script(text(503, "queue"), ok())
     source = source_for(script, clock, monotonic=lambda: next(ticks))
     with capture_logs() as logs:
