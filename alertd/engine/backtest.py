@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import heapq
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,7 +24,8 @@ def ticks(
     """Every (time, group) the daemon would have evaluated in [start, end], in time order.
 
     Each group ticks on its own interval's grid, as `alertd run` does; `step` replaces
-    every interval when given.
+    every interval when given, in the groups yielded too, since the lifecycle's timing
+    depends on how often a group is judged.
     """
     streams = [_stream(index, group, start, end, step) for index, group in enumerate(groups)]
     for at, _, group in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
@@ -33,7 +35,9 @@ def ticks(
 def _stream(
     index: int, group: Group, start: dt.datetime, end: dt.datetime, step: dt.timedelta | None
 ) -> Iterator[tuple[dt.datetime, int, Group]]:
-    for at in grid(start, end, step or group.interval):
+    if step is not None:
+        group = dataclasses.replace(group, interval=step)
+    for at in grid(start, end, group.interval):
         yield at, index, group
 
 

@@ -6,19 +6,20 @@ evaluation times differs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
 import structlog
 
 from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
-from alertd.engine.step import Step, carry, retire, step
+from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.errors import QueryRejectedError, SourceError, UnsafeLiteralError
 from alertd.model import AlertState, NotifyChanges, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
-from alertd.rules.ruleset import Group, RuleSet
+from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
 from alertd.store.base import Commit, Store
@@ -63,20 +64,10 @@ class Evaluator:
         log.info("evaluator.restored", alerts=len(self.states))
 
     async def retire(self, at: dt.datetime) -> Step:
-        """End the alerts of rules that no longer exist, and source alerts of datasets no
-        rule reads; called after a restore and after every reload."""
-        rules = {rule.name for rule in self.ruleset.rules}
-        datasets = {d for rule in self.ruleset.rules for d in rule.datasets}
-
-        def keep(state: AlertState) -> bool:
-            if state.rule == SOURCE_ALERT:
-                return dict(state.labels).get("dataset") in datasets
-            if state.rule == RULE_ALERT:
-                return dict(state.labels).get("rule") in rules
-            return state.rule in rules
-
+        """End the alerts of rules that no longer exist or whose identity changed, and the
+        source alerts of datasets no rule reads; called after a restore and every reload."""
         async with self.commit_lock:
-            result = retire(self.states, keep, at, "rule removed")
+            result = retire(self.states, retirement(self.ruleset), at)
             if result.transitions:
                 await self._commit("retire", at, result)
                 log.info("evaluator.retired", alerts=len(result.transitions))
@@ -94,11 +85,7 @@ class Evaluator:
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
         answers = await run_plan(planned, self.source)
         async with self.commit_lock:
-            result = step(group.rules, read(planned, answers), self.states, at)
-            down_after = self.source_down_after
-            source_step(_outcomes(planned, answers), self.states, down_after, at, result)
-            rejected = _rejections(group, planned, answers)
-            health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
+            result = self._step(group, planned, answers, at)
             await self._commit(group.name, at, result)
         self._mark_unhealthy(group, result.unhealthy)
         log.info(
@@ -111,6 +98,30 @@ class Evaluator:
         )
         for rule_name, error in result.unhealthy.items():
             log.warning("rule.unhealthy", rule=rule_name, group=group.name, error=error[:300])
+        return result
+
+    def _step(
+        self,
+        group: Group,
+        planned: Plan,
+        answers: Mapping[PlannedQuery, Rows | SourceError],
+        at: dt.datetime,
+    ) -> Step:
+        """The tick's step for the rules that are still current. Holds `commit_lock`.
+
+        A reload may have replaced the rules while the queries ran: a rule it removed or
+        changed must not be revived or judged by its old definition.
+        """
+        rules = current(group.rules, self.ruleset)
+        if len(rules) < len(group.rules):
+            log.info("tick.rules_reloaded", group=group.name, dropped=len(group.rules) - len(rules))
+        result = step(rules, read(planned, answers), self.states, at, interval=group.interval)
+        datasets = {d for rule in self.ruleset.rules for d in rule.datasets}
+        outcomes = {d: e for d, e in _outcomes(planned, answers).items() if d in datasets}
+        down_after = self.source_down_after
+        source_step(outcomes, self.states, down_after, at, result)
+        rejected = _rejections(rules, planned, answers)
+        health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
         return result
 
     async def _commit(self, name: str, at: dt.datetime, result: Step) -> None:
@@ -156,13 +167,55 @@ def _outcomes(
 
 
 def _rejections(
-    group: Group, plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+    rules: Sequence[Rule], plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
 ) -> dict[str, str | None]:
-    """Each rule of the group, with the refusal its SQL got (a 422), or None."""
+    """Each rule whose queries got an answer, with the refusal its SQL got (a 422) or None.
+
+    A rule with a query that failed otherwise (the source was down) is left out: that tick
+    says nothing about whether its SQL is accepted.
+    """
     refused: dict[str, str] = {}
+    unanswered: set[str] = set()
     for planned in plan_.queries:
         answer = answers.get(planned)
-        if isinstance(answer, QueryRejectedError):
-            for name in planned.query.rules:
+        for name in planned.query.rules:
+            if isinstance(answer, QueryRejectedError):
                 refused.setdefault(name, answer.message)
-    return {rule.name: refused.get(rule.name) for rule in group.rules}
+            elif not isinstance(answer, Rows):
+                unanswered.add(name)
+    return {
+        rule.name: refused.get(rule.name)
+        for rule in rules
+        if rule.name in refused or rule.name not in unanswered
+    }
+
+
+def retirement(ruleset: RuleSet) -> Callable[[AlertState], str | None]:
+    """Why `ruleset` no longer owns an alert, or None when it does."""
+    rules = {rule.name: rule for rule in ruleset.rules}
+    datasets = {d for rule in ruleset.rules for d in rule.datasets}
+
+    def why(state: AlertState) -> str | None:
+        if state.rule == SOURCE_ALERT:
+            used = dict(state.labels).get("dataset") in datasets
+            return None if used else "no rule reads the dataset"
+        name = dict(state.labels).get("rule") if state.rule == RULE_ALERT else state.rule
+        rule = rules.get(name or "")
+        if rule is None:
+            return "rule removed"
+        if state.rule == RULE_ALERT or fits(rule, state.labels):
+            return None
+        return "rule changed its labels"
+
+    return why
+
+
+def current(rules: Sequence[Rule], ruleset: RuleSet) -> list[Rule]:
+    """The rules still in `ruleset` with the same definition (moving a rule in its file
+    changes nothing)."""
+    now = {rule.name: rule for rule in ruleset.rules}
+    return [
+        rule
+        for rule in rules
+        if rule.name in now and dataclasses.replace(now[rule.name], location=rule.location) == rule
+    ]

@@ -15,14 +15,17 @@ from alertd.engine.verdict import Condition, Verdict
 from alertd.model import AlertState, Change, Severity, Status, Transition
 
 NoData = Literal["keep", "ok", "alert"]
+# Why an alert ended for lack of data, as on-call engineers read it.
+_LACKING = {Condition.NO_DATA: "no data", Condition.UNKNOWN: "too few samples to judge"}
 
 
 @dataclass(frozen=True)
 class Policy:
     """The timing a rule asks for.
 
-    `stale_after`: how long `no_data: keep` holds an alert whose data stopped; after it the
-    alert resolves, because a page that can never resolve is worse than a missed repeat.
+    `stale_after`: how long an alert is held while nothing can be judged (no data under
+    `no_data: keep`, or fewer rows than `min_samples`); after it the alert ends, because a
+    page that can never resolve is worse than a missed repeat.
     """
 
     for_: dt.timedelta
@@ -115,22 +118,21 @@ def _clear(
 def _hold(
     state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
 ) -> tuple[AlertState, Transition | None]:
-    """No verdict either way: nothing moves, unless the data has been gone too long.
+    """Cannot judge (no data kept, or too few samples): nothing moves until it goes stale.
 
-    A pending alert is cancelled: its breach was never confirmed for `for`, and it must be
-    confirmed again, unbroken, once the data can be judged.
+    Such a tick neither raises, fires, cancels nor resolves an alert, and a pending one
+    keeps its `for` clock: only a judged breach can fire it. Once nothing could be judged
+    for `stale_after`, the alert ends, so a page never stays open forever.
     """
     if state.status is Status.INACTIVE:
         return state, None
-    if state.status is Status.PENDING:
-        return _end(
-            state, Change.CANCELLED, verdict, now, f"cannot judge: {verdict.condition.value}"
-        )
     seen = state.last_seen or state.active_since
-    if seen is not None and now - seen >= policy.stale_after:
-        change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED
-        return _end(state, change, verdict, now, f"no data since {seen.isoformat()}")
-    return state, None
+    if seen is None or now - seen < policy.stale_after:
+        return state, None
+    change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED
+    return _end(
+        state, change, verdict, now, f"{_LACKING[verdict.condition]} since {seen.isoformat()}"
+    )
 
 
 def _end(

@@ -14,12 +14,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alertd.clock import Clock, SystemClock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.step import Step
-from alertd.engine.timing import evaluation_time
+from alertd.engine.timing import evaluation_time, next_evaluation
 from alertd.rules.ruleset import Group
 
 log = structlog.get_logger(__name__)
 
 OnStep = Callable[[Group, Step], Awaitable[None]]
+TIMER_SLACK = dt.timedelta(milliseconds=50)
 
 
 class GroupScheduler:
@@ -34,6 +35,7 @@ class GroupScheduler:
         on_step: OnStep,
         concurrency: int = 2,
         speed: float = 1.0,
+        wall: Clock | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
@@ -46,7 +48,8 @@ class GroupScheduler:
         self._running = 0
         self._idle = anyio.Event()
         self._idle.set()
-        self._wall = SystemClock()
+        # apscheduler runs on the wall clock whatever clock evaluation uses.
+        self._wall = wall or SystemClock()
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
@@ -60,15 +63,28 @@ class GroupScheduler:
         for group in groups:
             self._scheduler.add_job(
                 self.run_group,
-                IntervalTrigger(seconds=group.interval.total_seconds() / self.speed),
+                self.trigger(group),
                 args=[group],
                 id=group.name,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(1, int(group.interval.total_seconds() / self.speed)),
-                # apscheduler runs on the wall clock whatever clock evaluation uses.
-                next_run_time=self._wall.now(),
             )
+
+    def trigger(self, group: Group) -> IntervalTrigger:
+        """Fires, on the wall clock, exactly when `now - delay` reaches each grid point.
+
+        Anchored to the grid rather than to the moment of scheduling, so no tick lands
+        between grid points and none is skipped.
+        """
+        now, wall_now = self.clock.now(), self._wall.now()
+        first = next_evaluation(now, group.interval, self.delay) + self.delay
+        wall_first = wall_now + (first - now) / self.speed
+        return IntervalTrigger(
+            seconds=group.interval.total_seconds() / self.speed,
+            start_date=wall_first,
+            timezone=dt.UTC,
+        )
 
     async def run_group(self, group: Group) -> None:
         """One tick of one group; a bug is logged with context and the schedule goes on."""
@@ -83,7 +99,9 @@ class GroupScheduler:
                 self._idle.set()
 
     async def _tick(self, group: Group) -> None:
-        at = evaluation_time(self.clock.now(), group.interval, self.delay)
+        # A timer may fire a hair before its instant (rounding, a scaled clock): that tick
+        # belongs to the grid point it was scheduled for, not to the one before.
+        at = evaluation_time(self.clock.now() + TIMER_SLACK, group.interval, self.delay)
         last = self.last_at.get(group.name)
         if last is not None and at <= last:
             return  # already evaluated this grid point

@@ -21,6 +21,7 @@ from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.ruleset import Rule
 
 MIN_STALE_AFTER = dt.timedelta(minutes=10)
+STALE_TICKS = 3
 
 
 @dataclass
@@ -45,12 +46,17 @@ class Step:
             self.states[after.fingerprint] = after
 
 
-def policy(rule: Rule) -> Policy:
+def policy(rule: Rule, interval: dt.timedelta) -> Policy:
+    """The rule's timing, evaluated every `interval`.
+
+    Data counts as stale only after several ticks have missed it: the gap between two
+    ticks of a slow group must never look like data gone, or `for` could never elapse.
+    """
     return Policy(
         for_=rule.for_,
         keep_firing_for=rule.keep_firing_for,
         no_data=rule.no_data,
-        stale_after=max(2 * rule.window, MIN_STALE_AFTER),
+        stale_after=max(2 * rule.window, MIN_STALE_AFTER, STALE_TICKS * interval),
         no_data_severity=max(rule.thresholds, key=lambda s: s.rank),
     )
 
@@ -60,13 +66,31 @@ def alert_labels(rule: Rule, series: Labels) -> Labels:
     return tuple(sorted({**dict(series), **rule.labels}.items()))
 
 
+def fits(rule: Rule, labels: Labels) -> bool:
+    """Whether an alert with these labels can still be one of the rule's alerts.
+
+    After a reload changes `by` or the static labels, alerts under the old identity
+    would never be judged again by their own series.
+    """
+    found = dict(labels)
+    if any(found.get(name) != value for name, value in rule.labels.items()):
+        return False
+    static = set(rule.labels)
+    if set(found) == static | set(rule.by):
+        return True
+    # The one alert `no_data: alert` raises for a grouped rule without any series.
+    return rule.no_data == "alert" and set(found) == static
+
+
 def step(
     rules: Sequence[Rule],
     results: Mapping[str, RuleResult],
     states: Mapping[str, AlertState],
     now: dt.datetime,
+    *,
+    interval: dt.timedelta = dt.timedelta(0),
 ) -> Step:
-    """Advance every alert of `rules` with this tick's results.
+    """Advance every alert of `rules`, evaluated every `interval`, with this tick's results.
 
     A rule whose query failed is left exactly as it was and reported unhealthy: a failure
     is never taken for an all-clear.
@@ -83,14 +107,18 @@ def step(
         if result.error is not None:
             out.unhealthy[rule.name] = result.error
             continue
-        _step_rule(rule, result, by_rule.get(rule.name, []), now, out)
+        _step_rule(rule, policy(rule, interval), result, by_rule.get(rule.name, []), now, out)
     return out
 
 
 def _step_rule(
-    rule: Rule, result: RuleResult, existing: Iterable[AlertState], now: dt.datetime, out: Step
+    rule: Rule,
+    rule_policy: Policy,
+    result: RuleResult,
+    existing: Iterable[AlertState],
+    now: dt.datetime,
+    out: Step,
 ) -> None:
-    rule_policy = policy(rule)
     known = {state.labels: state for state in existing}
     series: dict[Labels, SeriesValue | None] = {
         alert_labels(rule, labels): value for labels, value in result.series.items()
@@ -127,15 +155,16 @@ def carry(states: Mapping[str, AlertState], step_result: Step) -> dict[str, Aler
 
 def retire(
     states: Mapping[str, AlertState],
-    keep: Callable[[AlertState], bool],
+    why: Callable[[AlertState], str | None],
     now: dt.datetime,
-    reason: str,
 ) -> Step:
-    """End every alert `keep` refuses: a rule removed by a reload or while alertd was down
-    would otherwise leave its alerts firing forever."""
+    """End every alert for which `why` gives a reason (None keeps it): a rule removed or
+    changed by a reload or while alertd was down would otherwise leave its alerts firing
+    forever."""
     out = Step()
     for state in states.values():
-        if state.status is Status.INACTIVE or keep(state):
+        reason = why(state)
+        if state.status is Status.INACTIVE or reason is None:
             continue
         change = Change.RESOLVED if state.status is Status.FIRING else Change.CANCELLED
         ended = AlertState(

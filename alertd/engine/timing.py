@@ -19,6 +19,12 @@ def evaluation_time(now: dt.datetime, interval: dt.timedelta, delay: dt.timedelt
     return EPOCH + dt.timedelta(seconds=(elapsed // step) * step)
 
 
+def next_evaluation(now: dt.datetime, interval: dt.timedelta, delay: dt.timedelta) -> dt.datetime:
+    """The earliest grid point at or after `now - delay`: the next one a tick may evaluate."""
+    at = evaluation_time(now, interval, delay)
+    return at if at == now - delay else at + interval
+
+
 def grid(start: dt.datetime, end: dt.datetime, interval: dt.timedelta) -> Iterator[dt.datetime]:
     """Every grid point in [start, end]."""
     at = evaluation_time(start, interval, dt.timedelta(0))

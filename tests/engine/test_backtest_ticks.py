@@ -31,3 +31,11 @@ def test_step_replaces_every_interval(tmp_path: Path) -> None:
         at for at, _ in ticks((group,), T0, T0 + dt.timedelta(seconds=40), dt.timedelta(seconds=20))
     ]
     assert got == [T0, T0 + dt.timedelta(seconds=20), T0 + dt.timedelta(seconds=40)]
+
+
+def test_a_step_is_the_interval_the_ticks_are_judged_at(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, '    value: count()\n    thresholds: {critical: "> 1"}\n')
+    group = Group("g", dt.timedelta(seconds=30), (rule,), rule.location)
+    step = dt.timedelta(minutes=15)
+    got = {g.interval for _, g in ticks((group,), T0, T0 + dt.timedelta(hours=1), step)}
+    assert got == {step}  # so a coarse step is not taken for data gone stale

@@ -88,19 +88,25 @@ def test_flapping_with_hysteresis_pages_once_and_resolves_once(tmp_path: Path) -
     ]
 
 
-def test_too_few_samples_cannot_judge_so_pending_starts_over(tmp_path: Path) -> None:
+def test_too_few_samples_keep_a_pending_alert_pending_without_firing_it(tmp_path: Path) -> None:
     rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 1m\n    min_samples: 20"))
     line = Timeline(rule)
     few = {(): SeriesValue(500.0, 5)}
     many = {(): SeriesValue(500.0, 50)}
-    line.feed([few, many, few, many, many, many])
-    # Unjudged ticks neither fire nor count towards `for`: the breach must hold unbroken.
-    assert changes(line.transitions) == [
-        (1, "pending", "critical"),
-        (2, "cancelled", "critical"),
-        (3, "pending", "critical"),
-        (5, "firing", "critical"),
-    ]
+    line.feed([many, few, few, few])
+    # `for` has passed, but only a judged breach may fire; the clock was not restarted.
+    assert changes(line.transitions) == [(0, "pending", "critical")]
+    assert next(iter(line.states.values())).active_since == line.at(0)
+    line.feed([many])
+    assert changes(line.transitions)[-1] == (4, "firing", "critical")
+
+
+def test_too_few_samples_never_raise_an_alert(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    min_samples: 20"))
+    line = Timeline(rule)
+    line.feed([{(): SeriesValue(500.0, 5)}] * 5)
+    assert line.transitions == []
+    assert line.states == {}
 
 
 def test_too_few_samples_hold_a_firing_alert_until_they_go_stale(tmp_path: Path) -> None:
@@ -111,7 +117,18 @@ def test_too_few_samples_hold_a_firing_alert_until_they_go_stale(tmp_path: Path)
     assert [t.change.value for t in line.transitions] == ["firing"]
     line.feed([{(): SeriesValue(10.0, 5)}])  # 10 minutes: stale, resolved
     assert line.transitions[-1].change.value == "resolved"
-    assert line.transitions[-1].reason.startswith("no data since")
+    assert line.transitions[-1].reason == "too few samples to judge since 2026-11-28T10:00:00+00:00"
+
+
+def test_too_few_samples_cancel_a_pending_alert_once_stale(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 1h\n    min_samples: 20"))
+    line = Timeline(rule)
+    line.feed([{(): SeriesValue(500.0, 50)}])
+    line.feed([{(): SeriesValue(500.0, 5)}] * 19)
+    assert changes(line.transitions) == [(0, "pending", "critical")]
+    line.feed([{(): SeriesValue(500.0, 5)}])
+    assert changes(line.transitions)[-1] == (20, "cancelled", "critical")
+    assert line.transitions[-1].reason.startswith("too few samples to judge since")
 
 
 def test_a_long_gap_in_evaluation_restarts_the_for_clock(tmp_path: Path) -> None:
@@ -142,6 +159,39 @@ def test_no_data_keep_holds_then_resolves_when_stale(tmp_path: Path) -> None:
     (_, resolved) = line.transitions
     assert resolved.change.value == "resolved"
     assert resolved.reason.startswith("no data since 2026-11-28T10:00:00")
+
+
+def test_no_data_keep_holds_a_pending_alert_and_fires_on_the_next_breach(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW))
+    line.feed([250, None, None, 250])
+    assert changes(line.transitions) == [(0, "pending", "critical"), (3, "firing", "critical")]
+
+
+def test_no_data_keep_cancels_a_pending_alert_once_stale(tmp_path: Path) -> None:
+    line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 1h")))
+    line.feed([250] + [None] * 20)
+    assert changes(line.transitions) == [(0, "pending", "critical"), (20, "cancelled", "critical")]
+    assert line.transitions[-1].reason == "no data since 2026-11-28T10:00:00+00:00"
+
+
+def test_a_slow_group_keeps_its_for_clock_across_ticks(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 30m\n    window: 5m"))
+    line = Timeline(rule, interval=dt.timedelta(minutes=15))
+    line.feed([250, 250, 250])
+    assert [(t.at - line.at(0), t.change.value) for t in line.transitions] == [
+        (dt.timedelta(0), "pending"),
+        (dt.timedelta(minutes=30), "firing"),
+    ]
+
+
+def test_a_slow_group_resolves_for_no_data_after_three_intervals(tmp_path: Path) -> None:
+    rule = make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s\n    window: 5m"))
+    line = Timeline(rule, interval=dt.timedelta(minutes=15))
+    line.feed([250, None, None])
+    assert [s.status for s in line.states.values()] == [Status.FIRING]
+    line.feed([None])
+    assert line.transitions[-1].change.value == "resolved"
+    assert line.transitions[-1].at == line.at(3)
 
 
 def test_no_data_ok_resolves_at_once(tmp_path: Path) -> None:
@@ -204,7 +254,7 @@ def test_alerts_of_a_removed_rule_resolve(tmp_path: Path) -> None:
 
     line = Timeline(make_rule(tmp_path, SLOW.replace("for: 1m", "for: 0s")))
     line.feed([250])
-    gone = retire(line.states, lambda state: False, line.now, "rule removed")
+    gone = retire(line.states, lambda state: "rule removed", line.now)
     assert [(t.rule, t.change.value, t.reason) for t in gone.transitions] == [
         ("R", "resolved", "rule removed")
     ]

@@ -29,7 +29,9 @@ class RecordingEvaluator:
         return Step()
 
 
-def make(tmp_path: Path, clock: FakeClock) -> tuple[GroupScheduler, RecordingEvaluator, Group]:
+def make(
+    tmp_path: Path, clock: FakeClock, *, wall: FakeClock | None = None, speed: float = 1.0
+) -> tuple[GroupScheduler, RecordingEvaluator, Group]:
     rule = make_rule(tmp_path, '    value: count()\n    thresholds: {critical: "> 1"}\n')
     group = Group("g", dt.timedelta(seconds=30), (rule,), rule.location)
     evaluator = RecordingEvaluator()
@@ -39,7 +41,12 @@ def make(tmp_path: Path, clock: FakeClock) -> tuple[GroupScheduler, RecordingEva
         steps.append(step)
 
     scheduler = GroupScheduler(
-        cast(Evaluator, evaluator), clock, delay=dt.timedelta(seconds=60), on_step=on_step
+        cast(Evaluator, evaluator),
+        clock,
+        delay=dt.timedelta(seconds=60),
+        on_step=on_step,
+        speed=speed,
+        wall=wall,
     )
     return scheduler, evaluator, group
 
@@ -94,3 +101,30 @@ async def test_a_bug_in_a_tick_is_logged_and_the_next_tick_runs(tmp_path: Path) 
     assert bug["log_level"] == "error"
     await scheduler.run_group(group)  # the same grid point is retried, not skipped
     assert evaluator.ticks == [T0 - dt.timedelta(seconds=60)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("speed", [1.0, 10.0])
+async def test_jobs_fire_at_grid_instants_plus_the_delay(tmp_path: Path, speed: float) -> None:
+    clock = FakeClock(T0 + dt.timedelta(seconds=17))
+    wall = FakeClock(dt.datetime(2030, 1, 1, 0, 0, 0, 123456, tzinfo=dt.UTC))
+    scheduler, _, group = make(tmp_path, clock, wall=wall, speed=speed)
+    trigger = scheduler.trigger(group)
+    fires = [trigger.get_next_fire_time(None, wall.now())]
+    for _ in range(3):
+        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1]))
+    # Back on the evaluation clock, each run's `now - delay` is the next grid point.
+    evaluated = [clock.now() + (fire - wall.now()) * speed - scheduler.delay for fire in fires]
+    assert [at - T0 for at in evaluated] == [dt.timedelta(seconds=s) for s in (-30, 0, 30, 60)]
+
+
+@pytest.mark.anyio
+async def test_a_tick_fired_a_hair_before_its_instant_still_evaluates_its_grid_point(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    await scheduler.run_group(group)
+    clock.advance(30 - 1e-6)  # timer rounding: the clock reads a microsecond short
+    await scheduler.run_group(group)
+    assert evaluator.ticks == [T0 - dt.timedelta(seconds=60), T0 - dt.timedelta(seconds=30)]

@@ -10,7 +10,7 @@ from alertd.engine.step import carry, step
 from alertd.model import AlertState, Change, Labels, Transition
 from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.loader import load
-from alertd.rules.ruleset import Rule
+from alertd.rules.ruleset import Rule, RuleSet
 
 T0 = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 DATASETS = """\
@@ -50,7 +50,13 @@ class Timeline:
         produced: list[Transition] = []
         for tick in ticks:
             result = self._result(tick)
-            outcome = step([self.rule], {self.rule.name: result}, self.states, self.now)
+            outcome = step(
+                [self.rule],
+                {self.rule.name: result},
+                self.states,
+                self.now,
+                interval=self.interval,
+            )
             self.states = carry(self.states, outcome)
             produced.extend(outcome.transitions)
             self.now += self.interval
@@ -87,3 +93,14 @@ def pages(transitions: Sequence[Transition]) -> int:
     """Notifications these transitions would cause: firing, severity changes and resolves."""
     paged = {Change.FIRING, Change.ESCALATED, Change.DEESCALATED, Change.RESOLVED}
     return sum(1 for t in transitions if t.change in paged)
+
+
+def make_ruleset(tmp_path: Path, body: str, interval: str = "30s") -> RuleSet:
+    """A rule set of one group `g` at `interval` holding rule `R`, on dataset `db`."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "datasets.yaml").write_text(DATASETS)
+    head = f"group: g\ninterval: {interval}\nrules:\n  - alert: R\n    dataset: db\n"
+    (tmp_path / "r.yaml").write_text(head + body)
+    result = load([tmp_path])
+    assert result.errors == [], result.errors
+    return result.ruleset
