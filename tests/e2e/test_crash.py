@@ -101,16 +101,19 @@ def test_sigkill_in_flight_loses_no_page_and_never_changes_a_dedup_key(
         (rules / "notify.yaml").write_text(NOTIFY.format(key=ROUTING_KEY, url=url))
         ae.reset()
         now = SystemClock().now()
+        # Points over the next quarter minute: a daemon slow to start still sees them, and
+        # every alert resolves once the last has left the 20 s window.
         ae.write(
             "pitchey_database_metrics",
             [
                 {
-                    "timestamp": int((now - dt.timedelta(seconds=1)).timestamp() * 1000),
+                    "timestamp": int((now + dt.timedelta(seconds=ahead)).timestamp() * 1000),
                     "indexes": [table],
                     "blobs": ["SELECT", table, "success", "", "/api", "u"],
                     "doubles": [5.0, 1.0, 0.0],
                 }
                 for table in TABLES
+                for ahead in range(-1, 15, 3)
             ],
         )
         # PagerDuty is slow: the first pages are still in flight when the daemon dies.
