@@ -16,6 +16,8 @@ import sqlglot
 from sqlglot import TokenType, exp
 from sqlglot.errors import ParseError, TokenError
 
+from alertd.emulator.operators import refuse_operators
+
 MAX_SQL_LENGTH = 10_000
 
 COLUMNS: tuple[str, ...] = (
@@ -72,7 +74,22 @@ _CLICKHOUSE_EQUIVALENTS = {
     # quantileWeighted(q, x, w) is a SQL function the storage defines.
 }
 
-_SHOW_TABLES = re.compile(r"\s*SHOW\s+TABLES(?:\s+FORMAT\s+(\w+))?\s*;?\s*", re.IGNORECASE)
+# The SHOW statements of the reference's §3, each with an optional FORMAT clause.
+_SHOW = re.compile(
+    r"\s*SHOW\s+(TABLES|TIMEZONES|TIMEZONE)(?:\s+FORMAT\s+(\w+))?\s*;?\s*", re.IGNORECASE
+)
+StatementKind = Literal["select", "show_tables", "show_timezones", "show_timezone"]
+# What answers them. AE documents no column names; ours mirror SHOW TABLES' `dataset`.
+_SHOW_STATEMENTS: dict[str, tuple[StatementKind, str]] = {
+    "tables": ("show_tables", ""),  # the storage lists its own datasets
+    "timezones": (
+        "show_timezones",
+        "SELECT time_zone AS timezone FROM system.time_zones ORDER BY timezone",
+    ),
+    # "SHOW TIMEZONE responds with the current default timezone ... always be Etc/UTC."
+    "timezone": ("show_timezone", "SELECT 'Etc/UTC' AS timezone"),
+}
+_ONLY_STATEMENTS = "only SELECT, SHOW TABLES, SHOW TIMEZONES and SHOW TIMEZONE are supported"
 _SELECT_CLAUSES = frozenset(
     {"expressions", "from_", "where", "group", "having", "order", "limit", "offset", "format"}
 )
@@ -97,6 +114,10 @@ _UNSUPPORTED_NODES: dict[type[exp.Expression], str] = {
     exp.Placeholder: "query parameters are not supported",
     exp.Lambda: "unsupported expression type: lambda",
     exp.Bracket: "unsupported expression type: subscript",
+    exp.Tuple: "unsupported expression type: tuple",
+    exp.GroupingSets: "GROUPING SETS is not supported",
+    exp.Rollup: "ROLLUP is not supported",
+    exp.Cube: "CUBE is not supported",
 }
 # Function nodes that carry the name as written in their own `this` argument.
 _NAMED_BY_ARGUMENT = (
@@ -139,7 +160,7 @@ class Statement:
     `format` is the canonical name of the FORMAT clause, None when the statement has none.
     """
 
-    kind: Literal["select", "show_tables"]
+    kind: StatementKind
     format: str | None
     clickhouse_sql: str
 
@@ -157,15 +178,19 @@ def analyse(sql: str) -> Statement:
     """Check `sql` against AE's dialect and translate it; raises DialectError if AE would not."""
     if len(sql) > MAX_SQL_LENGTH:
         raise _invalid(f"query is longer than {MAX_SQL_LENGTH} characters")
-    show = _SHOW_TABLES.fullmatch(sql)
+    show = _SHOW.fullmatch(sql)
     if show:
-        return Statement("show_tables", _format(show.group(1)), "")
+        kind, clickhouse = _SHOW_STATEMENTS[show.group(1).lower()]
+        return Statement(kind, _format(show.group(2)), clickhouse)
     try:
         spelled = _respell(sql, _AE_SPELLING)  # changes case only, so positions hold
     except TokenError as error:
         raise _invalid("syntax error") from error
     select = _parse_single_select(spelled)
     _check_structure(select)
+    refusal = refuse_operators(select, spelled)
+    if refusal:
+        raise _invalid(refusal)
     _check_functions(select)
     _check_alias_references(select)
     written = select.args.get("format")
@@ -202,7 +227,7 @@ def _parse_single_select(sql: str) -> exp.Select:
         if isinstance(statement, kind):
             raise _invalid(f"{word} is not supported")
     if not isinstance(statement, exp.Select):
-        raise _invalid("only SELECT and SHOW TABLES statements are supported")
+        raise _invalid(_ONLY_STATEMENTS)
     return statement
 
 

@@ -29,6 +29,11 @@ _SETTINGS = "&".join(
     (
         "session_timezone=UTC",  # whatever the machine's TZ, as AE (reference §8 G6)
         "output_format_json_quote_64bit_integers=1",  # as a ClickHouse server answers
+        # AE answers Float64 as strings too (reference §8 G2). Without quoting denormals,
+        # ClickHouse would then write nan and inf as the string "null"; AE's form for them
+        # is undocumented, and "nan", "inf", "-inf" at least say what the number is.
+        "output_format_json_quote_64bit_floats=1",
+        "output_format_json_quote_denormals=1",
         f"max_execution_time={QUERY_TIMEOUT_SECONDS}",
     )
 )

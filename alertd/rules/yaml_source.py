@@ -9,16 +9,24 @@ import yaml
 from pydantic import ValidationError
 
 from alertd.errors import Location, RuleError
+from alertd.rules.scalar_positions import advance, source_index
 
 Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
 class Mark:
+    """Where a node was written: 1-based line and column, and its [index, end) in the text.
+
+    `value` is a string scalar's parsed text, so offsets into it can be traced back.
+    """
+
     line: int
     column: int
-    quoted: bool = False
-    single_line: bool = True
+    index: int = 0
+    end: int = 0
+    style: str | None = None
+    value: str | None = None
 
 
 @dataclass
@@ -29,9 +37,14 @@ class Document:
     data: Any
     values: dict[Path, Mark] = field(default_factory=dict)
     keys: dict[Path, Mark] = field(default_factory=dict)
+    text: str = ""
 
     def location(self, path: Path, *, key: bool = False, offset: int | None = None) -> Location:
-        """Where `path` was written: its key, or its value (plus `offset` into a scalar)."""
+        """Where `path` was written: its key, or its value (plus `offset` into a scalar).
+
+        An offset is traced through quotes, escapes, folds and block indentation to the
+        character written in the file; when it cannot be, the scalar's start is given.
+        """
         table = self.keys if key else self.values
         probe = path
         while probe and probe not in table and probe not in self.values:
@@ -39,10 +52,12 @@ class Document:
         mark = table.get(probe) or self.values.get(probe)
         if mark is None:
             return Location(self.file, 1, 1)
-        column = mark.column
-        if offset is not None and probe == path and mark.single_line:
-            column += offset + (1 if mark.quoted else 0)
-        return Location(self.file, mark.line, column)
+        index = None
+        if offset is not None and probe == path:
+            index = source_index(self.text, mark, offset)
+        if index is None:
+            return Location(self.file, mark.line, mark.column)
+        return Location(self.file, *advance(self.text, mark, index))
 
 
 def dotted(path: Path) -> str:
@@ -67,7 +82,7 @@ def load(file: str, text: str) -> Document:
         raise RuleError(Location(file), f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
-    document = Document(file, data)
+    document = Document(file, data, text=text)
     if node is not None:
         try:
             _walk(document, node, ())
@@ -77,12 +92,14 @@ def load(file: str, text: str) -> Document:
 
 
 def _mark(node: yaml.Node) -> Mark:
-    style = getattr(node, "style", None)
+    value = node.value if isinstance(node, yaml.ScalarNode) else None
     return Mark(
         node.start_mark.line + 1,
         node.start_mark.column + 1,
-        quoted=style in ("'", '"'),
-        single_line=node.start_mark.line == node.end_mark.line and style not in ("|", ">"),
+        node.start_mark.index,
+        node.end_mark.index,
+        getattr(node, "style", None),
+        value if isinstance(value, str) else None,
     )
 
 

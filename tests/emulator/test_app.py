@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import math
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from alertd.clock import FakeClock
 from alertd.emulator.app import create_app
 from alertd.emulator.server import RunningEmulator, running_emulator
 from alertd.emulator.storage import ChdbStorage
+from alertd.sources import ae_rows
 from tests.emulator.conftest import TOKEN
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -109,6 +111,22 @@ def test_a_get_with_the_query_parameter_is_answered(emulator: RunningEmulator) -
         ("SELECT 'a' + 1 AS v", "Input was invalid: Illegal types String and UInt8"),
         ("SELECT (blob1 FROM hits", "Input was invalid: syntax error at position"),
         ("SELECT 1 AS one; SELECT 2 AS two", "only one statement per request"),
+        (
+            "SELECT count() AS n FROM hits WHERE timestamp > now() - INTERVAL '1' WEEK",
+            "Input was invalid: unsupported interval unit: WEEK",
+        ),
+        (
+            "SELECT blob1 AS b, count() AS n FROM hits GROUP BY GROUPING SETS ((b), ())",
+            "Input was invalid: GROUPING SETS is not supported",
+        ),
+        (
+            "SELECT count() AS n FROM hits WHERE blob1 GLOBAL IN ('GET')",
+            "Input was invalid: GLOBAL IN is not supported",
+        ),
+        (
+            "SELECT count() AS n FROM hits WHERE blob1 LIKE 'G!%' ESCAPE '!'",
+            "Input was invalid: unsupported operator: ESCAPE",
+        ),
     ],
 )
 def test_a_bad_query_is_answered_422_in_plain_text_never_500(
@@ -157,7 +175,7 @@ def test_a_limited_json_answer_keeps_rows_before_limit(empty_emulator: RunningEm
     assert "statistics" not in answer
 
 
-def test_64_bit_integers_arrive_as_strings_and_narrower_ones_as_numbers(
+def test_64_bit_numbers_arrive_as_strings_and_narrower_ones_as_numbers(
     empty_emulator: RunningEmulator,
 ) -> None:
     empty_emulator.write("hits", [{"sample_interval": 3}, {"sample_interval": 4}])
@@ -167,8 +185,29 @@ def test_64_bit_integers_arrive_as_strings_and_narrower_ones_as_numbers(
         "max(_sample_interval) AS widest, sum(_sample_interval * 0.5) AS half "
         "FROM hits FORMAT JSON",
     )
-    assert answer["data"] == [{"n": "2", "events": "7", "widest": 4, "half": 3.5}]
+    assert answer["data"] == [{"n": "2", "events": "7", "widest": 4, "half": "3.5"}]
     assert [c["type"] for c in answer["meta"]] == ["UInt64", "UInt64", "UInt32", "Float64"]
+
+
+def test_float64_values_arrive_as_strings_that_name_non_finite_numbers(
+    emulator: RunningEmulator,
+) -> None:
+    answer = sql_json(
+        emulator,
+        "SELECT 0.1 + 0.2 AS sum, 1 / 0 AS up, -1 / 0 AS down, 0 / 0 AS nothing FORMAT JSON",
+    )
+    (row,) = answer["data"]
+    assert (row["sum"], row["up"], row["down"]) == ("0.30000000000000004", "inf", "-inf")
+    assert row["nothing"] in ("nan", "-nan")
+
+
+def test_float64_answers_parse_through_alertds_client(emulator: RunningEmulator) -> None:
+    response = emulator.query(
+        "SELECT 2.5 AS x, 1 / 0 AS up, 0 / 0 AS nothing, count() AS n FORMAT JSON"
+    )
+    (row,) = ae_rows.parse(response.content).data
+    assert (row["x"], row["up"], row["n"]) == (2.5, math.inf, 1)
+    assert math.isnan(row["nothing"])
 
 
 def test_every_column_of_a_point_is_stored(empty_emulator: RunningEmulator) -> None:
@@ -190,7 +229,7 @@ def test_every_column_of_a_point_is_stored(empty_emulator: RunningEmulator) -> N
     assert row["index1"] == "tenant"
     assert row["_sample_interval"] == 100
     assert [row[f"blob{i}"] for i in range(1, 21)] == [f"b{i}" for i in range(1, 21)]
-    assert [row[f"double{i}"] for i in range(1, 21)] == list(range(1, 21))
+    assert [row[f"double{i}"] for i in range(1, 21)] == [str(i) for i in range(1, 21)]
 
 
 def test_epoch_millisecond_and_iso_timestamps_land_on_the_same_utc_second(
@@ -300,6 +339,20 @@ def test_show_tables_lists_the_datasets_and_reset_drops_them(
     assert sql_json(empty_emulator, "SHOW TABLES FORMAT JSON")["data"] == []
 
 
+def test_show_timezone_answers_etc_utc(emulator: RunningEmulator) -> None:
+    answer = sql_json(emulator, "SHOW TIMEZONE FORMAT JSON")
+    assert answer["meta"] == [{"name": "timezone", "type": "String"}]
+    assert answer["data"] == [{"timezone": "Etc/UTC"}]
+
+
+def test_show_timezones_lists_the_zones_times_may_be_read_in(emulator: RunningEmulator) -> None:
+    answer = sql_json(emulator, "show timezones FORMAT JSON")
+    zones = [row["timezone"] for row in answer["data"]]
+    assert {"Etc/UTC", "UTC", "Europe/Paris", "America/New_York"} <= set(zones)
+    assert zones == sorted(zones)
+    assert emulator.query("SHOW TIMEZONES").status_code == 200  # JSON lines by default
+
+
 def test_every_answer_has_its_own_query_id(empty_emulator: RunningEmulator) -> None:
     ids = {empty_emulator.query("SELECT 1 AS one").headers["x-query-id"] for _ in range(3)}
     assert len(ids) == 3
@@ -328,8 +381,8 @@ def test_documented_functions_behave_as_ae_documents_them(empty_emulator: Runnin
             "chars": "5",
             "loud": "HÉLLO",
             "blank": 0,
-            "median": 10,
-            "median2": 10,
+            "median": "10",
+            "median2": "10",
         }
     ]
 

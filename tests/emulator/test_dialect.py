@@ -202,9 +202,50 @@ def test_the_reference_examples_are_accepted(sql: str) -> None:
         ("SELECT a FROM t FORMAT Pretty", "Input was invalid: unsupported format: Pretty"),
         ("SELECT count() AS n, n * 2 AS twice FROM t", "cannot use alias n inside another"),
         ("SELECT 1 AS one; SELECT 2 AS two", "only one statement per request"),
-        ("INSERT INTO t VALUES (1)", "only SELECT and SHOW TABLES statements are supported"),
-        ("DROP TABLE t", "only SELECT and SHOW TABLES statements are supported"),
-        ("SHOW DATABASES", "only SELECT and SHOW TABLES statements are supported"),
+        (
+            "INSERT INTO t VALUES (1)",
+            "only SELECT, SHOW TABLES, SHOW TIMEZONES and SHOW TIMEZONE are supported",
+        ),
+        (
+            "DROP TABLE t",
+            "only SELECT, SHOW TABLES, SHOW TIMEZONES and SHOW TIMEZONE are supported",
+        ),
+        (
+            "SHOW DATABASES",
+            "only SELECT, SHOW TABLES, SHOW TIMEZONES and SHOW TIMEZONE are supported",
+        ),
+        ("SELECT now() - INTERVAL '1' WEEK AS a", "unsupported interval unit: WEEK"),
+        ("SELECT now() - INTERVAL 1 WEEK AS a", "Input was invalid: unsupported interval"),
+        ("SELECT now() - INTERVAL '1' QUARTER AS a", "unsupported interval unit: QUARTER"),
+        ("SELECT now() - INTERVAL '5' MINUTES AS a", "unsupported interval unit: MINUTES"),
+        ("SELECT now() - INTERVAL 5 MINUTE AS a", "the number of an INTERVAL must be quoted"),
+        ("SELECT now() - INTERVAL '5 MINUTE' AS a", "the number of an INTERVAL must be quoted"),
+        ("SELECT now() - INTERVAL '-5' MINUTE AS a", "the number of an INTERVAL must be quoted"),
+        ("SELECT now() - INTERVAL (1 + 1) DAY AS a", "the number of an INTERVAL must be quoted"),
+        (
+            "SELECT toStartOfInterval(timestamp, INTERVAL '1' WEEK) AS w FROM t",
+            "unsupported interval unit: WEEK",
+        ),
+        ("SELECT a FROM t GROUP BY GROUPING SETS ((a), (b))", "GROUPING SETS is not supported"),
+        ("SELECT a FROM t GROUP BY ROLLUP(a)", "ROLLUP is not supported"),
+        ("SELECT a FROM t GROUP BY CUBE(a)", "CUBE is not supported"),
+        ("SELECT a FROM t WHERE a GLOBAL IN (1, 2)", "GLOBAL IN is not supported"),
+        ("SELECT a FROM t WHERE a GLOBAL NOT IN (1, 2)", "GLOBAL IN is not supported"),
+        ("SELECT a FROM t WHERE a LIKE 'x!%' ESCAPE '!'", "unsupported operator: ESCAPE"),
+        ("SELECT a FROM t WHERE a NOT ILIKE 'x' ESCAPE '!'", "unsupported operator: ESCAPE"),
+        ("SELECT blob1 || 'x' AS a FROM t", "unsupported operator: ||"),
+        ("SELECT double1 DIV 2 AS a FROM t", "unsupported operator: DIV"),
+        ("SELECT a FROM t WHERE double1 == 1", "unsupported operator: =="),
+        ("SELECT double1 > 1 ? 1 : 0 AS a FROM t", "unsupported operator: ?"),
+        ("SELECT a FROM t WHERE blob1 SIMILAR TO 'x'", "unsupported operator: SIMILAR TO"),
+        ("SELECT a FROM t WHERE a IS DISTINCT FROM b", "unsupported operator: IS DISTINCT FROM"),
+        ("SELECT a FROM t WHERE a <=> b", "unsupported operator: <=>"),
+        ("SELECT a FROM t WHERE (a, b) IN ((1, 2))", "unsupported expression type: tuple"),
+        ("SHOW TIMEZONE FORMAT Pretty", "Input was invalid: unsupported format: Pretty"),
+        (
+            "SHOW TIME ZONES",
+            "only SELECT, SHOW TABLES, SHOW TIMEZONES and SHOW TIMEZONE are supported",
+        ),
         ("SELECT (a FROM t", "Input was invalid: syntax error at position 10"),
         ("SELECT 'unterminated", "Input was invalid: syntax error"),
     ],
@@ -255,6 +296,10 @@ def test_an_alias_named_like_a_column_is_not_mistaken_for_reuse() -> None:
         ("SELECT 1 AS one FORMAT TabSeparated;", "select", "TabSeparated"),
         ("SHOW TABLES", "show_tables", None),
         ("  show tables FORMAT JSON ; ", "show_tables", "JSON"),
+        ("SHOW TIMEZONES", "show_timezones", None),
+        ("show timezones format JSONEachRow", "show_timezones", "JSONEachRow"),
+        ("SHOW TIMEZONE", "show_timezone", None),
+        ("SHOW TIMEZONE FORMAT JSON;", "show_timezone", "JSON"),
     ],
 )
 def test_analyse_reports_the_statement_kind_and_format(
@@ -262,6 +307,34 @@ def test_analyse_reports_the_statement_kind_and_format(
 ) -> None:
     statement = analyse(sql)
     assert (statement.kind, statement.format) == (kind, fmt)
+
+
+@pytest.mark.parametrize("unit", ["YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "minute"])
+def test_every_documented_interval_unit_is_accepted_with_a_quoted_number(unit: str) -> None:
+    assert (
+        check_sql(f"SELECT count() AS n FROM t WHERE timestamp > NOW() - INTERVAL '42' {unit}")
+        is None
+    )
+    assert (
+        check_sql(f"SELECT toStartOfInterval(timestamp, INTERVAL '1' {unit}) AS b FROM t") is None
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "double1 + 1 - 2 * 3 / 4 % 5 > 0",
+        "double1 = 1 OR double1 < 1 OR double1 > 1 OR double1 <= 1 OR double1 >= 1",
+        "double1 <> 1 AND double1 != 2",
+        "blob1 IN ('a', 'b') AND blob2 NOT IN ('c')",
+        "double1 BETWEEN 1 AND 2 AND double2 NOT BETWEEN 1 AND 2",
+        "blob1 LIKE 'a%' AND blob2 NOT LIKE '_b' AND blob3 ILIKE 'c' AND blob4 NOT ILIKE 'd'",
+        "NOT (double1 > 1) AND -double1 < 0 AND true AND NOT false",
+        "blob1 = 'interval' AND blob2 = 'a == b ? c : d || e'",
+    ],
+)
+def test_every_documented_operator_is_accepted(condition: str) -> None:
+    assert check_sql(f"SELECT count() AS n FROM t WHERE {condition}") is None
 
 
 def test_show_tables_with_an_unknown_format_is_refused() -> None:
