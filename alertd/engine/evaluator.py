@@ -124,11 +124,22 @@ class Evaluator:
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
         return result
 
+    async def _notify(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
+        """What the followup adds, or nothing if it fails: the alert states still commit,
+        and as notification is worked out from them, the next step sends what this missed."""
+        if self.followup is None:
+            return NotifyChanges()
+        try:
+            return await self.followup(states, at)
+        except Exception:
+            log.exception("notifier.bug", at=at.isoformat())
+            return NotifyChanges()
+
     async def _commit(self, name: str, at: dt.datetime, result: Step) -> None:
         """Commit a step with what the followup adds; only then do the states move, so a
         failed commit is simply redone by the next tick. Holds `commit_lock` (caller)."""
         after = carry(self.states, result)
-        extra = await self.followup(after, at) if self.followup else NotifyChanges()
+        extra = await self._notify(after, at)
         await self.store.commit(
             Commit(
                 at=at,

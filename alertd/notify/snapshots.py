@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import structlog
-from jinja2 import TemplateError
 
 from alertd.model import AlertSnapshot, AlertState, Status
 from alertd.notify.matchers import with_identity
@@ -61,7 +60,7 @@ def _annotations(
     for name, source in rule.annotations.items():
         try:
             rendered[name] = render(source, context)
-        except (TemplateError, TypeError, ValueError) as exc:
+        except Exception as exc:  # arithmetic in a template can fail any way at all
             if state.value is None:
                 # Arithmetic on a missing value (no data, held by `no_data` or
                 # `keep_firing_for`) is expected to fail; say plainly what is missing.
