@@ -50,12 +50,15 @@ def dispatch(
     """The groups after this step, and the notifications due now."""
     members: dict[str, _Members] = {}
     for alert in firing:
-        for match in route(alert):
-            key = match.group_key(alert.labels)
-            members.setdefault(key, _Members(match)).alerts[alert.fingerprint] = alert
+        for routed in route(alert):
+            key = routed.group_key(alert.labels)
+            members.setdefault(key, _Members(routed)).alerts[alert.fingerprint] = alert
     out = Dispatch()
     for key in dict.fromkeys([*groups, *members]):
-        _step_group(key, groups.get(key), members.get(key), held, now, muted, sends_resolved, out)
+        group = groups.get(key)
+        present = members.get(key)
+        match = present.match if present else _routed(group, route)
+        _step_group(key, group, present, match, held, now, muted, sends_resolved, out)
     return out
 
 
@@ -63,6 +66,7 @@ def _step_group(
     key: str,
     group: GroupState | None,
     present: _Members | None,
+    match: RouteMatch | None,
     held: Collection[str],
     now: dt.datetime,
     muted: Muted,
@@ -70,6 +74,9 @@ def _step_group(
     out: Dispatch,
 ) -> None:
     alerts = present.alerts if present else {}
+    if group is not None and present is not None and present.match.receiver != group.receiver:
+        _close_moved(group, now, sends_resolved, out)
+        group = None
     if group is None:
         assert present is not None
         first = next(iter(alerts.values()))
@@ -86,8 +93,8 @@ def _step_group(
     if not _due(group, present, firing, last, resolved, now):
         out.groups[key] = group
         return
-    if present is not None and muted(present.match, now):
-        out.groups[key] = group  # a mute time interval: the change waits for its end
+    if match is not None and muted(match, now):
+        out.groups[key] = group  # a mute time interval: even a resolve waits for its end
         return
     shown = [*firing.values(), *(_ended(a, now) for a in resolved)]
     if firing or sends_resolved(group.receiver):
@@ -99,6 +106,28 @@ def _step_group(
         out.groups[key] = dataclasses.replace(group, last_flush=now, notified=notified)
     else:
         out.dropped.append(key)
+
+
+def _routed(group: GroupState | None, route: Router) -> RouteMatch | None:
+    """The route a group with no alerts left belongs to, found through what it notified."""
+    if group is None:
+        return None
+    for alert in group.notified:
+        for match in route(alert):
+            if match.group_key(alert.labels) == group.key:
+                return match
+    return None
+
+
+def _close_moved(
+    group: GroupState, now: dt.datetime, sends_resolved: Callable[[str], bool], out: Dispatch
+) -> None:
+    """The group's route now names another receiver (a reload): the old receiver hears
+    the group resolved there, so no incident stays open where nobody will close it, and
+    the alerts start afresh at the new receiver."""
+    if group.last_flush is not None and group.notified and sends_resolved(group.receiver):
+        shown = [_ended(a, now) for a in group.notified]
+        out.notifications.append(_notification(group, shown, False, now))
 
 
 def _due(

@@ -19,10 +19,17 @@ class InhibitRule:
     equal: tuple[str, ...] = ()
 
     def mutes(self, target: Mapping[str, str], source: Mapping[str, str]) -> bool:
-        """Whether the firing alert `source` mutes `target` under this rule."""
+        """Whether the firing alert `source` mutes `target` under this rule.
+
+        As in Alertmanager, an alert that matches both sides can only be muted by a
+        source that does not: otherwise two such alerts would mute each other and
+        neither would page.
+        """
+        two_sided = matches_all(self.source, target)
         return (
             matches_all(self.target, target)
             and matches_all(self.source, source)
+            and not (two_sided and matches_all(self.target, source))
             and all(target.get(name, "") == source.get(name, "") for name in self.equal)
         )
 

@@ -189,3 +189,36 @@ def test_every_label_grouping_keeps_an_escalating_alert_in_its_group() -> None:
 
 def with_severity(a: AlertSnapshot, severity: Severity) -> AlertSnapshot:
     return dataclasses.replace(a, labels=(*a.labels, ("severity", severity.value)))
+
+
+def test_a_group_whose_route_now_names_another_receiver_moves_there() -> None:
+    p = Pipeline()
+    p.at(0, alert("users"))
+    p.at(30, alert("users"))
+    moved = dataclasses.replace(MATCH, receiver="pager")
+    result = dispatch(
+        [alert("users")], set(), p.groups, T0 + dt.timedelta(seconds=60), route=lambda _: [moved]
+    )
+    # The old receiver hears the group resolved there; the new one after its group_wait.
+    assert [(n.receiver, n.firing) for n in result.notifications] == [("oncall", False)]
+    (group,) = result.groups.values()
+    assert group.receiver == "pager"
+    assert group.last_flush is None
+    later = dispatch(
+        [alert("users")],
+        set(),
+        result.groups,
+        T0 + dt.timedelta(seconds=90),
+        route=lambda _: [moved],
+    )
+    assert [(n.receiver, n.firing) for n in later.notifications] == [("pager", True)]
+
+
+def test_a_whole_group_resolve_waits_for_a_mute_to_end() -> None:
+    p = Pipeline()
+    p.at(0, alert("users"))
+    p.at(30, alert("users"))
+    p.at(60, muted=True)  # resolved during the mute: held back
+    assert len(p.sent) == 1
+    p.at(90)
+    assert p.sent[-1] == (90, False, (("users", False, "warning"),))

@@ -55,7 +55,9 @@ def test_an_alert_matching_both_sides_does_not_inhibit_itself() -> None:
     assert not inhibited(CRITICAL_USERS, [CRITICAL_USERS], [broad])
     # The same alert given as a mapping is still recognised as itself.
     assert not inhibited(dict(CRITICAL_USERS), [CRITICAL_USERS], [broad])
-    assert inhibited(WARNING_USERS, [CRITICAL_USERS, WARNING_USERS], [broad])
+    # Alertmanager's rule: a target that also matches the source side is muted only by a
+    # source that does not match the target side; here every alert matches both.
+    assert not inhibited(WARNING_USERS, [CRITICAL_USERS, WARNING_USERS], [broad])
 
 
 def test_any_rule_may_mute() -> None:
@@ -90,3 +92,15 @@ def test_inhibition_agrees_with_its_definition(
         for s in firing
     )
     assert inhibited(target, firing, [rule]) is expected
+
+
+def test_alerts_matching_both_sides_never_mute_each_other() -> None:
+    # "While anything critical fires for a team, mute that team's other alerts."
+    team_rule = InhibitRule(
+        source=parse_matchers('severity="critical"'),
+        target=parse_matchers('team="db"'),
+        equal=("team",),
+    )
+    firing = [CRITICAL_USERS, CRITICAL_ORDERS, WARNING_USERS]
+    muted = [labels for labels in firing if inhibited(labels, firing, [team_rule])]
+    assert muted == [WARNING_USERS]  # both criticals page; the warning is muted
