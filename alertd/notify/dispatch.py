@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from alertd.model import AlertSnapshot, GroupState, Notification
-from alertd.notify.routing import RouteMatch
+from alertd.notify.routing import REPEAT_INTERVAL, RouteMatch
 
 Router = Callable[[AlertSnapshot], list[RouteMatch]]
 Muted = Callable[[RouteMatch, dt.datetime], bool]
@@ -96,8 +96,14 @@ def _step_group(
     if match is not None and muted(match, now):
         out.groups[key] = group  # a mute time interval: even a resolve waits for its end
         return
-    shown = [*firing.values(), *(_ended(a, now) for a in resolved)]
-    if firing or sends_resolved(group.receiver):
+    tells_resolved = sends_resolved(group.receiver)
+    if firing and not tells_resolved and _only_resolves(group, match, firing, last, now):
+        # Without send_resolved a partial resolve is no news (Alertmanager's dedup): the
+        # group forgets the resolved alerts and keeps its repeat timer.
+        out.groups[key] = dataclasses.replace(group, notified=(*firing.values(), *kept.values()))
+        return
+    shown = [*firing.values(), *(_ended(a, now) for a in resolved if tells_resolved)]
+    if firing or tells_resolved:
         out.notifications.append(_notification(group, shown, bool(firing), now))
     # A resolve closes the group's incident (PagerDuty resolves the dedup_key), so held
     # alerts are not carried past it: when they are heard again they open a new one.
@@ -106,6 +112,19 @@ def _step_group(
         out.groups[key] = dataclasses.replace(group, last_flush=now, notified=notified)
     else:
         out.dropped.append(key)
+
+
+def _only_resolves(
+    group: GroupState,
+    match: RouteMatch | None,
+    firing: Mapping[str, AlertSnapshot],
+    last: Mapping[str, AlertSnapshot],
+    now: dt.datetime,
+) -> bool:
+    """Nothing but resolves changed, and no reminder is due."""
+    news = any(fp not in last or last[fp].severity != a.severity for fp, a in firing.items())
+    repeat = match.repeat_interval if match is not None else REPEAT_INTERVAL
+    return not news and group.last_flush is not None and now < group.last_flush + repeat
 
 
 def _routed(group: GroupState | None, route: Router) -> RouteMatch | None:

@@ -222,3 +222,27 @@ def test_a_whole_group_resolve_waits_for_a_mute_to_end() -> None:
     assert len(p.sent) == 1
     p.at(90)
     assert p.sent[-1] == (90, False, (("users", False, "warning"),))
+
+
+def test_without_send_resolved_a_partial_resolve_is_no_news() -> None:
+    groups: dict[str, GroupState] = {}
+    sent: list[tuple[int, bool, int]] = []
+    for seconds, firing in [
+        (0, ["users", "ndas"]),
+        (30, ["users", "ndas"]),  # first notification
+        (60, ["users"]),  # ndas resolved: nothing to say without send_resolved
+        (400, ["users"]),
+        (420, ["users", "orders"]),  # a new alert is news again
+        (700, []),  # the whole group resolved: still nothing
+    ]:
+        result = dispatch(
+            [alert(t) for t in firing],
+            set(),
+            groups,
+            T0 + dt.timedelta(seconds=seconds),
+            route=lambda _: [MATCH],
+            sends_resolved=lambda _: False,
+        )
+        groups = {k: v for k, v in {**groups, **result.groups}.items() if k not in result.dropped}
+        sent += [(seconds, n.firing, len(n.alerts)) for n in result.notifications]
+    assert sent == [(30, True, 2), (420, True, 2)]
