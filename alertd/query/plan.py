@@ -22,7 +22,8 @@ from alertd.rules.ast import BoolOp, RowExpr, conjoin
 from alertd.rules.ruleset import Rule
 from alertd.rules.schema import Dataset
 
-MAX_SQL_CHARS = 9000  # AE rejects statements of about 10,000 characters
+# AE limits the request body, which is the statement in UTF-8, to about 10,000 bytes.
+MAX_SQL_BYTES = 9000
 
 
 class PlanError(AlertdError, ValueError):
@@ -152,23 +153,28 @@ def _split(
     where: sql.Expr,
     rule_names: tuple[str, ...],
 ) -> list[list[tuple[sql.Expr, str, Measure]]]:
-    """Split the measure columns so each statement stays under MAX_SQL_CHARS."""
-    base = len(
+    """Split the measure columns so each statement stays under MAX_SQL_BYTES."""
+    base = _size(
         sql.render(sql.Select(label_columns or ((sql.Num(0), "x"),), key.dataset, where, ()))
     )
-    base += len("\nGROUP BY ") + sum(len(a) + 2 for _, a in label_columns)
+    base += _size("\nGROUP BY ") + sum(_size(a) + 2 for _, a in label_columns)
     chunks: list[list[tuple[sql.Expr, str, Measure]]] = [[]]
     size = base
     for column in columns:
-        width = len(sql.render_expr(column[0])) + len(column[1]) + 8
-        if base + width > MAX_SQL_CHARS:
+        width = _size(sql.render_expr(column[0])) + _size(column[1]) + 8
+        if base + width > MAX_SQL_BYTES:
             raise PlanError(
-                f"one aggregate of {', '.join(rule_names)} needs {base + width} characters of SQL; "
-                f"AE accepts about {MAX_SQL_CHARS}: shorten its filter"
+                f"one aggregate of {', '.join(rule_names)} needs {base + width} bytes of SQL; "
+                f"AE accepts about {MAX_SQL_BYTES}: shorten its filter"
             )
-        if size + width > MAX_SQL_CHARS and chunks[-1]:
+        if size + width > MAX_SQL_BYTES and chunks[-1]:
             chunks.append([])
             size = base
         chunks[-1].append(column)
         size += width
     return chunks
+
+
+def _size(text: str) -> int:
+    """Bytes `text` takes in the request body, where a non-ASCII character takes 2 to 4."""
+    return len(text.encode("utf-8"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -17,9 +17,9 @@ from alertd.rules.ruleset import Group, RuleSet
 from alertd.rules.schema import Dataset, build_dataset
 from alertd.rules.yaml_source import Document, pydantic_errors
 
-# Files with these top-level keys belong to other parts of alertd (notification routing).
 M = TypeVar("M", bound=BaseModel)
 
+# Files with these top-level keys belong to other parts of alertd (notification routing).
 FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals"})
 
 
@@ -78,9 +78,18 @@ def load(paths: Sequence[Path]) -> LoadResult:
             RuleError(group_documents[0].location(()), "no dataset schemas found (datasets.yaml)")
         )
 
+    groups = _load_groups(group_documents, datasets, errors)
+    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files)
+
+
+def _load_groups(
+    documents: list[Document], datasets: Mapping[str, Dataset], errors: list[RuleError]
+) -> list[Group]:
+    """Build every group; a group named like an earlier one is reported and left out."""
     groups: list[Group] = []
-    names: dict[str, str] = {}
-    for document in group_documents:
+    group_names: dict[str, Location] = {}
+    alert_names: dict[str, Location] = {}
+    for document in documents:
         spec = _validate(GroupFile, document, errors)
         if spec is None:
             # The group cannot load, but its rules can still tell what else is wrong.
@@ -91,17 +100,39 @@ def load(paths: Sequence[Path]) -> LoadResult:
             continue
         group, group_errors = build_group(spec, document, datasets)
         errors.extend(group_errors)
-        for index, rule in enumerate(group.rules):
-            if rule.name in names:
-                errors.append(
-                    RuleError(
-                        document.location(("rules", index, "alert")),
-                        f"alert {rule.name!r} is already defined at {names[rule.name]}",
-                    )
-                )
-            names[rule.name] = str(rule.location)
+        _check_alert_names(group, document, len(spec.rules), alert_names, errors)
+        # The scheduler, its last-evaluated times and the store all key groups by name.
+        where = document.location(("group",), key=True)
+        if group.name in group_names:
+            message = f"group {group.name!r} is already defined at {group_names[group.name]}"
+            errors.append(RuleError(where, message))
+            continue
+        group_names[group.name] = where
         groups.append(group)
-    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files)
+    return groups
+
+
+def _check_alert_names(
+    group: Group,
+    document: Document,
+    raw_count: int,
+    seen: dict[str, Location],
+    errors: list[RuleError],
+) -> None:
+    """Report each alert named like an earlier one, at the name written in its `alert` key."""
+    # Rules that failed to build are missing from `group.rules`: find each rule's place
+    # in the raw `rules:` list by where it was written.
+    raw_index = {document.location(("rules", i)): i for i in range(raw_count)}
+    for rule in group.rules:
+        if rule.name in seen:
+            index = raw_index.get(rule.location)
+            where = rule.location
+            if index is not None:
+                where = document.location(("rules", index, "alert"))
+            message = f"alert {rule.name!r} is already defined at {seen[rule.name]}"
+            errors.append(RuleError(where, message))
+        else:
+            seen[rule.name] = rule.location
 
 
 def _load_datasets(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from alertd.model import Column, Rows
-from alertd.query.plan import MAX_SQL_CHARS, PlanError, plan
+from alertd.query.plan import MAX_SQL_BYTES, PlanError, plan
 from alertd.query.results import read
 from alertd.rules.adhoc import adhoc_rule
 from alertd.rules.loader import load
@@ -122,7 +122,7 @@ def test_thirty_rules_cost_one_query_per_dataset_and_grouping(shipped: RuleSet) 
     assert len(planned.queries) <= len(pairs)
     assert len(planned.queries) == 9
     for planned_query in planned.queries:
-        assert len(planned_query.query.sql) < MAX_SQL_CHARS
+        assert len(planned_query.query.sql.encode()) < MAX_SQL_BYTES
 
 
 def test_shipped_rules_share_queries(shipped: RuleSet) -> None:
@@ -201,7 +201,7 @@ def test_a_batch_too_long_for_one_statement_is_split(shipped: RuleSet) -> None:
     ]
     planned = plan(rules, shipped.datasets, AT)
     assert len(planned.queries) > 1
-    assert all(len(q.query.sql) < MAX_SQL_CHARS for q in planned.queries)
+    assert all(len(q.query.sql.encode()) < MAX_SQL_BYTES for q in planned.queries)
     measures = [m for q in planned.queries for m in q.measures]
     assert len(measures) == len(set(measures)) == 120  # each rule: rows + quantile
 
