@@ -10,17 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from alertd.clock import FakeClock
 from alertd.emulator.server import RunningEmulator
-from alertd.query.plan import plan
-from alertd.query.results import RuleResult, read
 from alertd.rules.adhoc import adhoc_rule
 from alertd.rules.loader import load
 from alertd.rules.ruleset import Rule, RuleSet
-from alertd.sources.analytics_engine import AnalyticsEngineSource
-from alertd.sources.batch import run_plan
+from tests.query.emulated import evaluate
 
 AT = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 DATASET = "pitchey_database_metrics"
@@ -133,22 +128,6 @@ def expected(name: str, events: list[Row]) -> float | None:
     if name == "per_event":
         return sum(e.row_count for e in events) / len(events) if events else None
     raise AssertionError(name)
-
-
-async def evaluate(
-    ae: RunningEmulator, rules: RuleSet, wanted: list[Rule]
-) -> dict[str, RuleResult]:
-    source = AnalyticsEngineSource(
-        ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(AT).sleep
-    )
-    try:
-        planned = plan(wanted, rules.datasets, AT)
-        answers = await run_plan(planned, source)
-    finally:
-        await source.aclose()
-    for answer in answers.values():
-        assert not isinstance(answer, Exception), answer
-    return read(planned, answers)
 
 
 def write(ae: RunningEmulator, rows: list[Row]) -> None:

@@ -9,7 +9,7 @@ from alertd.engine.evaluator import Evaluator
 from alertd.engine.source_health import RULE_ALERT
 from alertd.errors import QueryRejectedError, SourceError
 from alertd.model import Status, Transition
-from alertd.rules.ruleset import RuleSet
+from alertd.rules.ruleset import Group, RuleSet
 from alertd.store.memory import MemoryStore
 from tests.engine.fakes import TableSource
 from tests.engine.timeline import T0, make_ruleset
@@ -26,6 +26,20 @@ def evaluator_for(ruleset: RuleSet, source: TableSource) -> tuple[Evaluator, Mem
     store = MemoryStore()
     evaluator = Evaluator(ruleset, source, store, source_down_after=dt.timedelta(minutes=1))
     return evaluator, store
+
+
+async def reload_during_tick(
+    evaluator: Evaluator, source: TableSource, group: Group, reloaded: RuleSet
+) -> None:
+    """Tick `group` at T0 with its queries held while the rules are reloaded."""
+    source.series["db"] = {"": 50}
+    source.gate = anyio.Event()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(evaluator.tick, group, T0)
+        await source.asked.wait()  # the old group's queries are running
+        evaluator.ruleset = reloaded
+        await evaluator.retire(T0)
+        source.gate.set()
 
 
 def summary(transitions: list[Transition]) -> list[tuple[dt.timedelta, str, str]]:
@@ -74,15 +88,8 @@ async def test_a_tick_in_flight_during_a_reload_does_not_revive_a_removed_rule(
     ruleset = make_ruleset(tmp_path, COUNT)
     (group,) = ruleset.groups
     source = TableSource()
-    source.series["db"] = {"": 50}
-    source.gate = anyio.Event()
     evaluator, store = evaluator_for(ruleset, source)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(evaluator.tick, group, T0)
-        await source.asked.wait()  # the old group's queries are running
-        evaluator.ruleset = ruleset.without({"R"})
-        await evaluator.retire(T0)
-        source.gate.set()
+    await reload_during_tick(evaluator, source, group, ruleset.without({"R"}))
     assert evaluator.states == {}
     assert await store.load() == {}
     assert await store.transitions() == []
@@ -95,15 +102,8 @@ async def test_a_tick_in_flight_during_a_reload_skips_a_rule_whose_definition_ch
     old = make_ruleset(tmp_path / "old", COUNT)
     new = make_ruleset(tmp_path / "new", COUNT.replace("> 10", "> 100"))
     source = TableSource()
-    source.series["db"] = {"": 50}
-    source.gate = anyio.Event()
     evaluator, store = evaluator_for(old, source)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(evaluator.tick, old.groups[0], T0)
-        await source.asked.wait()
-        evaluator.ruleset = new
-        await evaluator.retire(T0)
-        source.gate.set()
+    await reload_during_tick(evaluator, source, old.groups[0], new)
     assert evaluator.states == {}  # judged with the old threshold: not committed
     assert await store.load() == {}
     source.gate = None
@@ -175,13 +175,6 @@ async def test_a_tick_in_flight_during_a_reload_commits_a_rule_reloaded_unchange
     old = make_ruleset(tmp_path / "old", COUNT)
     new = make_ruleset(tmp_path / "new", COUNT)  # the same rule, read from another file
     source = TableSource()
-    source.series["db"] = {"": 50}
-    source.gate = anyio.Event()
     evaluator, store = evaluator_for(old, source)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(evaluator.tick, old.groups[0], T0)
-        await source.asked.wait()
-        evaluator.ruleset = new
-        await evaluator.retire(T0)
-        source.gate.set()
+    await reload_during_tick(evaluator, source, old.groups[0], new)
     assert [s.status for s in (await store.load()).values()] == [Status.FIRING]
