@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TextIO
 
-from alertd.emulator.server import serve
+from alertd.emulator.server import StartupError, serve
 
 
-def run(*, host: str, port: int, data_dir: Path | None, token: str | None) -> int:
-    serve(host=host, port=port, data_dir=data_dir, token=token)
+def run(
+    *, host: str, port: int, data_dir: Path | None, token: str | None, err: TextIO | None = None
+) -> int:
+    """Serve until SIGINT or SIGTERM and exit 0; a reason not to start is one line, exit 1."""
+    try:
+        serve(host=host, port=port, data_dir=data_dir, token=token)
+    except StartupError as exc:
+        print(f"alertd emulator: {exc}", file=err or sys.stderr)
+        return 1
     return 0

@@ -1,16 +1,18 @@
-"""Runs the emulator on loopback: blocking for the demo, in a background thread for tests."""
+"""Runs the emulator on loopback: blocking for the command, in a background thread for tests."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
 import os
+import signal
 import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 
 import httpx
 import structlog
@@ -20,12 +22,17 @@ from starlette.applications import Starlette
 from alertd.clock import Clock
 from alertd.emulator.app import create_app
 from alertd.emulator.storage import ChdbStorage
+from alertd.errors import AlertdError
 
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"  # AE account IDs are 32 characters
 DEFAULT_TOKEN = "emulator-token"
 STARTUP_TIMEOUT_SECONDS = 30.0
 
 log = structlog.get_logger(__name__)
+
+
+class StartupError(AlertdError):
+    """The emulator cannot start: it cannot listen where asked or keep its data there."""
 
 
 @dataclass(frozen=True)
@@ -85,17 +92,22 @@ def serve(
     *,
     clock: Clock | None = None,
 ) -> None:
-    """Serve the emulator until interrupted; `host` must be a loopback address."""
-    listener = _listen(host, port)
-    try:
-        with ChdbStorage(data_dir) as storage:
-            server = uvicorn.Server(_config(create_app(storage, token, clock=clock)))
-            url = f"{_root(listener)}/client/v4"
-            log.info("emulator.started", url=url, account_id=ACCOUNT_ID)
-            server.run(sockets=[listener])
-    finally:
-        listener.close()
-    log.info("emulator.stopped", url=url)
+    """Serve the emulator until SIGINT or SIGTERM, then stop cleanly; `host` must be loopback.
+
+    Raises StartupError, whose message is one line, when it cannot listen or keep its data.
+    """
+    with _stop_signals() as stop:
+        listener = _listen(host, port)
+        url = f"{_root(listener)}/client/v4"
+        try:
+            with _storage(data_dir) as storage:
+                server = uvicorn.Server(_config(create_app(storage, token, clock=clock)))
+                stop.watch(server)
+                log.info("emulator.started", url=url, account_id=ACCOUNT_ID)
+                server.run(sockets=[listener])
+        finally:
+            listener.close()
+    log.info("emulator.stopped", url=url, signal=stop.name)
 
 
 @contextmanager
@@ -132,14 +144,85 @@ def running_emulator(
 
 def _listen(host: str, port: int) -> socket.socket:
     """A listening socket: connections wait in its backlog until the server accepts them."""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise ValueError(f"the emulator only listens on loopback, not {host}")
+    _check_loopback(host)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise StartupError(f"cannot listen on {address}: a port is between 0 and 65535")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(128)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
     return listener
+
+
+def _check_loopback(host: str) -> None:
+    # Names other than localhost are refused rather than resolved: a name can change meaning.
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise StartupError(
+            f"the emulator only listens on loopback (127.0.0.1, ::1 or localhost), not {host}"
+        )
+
+
+def _storage(data_dir: str | os.PathLike[str] | None) -> ChdbStorage:
+    """The storage, or a StartupError naming the data directory it cannot use."""
+    where = os.fspath(data_dir) if data_dir is not None else "a temporary directory"
+    # Checked first: chdb's engine would refuse a second directory before looking at this one.
+    if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise StartupError(f"cannot keep data in {where}: it is not a directory")
+    try:
+        return ChdbStorage(data_dir)
+    except OSError as exc:
+        raise StartupError(f"cannot keep data in {where}: {exc.strerror or exc}") from exc
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM as a request to stop, whether uvicorn is serving yet or not.
+
+    uvicorn handles both while it serves, and raises the signal again once it has stopped;
+    with these handlers in place that second delivery lands here instead of ending the
+    process with a traceback (SIGINT) or status 143 (SIGTERM).
+    """
+
+    def __init__(self) -> None:
+        self.received: list[signal.Signals] = []
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.received[0].name if self.received else None
+
+    def watch(self, server: uvicorn.Server) -> None:
+        self._server = server
+        if self.received:  # a signal that came while starting still stops the server
+            server.should_exit = True
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signal.Signals(signum))
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+@contextmanager
+def _stop_signals() -> Iterator[_StopSignals]:
+    stop = _StopSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # only the main thread may handle signals; its owner stops the server
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _root(listener: socket.socket) -> str:

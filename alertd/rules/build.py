@@ -16,7 +16,7 @@ from alertd.rules.files import GroupFile, RuleSpec
 from alertd.rules.ruleset import Group, Rule
 from alertd.rules.schema import Dataset
 from alertd.rules.templates import TemplateError, check_template
-from alertd.rules.thresholds import Threshold
+from alertd.rules.thresholds import Threshold, recover_problem
 from alertd.rules.typecheck import parse_condition, parse_value
 from alertd.rules.yaml_source import Document, Path, dotted, pydantic_errors
 
@@ -230,21 +230,6 @@ def _thresholds(spec: RuleSpec, out: _Collector) -> dict[Severity, Threshold]:
                 ("thresholds", "critical"),
                 f"critical '{critical.text}' is reached before warning '{warning.text}'",
             )
-    if spec.recover is not None:
-        _check_recover(spec.recover, list(thresholds.values()), out)
+    if spec.recover is not None and (problem := recover_problem(spec.recover, thresholds)):
+        out.error(("recover",), problem)
     return thresholds
-
-
-def _check_recover(recover: Threshold, thresholds: list[Threshold], out: _Collector) -> None:
-    """A recover condition must lie on the quiet side of every firing threshold."""
-    for threshold in thresholds:
-        if threshold.upward and not (recover.downward and recover.bound <= threshold.bound):
-            out.error(
-                ("recover",), f"'{recover.text}' must be '<' a bound at or below '{threshold.text}'"
-            )
-            return
-        if threshold.downward and not (recover.upward and recover.bound >= threshold.bound):
-            out.error(
-                ("recover",), f"'{recover.text}' must be '>' a bound at or above '{threshold.text}'"
-            )
-            return

@@ -21,6 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Files with these top-level keys belong to other parts of alertd (notification routing).
 FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals"})
+DATASETS_FILE = "datasets.yaml"
 
 
 @dataclass
@@ -44,24 +45,24 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load(paths: Sequence[Path]) -> LoadResult:
-    """Load datasets and rule groups from files and directories."""
+    """Load datasets and rule groups from files and directories.
+
+    A rule file named on its own is checked with the `datasets.yaml` beside it, unless the
+    paths already declare datasets: one file of a valid directory is then valid too.
+    """
     errors: list[RuleError] = []
     files = rule_files(paths)
-    documents: list[Document] = []
-    for path in files:
-        try:
-            documents.append(yaml_source.load(str(path), path.read_text(encoding="utf-8")))
-        except OSError as exc:
-            errors.append(RuleError(Location(str(path)), f"cannot read: {exc.strerror}"))
-        except UnicodeDecodeError as exc:
-            errors.append(RuleError(Location(str(path)), f"not UTF-8 text (byte {exc.start})"))
-        except RuleError as exc:
-            errors.append(exc)
+    documents = _read(files, errors)
+    if not any(_declares_datasets(d) for d in documents):
+        named = {f.resolve() for f in files}
+        beside = [p for p in _datasets_beside(paths) if p.resolve() not in named]
+        files += beside
+        documents += _read(beside, errors)
 
     datasets: dict[str, Dataset] = {}
     group_documents: list[Document] = []
     for document in documents:
-        keys = set(document.data) if isinstance(document.data, dict) else set()
+        keys = _keys(document)
         if "datasets" in keys:
             _load_datasets(document, datasets, errors)
         elif "group" in keys:
@@ -80,6 +81,35 @@ def load(paths: Sequence[Path]) -> LoadResult:
 
     groups = _load_groups(group_documents, datasets, errors)
     return LoadResult(RuleSet(datasets, tuple(groups)), errors, files)
+
+
+def _read(files: Iterable[Path], errors: list[RuleError]) -> list[Document]:
+    """Parse each file; one that cannot be read or parsed is an error, not the end."""
+    documents: list[Document] = []
+    for path in files:
+        try:
+            documents.append(yaml_source.load(str(path), path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            errors.append(RuleError(Location(str(path)), f"cannot read: {exc.strerror}"))
+        except UnicodeDecodeError as exc:
+            errors.append(RuleError(Location(str(path)), f"not UTF-8 text (byte {exc.start})"))
+        except RuleError as exc:
+            errors.append(exc)
+    return documents
+
+
+def _keys(document: Document) -> set[str]:
+    return set(document.data) if isinstance(document.data, dict) else set()
+
+
+def _declares_datasets(document: Document) -> bool:
+    return "datasets" in _keys(document)
+
+
+def _datasets_beside(paths: Iterable[Path]) -> list[Path]:
+    """The `datasets.yaml` next to each file named; directories bring their own."""
+    beside = (p.parent / DATASETS_FILE for p in paths if not p.is_dir())
+    return [p for p in dict.fromkeys(beside) if p.is_file()]
 
 
 def _load_groups(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from alertd.model import Severity
 
 _THRESHOLD = re.compile(
     r"^\s*(>=|<=|==|!=|>|<)\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)\s*$"
@@ -54,3 +56,23 @@ def parse_threshold(text: str | int | float) -> Threshold:
     if not math.isfinite(bound):
         raise ValueError(f"threshold {text!r} is out of range")
     return Threshold(op, bound, text.strip())
+
+
+def recover_problem(recover: Threshold, thresholds: Mapping[Severity, Threshold]) -> str | None:
+    """Why `recover` does not lie on the quiet side of every threshold, or None if it does.
+
+    The mildest threshold is the one nearest the quiet side, so it alone binds.
+    """
+    upward = [(s, t) for s, t in thresholds.items() if t.upward]
+    downward = [(s, t) for s, t in thresholds.items() if t.downward]
+    if upward:
+        severity, mildest = min(upward, key=lambda pair: pair[1].bound)
+        if not (recover.downward and recover.bound <= mildest.bound):
+            where = f"at or below {severity.value} '{mildest.text}'"
+            return f"'{recover.text}' must be '<' or '<=' a bound {where}"
+    if downward:
+        severity, mildest = max(downward, key=lambda pair: pair[1].bound)
+        if not (recover.upward and recover.bound >= mildest.bound):
+            where = f"at or above {severity.value} '{mildest.text}'"
+            return f"'{recover.text}' must be '>' or '>=' a bound {where}"
+    return None

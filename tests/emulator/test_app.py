@@ -462,9 +462,9 @@ def test_the_port_is_released_when_the_block_ends() -> None:
 
 
 def test_the_emulator_refuses_to_listen_beyond_loopback() -> None:
-    from alertd.emulator.server import serve
+    from alertd.emulator.server import StartupError, serve
 
-    with pytest.raises(ValueError, match="loopback"):
+    with pytest.raises(StartupError, match="loopback"):
         serve(host="0.0.0.0", port=0)
 
 

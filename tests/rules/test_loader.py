@@ -136,11 +136,11 @@ def test_good_rules_load_beside_bad_ones(tmp_path: Path) -> None:
         ('thresholds: {warning: "> 200", critical: "< 100"}', "must point the same way"),
         (
             'thresholds: {critical: "> 200"}\n    recover: "< 250"',
-            "'< 250' must be '<' a bound at or below '> 200'",
+            "'< 250' must be '<' or '<=' a bound at or below critical '> 200'",
         ),
         (
             'thresholds: {critical: "< 70%"}\n    recover: "< 80%"',
-            "'< 80%' must be '>' a bound at or above '< 70%'",
+            "'< 80%' must be '>' or '>=' a bound at or above critical '< 70%'",
         ),
         ("thresholds: {}", "give at least one of warning, critical"),
         ('thresholds: {critical: "> 1"}\n    by: [colour]', "unknown field 'colour' in dataset db"),

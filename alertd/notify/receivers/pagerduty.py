@@ -90,10 +90,10 @@ class PagerDutyReceiver:
         return self._endpoint.redact(text)
 
     async def send(self, payload: Payload) -> Delivered:
-        """202 is accepted; 400 will never pass; 429 and 5xx may pass later."""
+        """Any 2xx not saying otherwise is accepted; 400 never passes; 429 and 5xx may later."""
         response = await self._endpoint.post(payload)
-        if response.status_code == 202:
-            answer = json_object(response)
+        answer = json_object(response)
+        if _accepted(response, answer):
             key = answer.get("dedup_key") if answer else None
             return Delivered(key if isinstance(key, str) else None)
         raise self._endpoint.refused(response, _error(response))
@@ -167,6 +167,13 @@ def _summary(n: Notification) -> str:
     firing = render.firing(n)
     text = render.summary(firing[0]) if len(firing) == 1 else ""
     return f"{render.title(n)}: {text}" if text else render.title(n)
+
+
+def _accepted(response: httpx.Response, answer: dict[str, Any] | None) -> bool:
+    """PagerDuty documents 202 only, but a 2xx is success as in Alertmanager, unless its
+    body names another status: a refusal wrapped in a 2xx must not count as a page."""
+    status = answer.get("status", "success") if answer else "success"
+    return response.is_success and status == "success"
 
 
 def _error(response: httpx.Response) -> str:
