@@ -8,7 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from alertd import __version__
+from alertd.commands.environment import settings_problems
 from alertd.logging import configure
 from alertd.settings import Settings
 
@@ -22,7 +25,10 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate rule files and directories")
     check.add_argument(
-        "paths", nargs="*", type=Path, help="rule files or directories (default: rules/)"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
 
     query = commands.add_parser("query", help="ask an ad-hoc question of a dataset")
@@ -38,9 +44,20 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="print a JSON array")
 
     run = commands.add_parser("run", help="run the daemon until SIGTERM")
-    run.add_argument("--rules", type=Path, default=None, help="rules directory (default: rules/)")
-    run.add_argument("--json", action="store_true", help="one JSON object per transition")
-    run.add_argument("--transitions", action="store_true", help="print every transition too")
+    run.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="rules directory (default: $ALERTD_RULES_DIR or rules/)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines: console notifications and, with --transitions, transitions",
+    )
+    run.add_argument(
+        "--transitions", action="store_true", help="print every transition on stdout too"
+    )
 
     backtest = commands.add_parser("backtest", help="replay rules over history, send nothing")
     backtest.add_argument("--from", dest="start", required=True, help="ISO-8601 start (UTC)")
@@ -53,11 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--notifications", action="store_true", help="print the notifications instead (JSON lines)"
     )
-    backtest.add_argument("--deliver", action="store_true", help="with --notifications: send them")
+    backtest.add_argument(
+        "--deliver", action="store_true", help="send the notifications (implies --notifications)"
+    )
 
     demo = commands.add_parser("demo", help="emulator + simulated incidents + the daemon")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
-    demo.add_argument("--rules", type=Path, default=None)
+    demo.add_argument(
+        "--rules", type=Path, default=None, help="default: $ALERTD_RULES_DIR or rules/"
+    )
 
     simulate = commands.add_parser("simulate", help="write simulated traffic into an emulator")
     simulate.add_argument("--emulator", default="http://127.0.0.1:8787")
@@ -106,52 +127,67 @@ def _parser() -> argparse.ArgumentParser:
 
 # Commands a person watches log warnings only, so their output stays readable.
 _QUIET = frozenset({"check", "query", "backtest", "simulate", "demo", "silence", "notify-test"})
+# What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
+PIPE_CLOSED = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for problem in settings_problems(exc):
+            print(problem, file=sys.stderr)
+        return 1
     level = (
         settings.log_level
         if "ALERTD_LOG_LEVEL" in os.environ or args.command not in _QUIET
         else "warning"
     )
     configure(level, settings.log_format, [settings.cloudflare_api_token.get_secret_value()])
+    try:
+        code = _dispatch(args, settings)
+        sys.stdout.flush()  # so a closed pipe shows here rather than at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return PIPE_CLOSED
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it again at exit, which would fail too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # not a file descriptor (a captured stream): nothing is flushed at exit
+    finally:
+        os.close(devnull)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from alertd.commands import check
 
-        return check.run(args.paths or [Path("rules")], sys.stdout, sys.stderr)
+        return check.run(args.paths or [settings.rules_dir], sys.stdout, sys.stderr)
     if args.command == "query":
         from alertd.commands import query
 
-        return query.run(args, sys.stdout, sys.stderr)
+        return query.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "run":
         from alertd.commands import run
 
-        return run.run(args, sys.stdout, sys.stderr)
+        return run.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "backtest":
         from alertd.commands import backtest
 
-        return backtest.run(args, sys.stdout, sys.stderr)
+        return backtest.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "demo":
         from alertd.commands import demo
 
-        return demo.run(args, sys.stdout, sys.stderr)
+        return demo.run(args, args.rules or settings.rules_dir, sys.stdout, sys.stderr)
     if args.command == "simulate":
-        from alertd.commands import simulate
-        from alertd.commands.query import parse_time
-
-        return simulate.run(
-            args.emulator,
-            args.timeline,
-            parse_time(args.start) if args.start else None,
-            parse_time(args.end) if args.end else None,
-            args.live,
-            args.speed,
-            args.seed,
-            sys.stdout,
-            err=sys.stderr,
-        )
+        return _simulate(args)
     if args.command == "silence":
         from alertd.commands import silence
 
@@ -167,6 +203,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return emulator.run(host=args.host, port=args.port, data_dir=args.data, token=args.token)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from alertd.commands import simulate
+    from alertd.commands.arguments import UsageError, optional_time
+
+    try:
+        start = optional_time("--from", args.start)
+        end = optional_time("--to", args.end)
+    except UsageError as exc:
+        print(f"alertd simulate: {exc}", file=sys.stderr)
+        return 2
+    return simulate.run(
+        args.emulator,
+        args.timeline,
+        start,
+        end,
+        args.live,
+        args.speed,
+        args.seed,
+        sys.stdout,
+        err=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

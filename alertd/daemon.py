@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import signal
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver, as_json
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
+from alertd.notify.receiver_config import ConsoleConfig
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group
@@ -77,6 +79,7 @@ async def run(
         return 1
     for skipped in config.skipped:
         log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
+    config = _console_format(config, json_lines)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
     def show(changes: Sequence[Transition]) -> None:
@@ -143,7 +146,9 @@ async def run(
                         groups=len(loaded.ruleset.groups),
                         receivers=sorted(receivers),
                     )
-                    await _serve_signals(scheduler, evaluator, service, paths, stop, show)
+                    await _serve_signals(
+                        scheduler, evaluator, service, paths, stop, show, json_lines
+                    )
                     await scheduler.shutdown()
                     # The delivery loop ends (its sends in flight finish) before the drain
                     # starts, so no notification is sent by both.
@@ -166,6 +171,7 @@ async def _serve_signals(
     paths: Sequence[Path],
     stop: anyio.Event | None,
     show: Callable[[Sequence[Transition]], None],
+    json_lines: bool,
 ) -> None:
     """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
     async with anyio.create_task_group() as tasks:
@@ -180,13 +186,29 @@ async def _serve_signals(
             async for received in signals:
                 if received == signal.SIGHUP:
                     try:
-                        await _reload(scheduler, evaluator, service, paths, show)
+                        await _reload(scheduler, evaluator, service, paths, show, json_lines)
                     except Exception:
                         log.exception("rules.reload_failed")
                     continue
                 log.info("daemon.stopping", signal=signal.Signals(received).name)
                 tasks.cancel_scope.cancel()
                 return
+
+
+def _console_format(config: NotifyConfig, json_lines: bool) -> NotifyConfig:
+    """With `--json`, console receivers write JSON lines whatever the file asks, so every
+    line `run` prints on stdout is JSON."""
+    if not json_lines:
+        return config
+    receivers = {
+        name: dataclasses.replace(
+            receiver, integration=receiver.integration.model_copy(update={"format": "json"})
+        )
+        if isinstance(receiver.integration, ConsoleConfig)
+        else receiver
+        for name, receiver in config.receivers.items()
+    }
+    return dataclasses.replace(config, receivers=receivers)
 
 
 def _now(clock: Clock, delay: dt.timedelta) -> dt.datetime:
@@ -200,6 +222,7 @@ async def _reload(
     service: NotificationService,
     paths: Sequence[Path],
     show: Callable[[Sequence[Transition]], None],
+    json_lines: bool,
 ) -> None:
     loaded = check_rules(paths)
     if loaded.errors:
@@ -209,6 +232,7 @@ async def _reload(
     if notify_errors or config is None:
         log.error("rules.reload_failed", errors=[str(e) for e in notify_errors])
         return
+    config = _console_format(config, json_lines)
     evaluator.ruleset = loaded.ruleset
     service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
     _reload_routing(service.notifier, config)

@@ -4,6 +4,7 @@ have made over a time range; with `--deliver` the notifications are really sent.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,11 +14,13 @@ import anyio
 import httpx
 
 from alertd.clock import SystemClock
-from alertd.commands.query import parse_time
+from alertd.commands.arguments import UsageError, seconds_option, time_option
+from alertd.commands.environment import credentials_problem
 from alertd.daemon import build_source
 from alertd.engine.backtest import Between, backtest
 from alertd.engine.evaluator import Committed, Evaluator, Followup
-from alertd.model import OutboxEntry
+from alertd.errors import SourceAuthError
+from alertd.model import Delivery, OutboxEntry, Query, Rows
 from alertd.notify.build import build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver
@@ -26,17 +29,30 @@ from alertd.notify.notifier import DEFAULT_MAX_AGE, Notifier
 from alertd.notify.receivers.base import Receiver
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
-from alertd.rules.durations import parse_duration
 from alertd.rules.ruleset import RuleSet
 from alertd.settings import Settings
 from alertd.sources.base import Source
 from alertd.store.memory import MemoryStore
 
 DELIVER_SECONDS = 120.0
+OUTBOX_LIMIT = 1_000_000  # a replay's outbox is in memory; count every entry
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    problem = credentials_problem(settings)
+    if problem:
+        print(problem, file=err)
+        return 1
+    try:
+        start, end = time_option("--from", args.start), time_option("--to", args.end)
+        step = seconds_option("--step", args.step) if args.step else None
+    except UsageError as exc:
+        print(f"alertd backtest: {exc}", file=err)
+        return 2
+    if end <= start:
+        print("alertd backtest: --to must be after --from", file=err)
+        return 2
+    args.notifications = args.notifications or args.deliver  # sending needs them made
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
     loaded = check_rules(paths)
     config, notify_errors = notify_config(paths) if args.notifications else (None, [])
@@ -44,20 +60,69 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for error in [*loaded.errors, *notify_errors]:
             print(error, file=err)
         return 1
-    try:
-        start, end = parse_time(args.start), parse_time(args.end)
-        step = parse_duration(args.step) if args.step else None
-    except ValueError as exc:
-        print(str(exc), file=err)
-        return 2
-    if end <= start:
-        print("--to must be after --from", file=err)
-        return 2
     replay = _Replay(settings, loaded.ruleset, start, end, step, out, args)
-    count = anyio.run(replay.run, config)
+    try:
+        count = anyio.run(replay.run, config)
+    except SourceAuthError as exc:
+        print(str(exc), file=err)
+        return 1
     if not args.json:
         print(f"{count} transition(s) from {start.isoformat()} to {end.isoformat()}", file=err)
+    if replay.outcome is not None:
+        print(replay.outcome.summary(), file=err)
+        return 0 if replay.outcome.all_delivered else 1
     return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    """What became of the notifications `--deliver` sent."""
+
+    delivered: int
+    failed: int
+    expired: int
+    pending: int
+
+    @property
+    def all_delivered(self) -> bool:
+        return not (self.failed or self.expired or self.pending)
+
+    def summary(self) -> str:
+        left = f", still pending {self.pending}" if self.pending else ""
+        return f"delivered {self.delivered}, failed {self.failed}, expired {self.expired}{left}"
+
+
+async def _outcome(store: MemoryStore) -> _Outcome:
+    counts = {
+        status: len(await store.outbox(status=status, limit=OUTBOX_LIMIT)) for status in Delivery
+    }
+    return _Outcome(
+        counts[Delivery.DELIVERED],
+        counts[Delivery.FAILED],
+        counts[Delivery.EXPIRED],
+        counts[Delivery.PENDING],
+    )
+
+
+class _StopOnRefusal:
+    """A source that ends the replay when the credentials are refused: every later query
+    would be refused too, and the replay would only invent source-down alerts."""
+
+    def __init__(self, source: Source, scope: anyio.CancelScope) -> None:
+        self.source = source
+        self.scope = scope
+        self.refused: SourceAuthError | None = None
+
+    async def run(self, query: Query) -> Rows:
+        try:
+            return await self.source.run(query)
+        except SourceAuthError as exc:
+            self.refused = self.refused or exc
+            self.scope.cancel()
+            raise
+
+    async def aclose(self) -> None:
+        await self.source.aclose()
 
 
 class _Replay:
@@ -77,16 +142,26 @@ class _Replay:
         self.out = out
         self.args = args
         self.console = ConsoleReceiver(out, json_lines=args.json)
+        self.outcome: _Outcome | None = None
 
     async def run(self, config: NotifyConfig | None) -> int:
-        source = build_source(self.settings, SystemClock())
-        try:
-            if config is None:
-                return len(await self._replay(source))
-            async with httpx.AsyncClient(timeout=10) as client:
-                return await self._with_notifications(source, config, client)
-        finally:
-            await source.aclose()
+        """The number of transitions; raises SourceAuthError if AE refuses the credentials."""
+        count = 0
+        with anyio.CancelScope() as scope:
+            source = _StopOnRefusal(build_source(self.settings, SystemClock()), scope)
+            try:
+                count = await self._run(source, config)
+            finally:
+                await source.aclose()
+        if source.refused is not None:
+            raise source.refused
+        return count
+
+    async def _run(self, source: Source, config: NotifyConfig | None) -> int:
+        if config is None:
+            return len(await self._replay(source))
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await self._with_notifications(source, config, client)
 
     async def _replay(
         self,
@@ -138,6 +213,7 @@ class _Replay:
         found = await self._replay(source, store, service.followup, service.committed, between)
         if self.args.deliver:
             await service.deliverer.drain(DELIVER_SECONDS)
+            self.outcome = await _outcome(store)
         return len(found)
 
 

@@ -25,9 +25,30 @@ from alertd.simulator.writer import run_live, write_range
 
 WARM_UP = dt.timedelta(minutes=10)  # history written before the start, so windows are full
 SEED = 7
+# What a shell reports for a command stopped by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> int:
+    """Play the demo to its end (0) or until stopped (130); 1 if the daemon refuses to start."""
+    if args.speed <= 0:
+        print(f"alertd demo: --speed must be positive, not {args.speed:g}", file=err)
+        return 2
+    try:
+        code, finished = _play(args.speed, rules_dir, out, err)
+    except KeyboardInterrupt:  # Ctrl-C before the daemon took over the signal
+        code, finished = 0, False
+    if code:
+        return code
+    if not finished:
+        print("\ndemo stopped before the end of its incidents.", file=out)
+        return INTERRUPTED
+    print("\ndemo finished.", file=out)
+    return 0
+
+
+def _play(speed: float, rules_dir: Path, out: TextIO, err: TextIO) -> tuple[int, bool]:
+    """The daemon's exit code, and whether the timeline played to its end."""
     timeline = demo_timeline()
     with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
         settings = Settings(
@@ -39,15 +60,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             source_down_after_seconds=300,
         )
         origin = SystemClock().now().replace(second=0, microsecond=0)
-        clock = ScaledClock(origin, args.speed)
+        clock = ScaledClock(origin, speed)
         minutes = timeline.length.total_seconds() / 60
         print(
             f"alertd demo: AE emulator at {ae.base_url}; {minutes:.0f} simulated minutes of "
-            f"Pitchey traffic with incidents at {args.speed:g}x "
-            f"(about {minutes / args.speed:.1f} minutes). Ctrl-C stops.\n",
+            f"Pitchey traffic with incidents at {speed:g}x "
+            f"(about {minutes / speed:.1f} minutes). Ctrl-C stops.\n",
             file=out,
             flush=True,
         )
+
+        played = False
 
         async def main() -> int:
             stop = anyio.Event()
@@ -66,23 +89,25 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 )
 
                 async def finish() -> None:
+                    nonlocal played
                     await clock.sleep((origin + timeline.length - clock.now()).total_seconds())
+                    played = True
                     stop.set()
 
                 tasks.start_soon(finish)
                 code = await daemon.run(
                     settings,
-                    [args.rules or Path("rules")],
+                    [rules_dir],
                     clock=clock,
                     out=out,
                     err=err,
                     stop=stop,
-                    speed=args.speed,
+                    speed=speed,
                     transitions=True,
                 )
                 tasks.cancel_scope.cancel()
             return code
 
         code = anyio.run(main)
-    print("\ndemo finished.", file=out)
-    return code
+        # The daemon returns 0 at the timeline's end and on SIGINT/SIGTERM alike.
+        return code, played

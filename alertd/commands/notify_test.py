@@ -20,6 +20,7 @@ import anyio
 import httpx
 
 from alertd.clock import Clock, SystemClock
+from alertd.commands.environment import rules_dir_problem
 from alertd.daemon import RECEIVER_TIMEOUT_SECONDS
 from alertd.errors import ReceiverError
 from alertd.model import AlertSnapshot, Notification, Severity, fingerprint
@@ -35,6 +36,11 @@ def run(
     receiver: str, rules_dir: Path, out: TextIO, err: TextIO, clock: Clock | None = None
 ) -> int:
     """Send a test alert and its resolve through `receiver`: 0 when both were accepted."""
+    missing = rules_dir_problem(rules_dir)
+    if missing:
+        # Without the folder there is no notify.yaml, and every name would look unknown.
+        print(missing, file=err)
+        return 1
     config, errors = notify_config([rules_dir])
     for error in errors:
         print(error, file=err)

@@ -12,12 +12,13 @@ from typing import TextIO
 import anyio
 
 from alertd.clock import SystemClock
+from alertd.commands.arguments import seconds_option, time_option
+from alertd.commands.environment import credentials_problem, rules_dir_problem
 from alertd.daemon import build_source
 from alertd.errors import AlertdError, ExpressionError
 from alertd.query.plan import plan
 from alertd.query.results import RuleResult, SeriesValue, read
 from alertd.rules.adhoc import adhoc_rule
-from alertd.rules.durations import parse_duration
 from alertd.rules.loader import load
 from alertd.rules.ruleset import Rule
 from alertd.rules.schema import Dataset
@@ -25,9 +26,12 @@ from alertd.settings import Settings
 from alertd.sources.batch import run_plan
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     rules_dir: Path = args.rules or settings.rules_dir
+    problem = rules_dir_problem(rules_dir)
+    if problem:
+        print(problem, file=err)
+        return 1
     datasets = load([rules_dir]).ruleset.datasets
     dataset = datasets.get(args.dataset)
     if dataset is None:
@@ -36,8 +40,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     by = tuple(name.strip() for item in args.by for name in item.split(",") if name.strip())
     try:
-        window = parse_duration(args.window)
-        at = parse_time(args.at) if args.at else SystemClock().now()
+        window = seconds_option("--window", args.window)
+        at = time_option("--at", args.at) if args.at else SystemClock().now()
         rule = adhoc_rule(args.value, dataset, by=by, where=args.where, window=window)
     except ExpressionError as exc:
         print(exc.message, file=err)
@@ -45,13 +49,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         print(str(exc), file=err)
         return 2
-    if not settings.cloudflare_account_id or not settings.cloudflare_api_token.get_secret_value():
-        print(
-            "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
-            "(and CLOUDFLARE_API_BASE for the emulator)",
-            file=err,
-        )
-        return 2
+    problem = credentials_problem(settings)
+    if problem:
+        print(problem, file=err)
+        return 1
     try:
         result = anyio.run(_ask, settings, rule, datasets, at)
     except (AlertdError, ValueError) as exc:
@@ -61,13 +62,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(result.error, file=err)
         return 1
     _print(result, by, args.json, out)
+    if not result.series:
+        # An empty answer looks like a broken command; most often nothing was written yet.
+        print(
+            f"no series in the window ending at {_iso(at)}; has data been written? "
+            "(alertd simulate writes some)",
+            file=err,
+        )
     return 0
-
-
-def parse_time(text: str) -> dt.datetime:
-    """An ISO-8601 time; without a zone it is UTC."""
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def _ask(
@@ -101,6 +103,10 @@ def _print(result: RuleResult, by: tuple[str, ...], as_json: bool, out: TextIO) 
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
             file=out,
         )
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _order(value: SeriesValue) -> tuple[bool, float]:

@@ -13,8 +13,7 @@ from alertd.clock import SystemClock
 from alertd.settings import Settings
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = Settings()
+def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
 
     async def main() -> int:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import anyio
 
 from alertd.clock import Clock, SystemClock
-from alertd.commands.query import parse_time
+from alertd.commands.arguments import parse_time
 from alertd.errors import StoreError
 from alertd.model import SilenceRecord
 from alertd.notify.silences import (
