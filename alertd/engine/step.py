@@ -136,7 +136,8 @@ def _step_rule(
         state = before or AlertState(
             fingerprint(rule.name, labels), rule.name, labels, Status.INACTIVE
         )
-        verdict: Verdict = judge(rule, value, firing=state.status is Status.FIRING)
+        firing = state.status is Status.FIRING
+        verdict: Verdict = judge(rule, value, firing=firing, severity=state.severity)
         if rule.by and labels == placeholder and not no_series:
             verdict = Verdict(Condition.CLEAR)
         after, transition = advance(state, verdict, rule_policy, now)

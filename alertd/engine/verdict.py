@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from alertd.model import Severity
 from alertd.query.results import SeriesValue
 from alertd.rules.ruleset import Rule
+from alertd.rules.thresholds import Threshold
 
 
 class Condition(enum.Enum):
@@ -26,17 +27,24 @@ class Verdict:
     threshold: str | None = None
 
 
-def judge(rule: Rule, series: SeriesValue | None, *, firing: bool) -> Verdict:
+def judge(
+    rule: Rule, series: SeriesValue | None, *, firing: bool, severity: Severity | None = None
+) -> Verdict:
     """Judge one series: the most severe threshold that holds wins.
 
     While firing, a rule with `recover` stays in breach (at its mildest severity) until the
-    recover condition holds: that gap is the hysteresis that stops flapping pages.
+    recover condition holds: that gap is the hysteresis that stops flapping pages. The
+    same gap applies to stepping down: firing at `severity`, the alert keeps it until the
+    value is that far past its bound on the quiet side.
     """
     if series is None or series.value is None:
         return Verdict(Condition.NO_DATA, samples=series.samples if series else 0)
     value, samples = series.value, series.samples
     if samples < rule.min_samples:
         return Verdict(Condition.UNKNOWN, value=value, samples=samples)
+    held = _held(rule, value, severity) if firing and severity is not None else None
+    if held is not None:
+        return Verdict(Condition.BREACH, severity, value, samples, held)
     for severity in (Severity.CRITICAL, Severity.WARNING):
         threshold = rule.thresholds.get(severity)
         if threshold is not None and threshold.holds(value):
@@ -45,3 +53,26 @@ def judge(rule: Rule, series: SeriesValue | None, *, firing: bool) -> Verdict:
         mildest = min(rule.thresholds, key=lambda s: s.rank)
         return Verdict(Condition.BREACH, mildest, value, samples, f"not yet {rule.recover.text}")
     return Verdict(Condition.CLEAR, value=value, samples=samples)
+
+
+def _held(rule: Rule, value: float, severity: Severity) -> str | None:
+    """Why a firing alert keeps `severity` though its bound no longer holds; None if not."""
+    threshold = rule.thresholds.get(severity)
+    if rule.recover is None or threshold is None or threshold.holds(value):
+        return None
+    mildest = min(rule.thresholds, key=lambda s: s.rank)
+    if severity is mildest:
+        return None  # the mildest severity already waits for `recover` itself
+    margin = abs(rule.thresholds[mildest].bound - rule.recover.bound)
+    if threshold.upward and value > threshold.bound - margin:
+        return f"{threshold.text}, until below {_shown(threshold, threshold.bound - margin)}"
+    if threshold.downward and value < threshold.bound + margin:
+        return f"{threshold.text}, until above {_shown(threshold, threshold.bound + margin)}"
+    return None
+
+
+def _shown(threshold: Threshold, bound: float) -> str:
+    """A bound written as the rule writes its threshold (a percent stays a percent)."""
+    if threshold.text.rstrip().endswith("%"):
+        return f"{bound * 100:.6g}%"
+    return f"{bound:.6g}"

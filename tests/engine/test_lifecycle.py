@@ -1,7 +1,8 @@
 import datetime as dt
 from pathlib import Path
 
-from alertd.model import Status
+from alertd.engine.verdict import judge
+from alertd.model import Severity, Status
 from alertd.query.results import SeriesValue
 from tests.engine.timeline import Timeline, changes, make_rule, pages
 
@@ -259,3 +260,38 @@ def test_alerts_of_a_removed_rule_resolve(tmp_path: Path) -> None:
         ("R", "resolved", "rule removed")
     ]
     assert carry(line.states, gone) == {}
+
+
+def test_recover_also_steadies_a_severity_flapping_around_the_critical_bound(
+    tmp_path: Path,
+) -> None:
+    body = """\
+    value: p95(duration)
+    thresholds: {warning: "> 150", critical: "> 200"}
+    recover: "< 130"
+"""
+    # recover sits 20 below the warning bound, so critical steps down only below 180.
+    flapping = [205, 195, 205, 185, 205, 175, 160, 120]
+    without = Timeline(make_rule(tmp_path, body.replace('    recover: "< 130"\n', "")))
+    without.feed(flapping)
+    steady = Timeline(make_rule(tmp_path, body))
+    steady.feed(flapping)
+    assert pages(without.transitions) == 7
+    assert changes(steady.transitions) == [
+        (0, "firing", "critical"),
+        (5, "deescalated", "warning"),
+        (7, "resolved", "warning"),
+    ]
+
+
+def test_a_held_severity_says_until_when(tmp_path: Path) -> None:
+    body = """\
+    value: ratio(status == "error")
+    thresholds: {warning: "> 1%", critical: "> 5%"}
+    recover: "< 0.5%"
+"""
+    rule = make_rule(tmp_path, body)
+    held = judge(rule, SeriesValue(0.048, 100), firing=True, severity=Severity.CRITICAL)
+    assert (held.severity, held.threshold) == (Severity.CRITICAL, "> 5%, until below 4.5%")
+    fell = judge(rule, SeriesValue(0.04, 100), firing=True, severity=Severity.CRITICAL)
+    assert (fell.severity, fell.threshold) == (Severity.WARNING, "> 1%")
