@@ -6,56 +6,34 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import anyio
 import pytest
 
-from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
+from tests.commands.live_daemon import (
+    QUERIES_SEEN,
+    rules_folder,
+    start_daemon,
+    write_recent_queries,
+)
 
 RULES = Path(__file__).parents[2] / "rules"
-RULE = """\
-group: live
-interval: 1s
-rules:
-  - alert: QueriesSeen
-    dataset: pitchey_database_metrics
-    value: count()
-    by: [table]
-    window: 10m
-    thresholds: {critical: "> 0"}
-"""
+RULE = QUERIES_SEEN
 
 
 def start(
     tmp_path: Path, ae: RunningEmulator, rules: Path
 ) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
-    env = {
-        **os.environ,
-        "CLOUDFLARE_API_BASE": ae.base_url,
-        "CLOUDFLARE_ACCOUNT_ID": ae.account_id,
-        "CLOUDFLARE_API_TOKEN": ae.token,
-        "ALERTD_STATE_DIR": str(tmp_path / "state"),
-        "ALERTD_EVALUATION_DELAY_SECONDS": "0",
-        "ALERTD_LOG_FORMAT": "json",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alertd.cli", "run", "--transitions", "--rules", str(rules)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_daemon(tmp_path, ae, rules, "--transitions")
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
     stdout = process.stdout
@@ -71,25 +49,8 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 @pytest.fixture
 def rules(tmp_path: Path, ae: RunningEmulator) -> Path:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "datasets.yaml").write_text((RULES / "datasets.yaml").read_text())
-    (folder / "live.yaml").write_text(RULE)
-    ae.reset()
-    now = SystemClock().now()
-    ae.write(
-        "pitchey_database_metrics",
-        [
-            {
-                "timestamp": int((now - dt.timedelta(seconds=s)).timestamp() * 1000),
-                "indexes": ["users"],
-                "blobs": ["SELECT", "users", "success", "", "/api", "u"],
-                "doubles": [10.0, 1.0, 0.0],
-            }
-            for s in range(5, 65)
-        ],
-    )
-    return folder
+    write_recent_queries(ae)
+    return rules_folder(tmp_path / "rules", RULE)
 
 
 def test_run_pages_stops_cleanly_and_resumes_without_paging_again(

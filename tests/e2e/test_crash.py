@@ -4,7 +4,6 @@ after a restart every alert's trigger and resolve arrive, each alert under one d
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
+from tests.commands.live_daemon import daemon_env
 from tests.notify.fakes import Answer, FakeServices, serving
 
 RULES = Path(__file__).parents[2] / "rules"
@@ -45,15 +45,7 @@ TIMEOUT = 90.0
 
 
 def start(tmp_path: Path, ae: RunningEmulator, rules: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CLOUDFLARE_API_BASE": ae.base_url,
-        "CLOUDFLARE_ACCOUNT_ID": ae.account_id,
-        "CLOUDFLARE_API_TOKEN": ae.token,
-        "ALERTD_STATE_DIR": str(tmp_path / "state"),
-        "ALERTD_EVALUATION_DELAY_SECONDS": "0",
-        "ALERTD_LOG_FORMAT": "json",
-    }
+    env = daemon_env(tmp_path, ae)
     return subprocess.Popen(
         [sys.executable, "-m", "alertd.cli", "run", "--rules", str(rules)],
         env=env,
