@@ -116,14 +116,21 @@ class Deliverer:
             for name in self.receivers:
                 tasks.start_soon(self._loop, name)
 
-    async def expire_unconfigured(self) -> int:
-        """Expire what waits for a receiver that is no longer configured (removed from the
-        file, or its secrets unset): nothing would ever send it. The number expired."""
+    async def expire_unconfigured(self) -> tuple[int, int]:
+        """Expire what waits for a receiver that is not configured now (removed from the
+        file, or its secrets unset) once it is past its age limit, as a delivery attempt
+        would. Younger entries wait: a secret restored and a restart still send them.
+        The numbers expired and still waiting."""
+        now = self.clock.now()
         pending = await self.store.outbox(status=Delivery.PENDING, limit=UNCONFIGURED_SCAN)
         orphans = [e for e in pending if e.notification.receiver not in self.receivers]
-        for entry in orphans:
+        expired = [e for e in orphans if now >= e.expires_at]
+        for entry in expired:
             await self._finish(entry, Delivery.EXPIRED, "its receiver is not configured")
-        return len(orphans)
+        waiting = len(orphans) - len(expired)
+        if waiting:
+            log.warning("notification.receiver_not_configured", waiting=waiting)
+        return len(expired), waiting
 
     async def drain(self, seconds: float) -> None:
         """Deliver, for `seconds` at most, what is due now and what comes due meanwhile.

@@ -203,15 +203,25 @@ async def test_a_stop_lets_a_send_in_flight_finish_and_be_recorded_so_it_is_not_
     assert [body for _, body in receiver.sent] == ["trigger"]
 
 
-async def test_notifications_for_a_receiver_no_longer_configured_expire_at_start() -> None:
-    _, store, _, deliverer = await setup()
-    gone = OutboxEntry(
-        dataclasses.replace(entry("old").notification, receiver="removed"),
-        expires_at=T0 + dt.timedelta(hours=1),
-        next_attempt_at=T0,
-    )
-    await store.commit(Commit(T0, "t", outbox=(gone, entry("kept"))))
-    assert await deliverer.expire_unconfigured() == 1
+async def test_notifications_for_an_unconfigured_receiver_wait_until_their_age_limit() -> None:
+    clock, store, _, deliverer = await setup()
+
+    def for_removed(id: str, hours: int) -> OutboxEntry:
+        return OutboxEntry(
+            dataclasses.replace(entry(id).notification, receiver="removed"),
+            expires_at=T0 + dt.timedelta(hours=hours),
+            next_attempt_at=T0,
+        )
+
+    backlog = (for_removed("old", 1), for_removed("young", 6), entry("kept"))
+    await store.commit(Commit(T0, "t", outbox=backlog))
+    clock.advance(2 * 3600)
+    # The receiver's secret may only be missing for now: what is young enough waits.
+    assert await deliverer.expire_unconfigured() == (1, 1)
     statuses = {e.id: e.status for e in await store.outbox()}
-    assert statuses == {"old": Delivery.EXPIRED, "kept": Delivery.PENDING}
+    assert statuses == {
+        "old": Delivery.EXPIRED,
+        "young": Delivery.PENDING,
+        "kept": Delivery.PENDING,
+    }
     assert deliverer.counters["removed"].expired == 1
