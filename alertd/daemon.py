@@ -236,9 +236,10 @@ async def _reload(
     evaluator.ruleset = loaded.ruleset
     service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
     _reload_routing(service.notifier, config)
-    show((await evaluator.retire(_now(scheduler.clock, scheduler.delay))).transitions)
+    retired = await evaluator.retire(_now(scheduler.clock, scheduler.delay))
     scheduler.schedule(loaded.ruleset.groups)
     log.info("rules.reloaded", rules=len(loaded.ruleset.rules))
+    show(retired.transitions)
 
 
 def _reload_routing(notifier: Notifier, config: NotifyConfig) -> None:

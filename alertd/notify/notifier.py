@@ -108,9 +108,11 @@ class Notifier:
 
     def _delivers(self, receiver: str) -> bool:
         # A receiver without an integration discards alerts (Alertmanager's null receiver):
-        # nothing is queued that nobody would send.
+        # nothing is queued that nobody would send. One that is not configured now (a
+        # secret unset) still gets its notifications queued: a trigger waiting there must
+        # be followed by its resolve when the secret is back.
         spec = self.config.receivers.get(receiver)
-        return spec is not None and spec.integration is not None
+        return spec is None or spec.integration is not None
 
     def _sends_resolved(self, receiver: str) -> bool:
         spec = self.config.receivers.get(receiver)

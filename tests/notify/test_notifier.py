@@ -144,3 +144,26 @@ async def test_a_silence_added_now_holds_at_once_though_evaluation_runs_behind()
     evaluated_at = at(540)  # the evaluation delay: a minute behind the wall clock
     n.committed(await service.followup(states, evaluated_at))
     assert not (await service.followup(states, evaluated_at + dt.timedelta(seconds=30))).outbox
+
+
+def test_a_resolve_is_queued_for_a_receiver_whose_secret_is_unset_for_now() -> None:
+    env = {"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}
+    with_key, _ = load_notify(RULES / "notify.yaml", env)
+    without_key, _ = load_notify(RULES / "notify.yaml", {})
+    assert with_key is not None
+    assert without_key is not None
+    rules = {r.name: r for r in check_rules([RULES]).ruleset.rules}
+    before = Notifier(with_key, rules)
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    before.committed(before.step({state.fingerprint: state}, [], at(0)))
+    paged = before.step({state.fingerprint: state}, [], at(30))
+    before.committed(paged)
+    assert "pagerduty" in {e.notification.receiver for e in paged.outbox}
+    # A restart with the key unset: the alert resolves meanwhile. Its resolve waits in
+    # the outbox behind the trigger, for the key to come back.
+    after = Notifier(without_key, rules)
+    after.groups = dict(before.groups)
+    resolved = after.step({}, [], at(60))
+    assert ("pagerduty", False) in {
+        (e.notification.receiver, e.notification.firing) for e in resolved.outbox
+    }
