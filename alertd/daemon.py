@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,7 @@ from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
+from alertd.errors import RuleError
 from alertd.model import Transition
 from alertd.notify.build import build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
@@ -26,7 +28,7 @@ from alertd.notify.notifier import Notifier
 from alertd.notify.receiver_config import ConsoleConfig
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
-from alertd.rules.ruleset import Group
+from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.store.retention import prune_forever
@@ -64,22 +66,18 @@ async def run(
     speed: float = 1.0,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`), finish the tick in flight, persist, return 0."""
-    if not settings.cloudflare_account_id or not settings.cloudflare_api_token.get_secret_value():
-        print(
-            "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN "
-            "(and CLOUDFLARE_API_BASE for the emulator)",
-            file=err,
-        )
+    problem = settings.credentials_problem()
+    if problem:
+        print(problem, file=err)
         return 1
-    loaded = check_rules(paths)
-    config, notify_errors = notify_config(paths)
-    if loaded.errors or notify_errors or config is None:
-        for error in [*loaded.errors, *notify_errors]:
+    found = _load(paths, json_lines)
+    if isinstance(found, list):
+        for error in found:
             print(error, file=err)
         return 1
+    ruleset, config = found
     for skipped in config.skipped:
         log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
-    config = _console_format(config, json_lines)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
     def show(changes: Sequence[Transition]) -> None:
@@ -104,7 +102,7 @@ async def run(
             service = NotificationService(
                 Notifier(
                     config,
-                    {r.name: r for r in loaded.ruleset.rules},
+                    {r.name: r for r in ruleset.rules},
                     max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
                 ),
                 Deliverer(store, receivers, clock, rates=rates),
@@ -113,7 +111,7 @@ async def run(
             )
             await service.restore()
             evaluator = Evaluator(
-                loaded.ruleset,
+                ruleset,
                 source,
                 store,
                 source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
@@ -139,16 +137,17 @@ async def run(
                 )
                 async with anyio.create_task_group() as delivering:
                     delivering.start_soon(service.deliverer.run)
-                    scheduler.start(loaded.ruleset.groups)
+                    scheduler.start(ruleset.groups)
                     log.info(
                         "daemon.started",
-                        rules=len(loaded.ruleset.rules),
-                        groups=len(loaded.ruleset.groups),
+                        rules=len(ruleset.rules),
+                        groups=len(ruleset.groups),
                         receivers=sorted(receivers),
                     )
-                    await _serve_signals(
-                        scheduler, evaluator, service, paths, stop, show, json_lines
+                    reload = functools.partial(
+                        _reload, scheduler, evaluator, service, paths, show, json_lines
                     )
+                    await _serve_signals(reload, stop)
                     await scheduler.shutdown()
                     # The delivery loop ends (its sends in flight finish) before the drain
                     # starts, so no notification is sent by both.
@@ -164,15 +163,7 @@ async def run(
     return 0
 
 
-async def _serve_signals(
-    scheduler: GroupScheduler,
-    evaluator: Evaluator,
-    service: NotificationService,
-    paths: Sequence[Path],
-    stop: anyio.Event | None,
-    show: Callable[[Sequence[Transition]], None],
-    json_lines: bool,
-) -> None:
+async def _serve_signals(reload: Callable[[], Awaitable[None]], stop: anyio.Event | None) -> None:
     """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
     async with anyio.create_task_group() as tasks:
         if stop is not None:
@@ -186,13 +177,25 @@ async def _serve_signals(
             async for received in signals:
                 if received == signal.SIGHUP:
                     try:
-                        await _reload(scheduler, evaluator, service, paths, show, json_lines)
+                        await reload()
                     except Exception:
                         log.exception("rules.reload_failed")
                     continue
                 log.info("daemon.stopping", signal=signal.Signals(received).name)
                 tasks.cancel_scope.cancel()
                 return
+
+
+def _load(
+    paths: Sequence[Path], json_lines: bool
+) -> tuple[RuleSet, NotifyConfig] | list[RuleError]:
+    """The rules and notification settings in `paths`, or every error found in them."""
+    loaded = check_rules(paths)
+    config, notify_errors = notify_config(paths)
+    errors = [*loaded.errors, *notify_errors]
+    if errors or config is None:
+        return errors
+    return loaded.ruleset, _console_format(config, json_lines)
 
 
 def _console_format(config: NotifyConfig, json_lines: bool) -> NotifyConfig:
@@ -224,21 +227,17 @@ async def _reload(
     show: Callable[[Sequence[Transition]], None],
     json_lines: bool,
 ) -> None:
-    loaded = check_rules(paths)
-    if loaded.errors:
-        log.error("rules.reload_failed", errors=[str(e) for e in loaded.errors])
+    found = _load(paths, json_lines)
+    if isinstance(found, list):
+        log.error("rules.reload_failed", errors=[str(e) for e in found])
         return
-    config, notify_errors = notify_config(paths)
-    if notify_errors or config is None:
-        log.error("rules.reload_failed", errors=[str(e) for e in notify_errors])
-        return
-    config = _console_format(config, json_lines)
-    evaluator.ruleset = loaded.ruleset
-    service.notifier.rules = {r.name: r for r in loaded.ruleset.rules}
+    ruleset, config = found
+    evaluator.ruleset = ruleset
+    service.notifier.rules = {r.name: r for r in ruleset.rules}
     _reload_routing(service.notifier, config)
     retired = await evaluator.retire(_now(scheduler.clock, scheduler.delay))
-    scheduler.schedule(loaded.ruleset.groups)
-    log.info("rules.reloaded", rules=len(loaded.ruleset.rules))
+    scheduler.schedule(ruleset.groups)
+    log.info("rules.reloaded", rules=len(ruleset.rules))
     show(retired.transitions)
 
 

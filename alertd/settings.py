@@ -7,6 +7,10 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+CREDENTIALS_MISSING = (
+    "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (and CLOUDFLARE_API_BASE for the emulator)"
+)
+
 
 class Settings(BaseSettings):
     """Everything alertd reads from its environment."""
@@ -47,3 +51,9 @@ class Settings(BaseSettings):
     def state_file(self) -> Path:
         """The SQLite file the daemon and the CLI share."""
         return self.state_dir / "alertd.db"
+
+    def credentials_problem(self) -> str | None:
+        """Why the Analytics Engine cannot be asked, or None."""
+        if not self.cloudflare_account_id or not self.cloudflare_api_token.get_secret_value():
+            return CREDENTIALS_MISSING
+        return None

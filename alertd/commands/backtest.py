@@ -15,7 +15,6 @@ import httpx
 
 from alertd.clock import SystemClock
 from alertd.commands.arguments import UsageError, seconds_option, time_option
-from alertd.commands.environment import credentials_problem
 from alertd.daemon import build_source
 from alertd.engine.backtest import Between, backtest
 from alertd.engine.evaluator import Committed, Evaluator, Followup
@@ -35,11 +34,11 @@ from alertd.sources.base import Source
 from alertd.store.memory import MemoryStore
 
 DELIVER_SECONDS = 120.0
-OUTBOX_LIMIT = 1_000_000  # a replay's outbox is in memory; count every entry
+OUTBOX_LIMIT = 1_000_000  # a replay's outbox is in memory; count every pending entry
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
-    problem = credentials_problem(settings)
+    problem = settings.credentials_problem()
     if problem:
         print(problem, file=err)
         return 1
@@ -92,15 +91,15 @@ class _Outcome:
         return f"delivered {self.delivered}, failed {self.failed}, expired {self.expired}{left}"
 
 
-async def _outcome(store: MemoryStore) -> _Outcome:
-    counts = {
-        status: len(await store.outbox(status=status, limit=OUTBOX_LIMIT)) for status in Delivery
-    }
+async def _outcome(deliverer: Deliverer, store: MemoryStore) -> _Outcome:
+    """What the deliverer counted, and what is left in the outbox."""
+    counted = deliverer.counters.values()
+    pending = await store.outbox(status=Delivery.PENDING, limit=OUTBOX_LIMIT)
     return _Outcome(
-        counts[Delivery.DELIVERED],
-        counts[Delivery.FAILED],
-        counts[Delivery.EXPIRED],
-        counts[Delivery.PENDING],
+        sum(c.delivered for c in counted),
+        sum(c.failed for c in counted),
+        sum(c.expired for c in counted),
+        len(pending),
     )
 
 
@@ -213,7 +212,7 @@ class _Replay:
         found = await self._replay(source, store, service.followup, service.committed, between)
         if self.args.deliver:
             await service.deliverer.drain(DELIVER_SECONDS)
-            self.outcome = await _outcome(store)
+            self.outcome = await _outcome(service.deliverer, store)
         return len(found)
 
 

@@ -1,5 +1,5 @@
-"""What commands check in their environment before they start: settings, credentials and
-the rules directory, each problem said in one line."""
+"""What commands check in their environment before they start: settings and the rules
+directory, each problem said in one line."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from pydantic_core import ErrorDetails
 
 from alertd.settings import Settings
 
-CREDENTIALS_MISSING = (
-    "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (and CLOUDFLARE_API_BASE for the emulator)"
-)
 _CHOICES = re.compile(r"\^\(([\w|]+)\)\$")
 
 
@@ -26,13 +23,6 @@ def settings_problems(exc: ValidationError) -> list[str]:
         value = "" if _secret(field) else f"={error['input']!r}"
         lines.append(f"{names.get(field, field)}{value}: {_reason(error)}")
     return lines
-
-
-def credentials_problem(settings: Settings) -> str | None:
-    """Why the Analytics Engine cannot be asked (the same words `alertd run` uses), or None."""
-    if not settings.cloudflare_account_id or not settings.cloudflare_api_token.get_secret_value():
-        return CREDENTIALS_MISSING
-    return None
 
 
 def rules_dir_problem(rules_dir: Path) -> str | None:

@@ -13,7 +13,7 @@ import anyio
 
 from alertd.clock import SystemClock
 from alertd.commands.arguments import seconds_option, time_option
-from alertd.commands.environment import credentials_problem, rules_dir_problem
+from alertd.commands.environment import rules_dir_problem
 from alertd.daemon import build_source
 from alertd.errors import AlertdError, ExpressionError
 from alertd.query.plan import plan
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) 
     except ValueError as exc:
         print(str(exc), file=err)
         return 2
-    problem = credentials_problem(settings)
+    problem = settings.credentials_problem()
     if problem:
         print(problem, file=err)
         return 1

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import anyio
 
 from alertd.clock import Clock, SystemClock
-from alertd.commands.arguments import parse_time
+from alertd.commands.arguments import UsageError, time_option
 from alertd.errors import StoreError
 from alertd.model import SilenceRecord
 from alertd.notify.silences import (
@@ -64,17 +64,18 @@ def requested(
     comment: str,
     now: dt.datetime,
 ) -> Silence:
-    """The silence these arguments ask for at `now`; SilenceError names the argument at fault."""
+    """The silence these arguments ask for at `now`; SilenceError or UsageError names the
+    argument at fault."""
     try:
         parsed = parse_cli_matchers(matchers)
     except SilenceError as exc:
         raise SilenceError(f"matcher {exc}") from None
-    starts_at = _time("--start", start) if start is not None else now
+    starts_at = time_option("--start", start) if start is not None else now
     # A start already gone would record a window nobody asked for; leaving it out means now.
     if starts_at < now:
         raise SilenceError(f"--start {start} is in the past: leave --start out to start now")
     if until is not None:
-        ends_at = _time("--until", until)
+        ends_at = time_option("--until", until)
         if ends_at <= now:
             raise SilenceError(f"--until {until} is in the past: a silence must end later")
     else:
@@ -110,7 +111,7 @@ def _add(args: argparse.Namespace, path: Path, now: dt.datetime, out: TextIO, er
             comment=args.comment,
             now=now,
         )
-    except SilenceError as exc:
+    except (SilenceError, UsageError) as exc:
         print(f"alertd silence add: {exc}", file=err)
         return 2
     anyio.run(_store, path, to_record(silence))
@@ -188,15 +189,6 @@ async def _expire_stored(path: Path, silence_id: str, at: dt.datetime) -> Silenc
         return before
     finally:
         await store.aclose()
-
-
-def _time(flag: str, text: str) -> dt.datetime:
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise SilenceError(
-            f"{flag} {text!r} is not an ISO-8601 time, e.g. 2026-01-31T18:00Z (UTC if no zone)"
-        ) from None
 
 
 def _row(silence: Silence, now: dt.datetime) -> list[str]:
