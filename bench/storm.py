@@ -3,15 +3,22 @@
     .venv/bin/python bench/storm.py --alerts 2000 --pagerduty-rate 20   # a few minutes
     .venv/bin/python bench/storm.py --pagerduty-rate 10                 # 10,000 alerts
     .venv/bin/python bench/storm.py                # PagerDuty's documented 2/s: ~42 min
+    .venv/bin/python bench/storm.py --step-only --alerts 1000 10000     # the notifier alone
 
 One rule fires for 10,000 tables at once, spread over 20 teams, half critical. Every alert
 goes to Slack and Teams grouped by `alertname, team` (20 messages each), and critical ones
 also page PagerDuty grouped by every label (`group_by: ["..."]`): 5,000 events, which at
-PagerDuty's 120 a minute take about 42 minutes, hence `--pagerduty-rate`.
+PagerDuty's 120 a minute take about 42 minutes, hence `--pagerduty-rate`. The inhibit rules
+of the shipped rules/notify.yaml apply (`--no-inhibit` leaves them out); every table has
+one alert, so they mute nothing, but every warning is a target they must check.
 
 The real path runs: `Notifier.step` at t0, one commit of the tick to a `SqliteStore` in a
-temporary folder, then a `Deliverer` with the real receivers, the default rate limits and
-the system clock, until the outbox holds nothing pending or the budget (15 min) is spent.
+temporary folder, the notifier's next once-a-second poll (the step it takes every second
+while the storm lasts), then a `Deliverer` with the real receivers, the default rate limits
+and the system clock, until the outbox holds nothing pending or the budget (15 min) is
+spent; `--step-only` stops before delivery. All of it runs in one event loop, as in the
+daemon, beside a task that asks to wake every 10 ms: how late it wakes is the longest stall
+of the loop, during which no tick, delivery or signal is handled.
 The receivers post to the fakes of tests/notify/fakes.py on 127.0.0.1, which check every
 payload; in front of them ~5% of requests are answered 429 with `Retry-After: 1` and ~2%
 500. Each request is matched to its outbox entry by its body (rendering is pure).
@@ -20,6 +27,7 @@ Printed per receiver: notifications enqueued, requests the fakes saw, delivered,
 429s and 500s answered, failed, expired, still pending, lost (enqueued − delivered −
 pending, which must be 0), duplicates (a notification the fakes accepted more than once)
 and the time until its last delivery; then the overall time and the peak RSS.
+Several `--alerts` counts run one storm each, in turn.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from typing import Any
 import anyio
 import httpx
 import uvicorn
+import yaml
 
 from alertd.clock import SystemClock
 from alertd.daemon import RECEIVER_TIMEOUT_SECONDS
@@ -114,6 +123,8 @@ route:
     - receiver: teams
       continue: true
 """
+SHIPPED_NOTIFY = ROOT / "rules" / "notify.yaml"
+WAKE_EVERY = 0.01  # seconds between the stall watcher's wake-ups
 RETRY_AFTER = {"Retry-After": "1"}
 THROTTLED = {
     "slack": Answer(429, {"retry_after": 1, "ok": False, "error": "rate_limited"}, RETRY_AFTER),
@@ -218,11 +229,36 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def configured(folder: Path, base_url: str) -> tuple[dict[str, Rule], NotifyConfig]:
+class Stalls:
+    """The longest time the event loop kept a task waiting past its wake-up."""
+
+    def __init__(self, every: float = WAKE_EVERY) -> None:
+        self.every = every
+        self.longest = 0.0
+
+    async def watch(self) -> None:
+        while True:
+            due = time.monotonic() + self.every
+            await anyio.sleep(self.every)
+            self.longest = max(self.longest, time.monotonic() - due)
+
+
+def shipped_inhibit_rules() -> str:
+    """The `inhibit_rules` of the shipped notification file, as YAML."""
+    shipped = yaml.safe_load(SHIPPED_NOTIFY.read_text())
+    return yaml.safe_dump({"inhibit_rules": shipped["inhibit_rules"]}, sort_keys=False)
+
+
+def configured(
+    folder: Path, base_url: str, *, inhibit: bool
+) -> tuple[dict[str, Rule], NotifyConfig]:
     """The storm's rule and notification file, written to `folder` and loaded."""
     (folder / "datasets.yaml").write_text(DATASETS_YAML)
     (folder / "storm.yaml").write_text(RULES_YAML)
-    (folder / "notify.yaml").write_text(NOTIFY_YAML.format(base=base_url, key=ROUTING_KEY))
+    notify = NOTIFY_YAML.format(base=base_url, key=ROUTING_KEY)
+    if inhibit:
+        notify += shipped_inhibit_rules()
+    (folder / "notify.yaml").write_text(notify)
     loaded = load([folder])
     config, errors = notify_config([folder])
     problems = [*loaded.errors, *errors]
@@ -304,8 +340,11 @@ class Outcome:
 
     alerts: int
     critical: int
+    inhibit_rules: int
     step_s: float
     commit_s: float
+    poll_s: float
+    stall_s: float
     begun: float
     entries: list[OutboxEntry]
     ids: dict[str, str]
@@ -314,53 +353,69 @@ class Outcome:
     problems: list[str]
 
 
-async def storm(args: argparse.Namespace) -> Outcome:
+async def storm(args: argparse.Namespace, alerts: int) -> Outcome:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as name, serving(rng, args.throttled, args.broken) as front:
         folder = Path(name)
-        rules, config = configured(folder, front.fakes.base_url)
+        rules, config = configured(folder, front.fakes.base_url, inhibit=not args.no_inhibit)
         store = await SqliteStore.open(folder / "state.db")
+        stalls = Stalls()
         try:
-            clock = SystemClock()
-            t0 = clock.now()
-            states = firing_states(args.alerts, args.teams, t0)
-            notifier = Notifier(config, rules)
-            started = time.perf_counter()
-            changes = notifier.step(states, [], t0)
-            stepped = time.perf_counter()
-            await store.commit(
-                Commit(
-                    at=t0,
-                    group="storm",
-                    states=tuple(states.values()),
-                    transitions=tuple(fired(s) for s in states.values()),
-                    groups=changes.groups,
-                    dropped_groups=changes.dropped_groups,
-                    outbox=changes.outbox,
+            async with anyio.create_task_group() as watching:
+                watching.start_soon(stalls.watch)
+                await anyio.sleep(2 * stalls.every)  # the watcher is waiting
+                clock = SystemClock()
+                t0 = clock.now()
+                states = firing_states(alerts, args.teams, t0)
+                notifier = Notifier(config, rules)
+                started = time.perf_counter()
+                changes = notifier.step(states, [], t0)
+                stepped = time.perf_counter()
+                await store.commit(
+                    Commit(
+                        at=t0,
+                        group="storm",
+                        states=tuple(states.values()),
+                        transitions=tuple(fired(s) for s in states.values()),
+                        groups=changes.groups,
+                        dropped_groups=changes.dropped_groups,
+                        outbox=changes.outbox,
+                    )
                 )
-            )
-            notifier.committed(changes)
-            committed = time.perf_counter()
-            async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
-                receivers, rates = build_receivers(config, client, io.StringIO())
-                rates["pagerduty"] = args.pagerduty_rate
-                ids = expected_bodies(await store.outbox(limit=OUTBOX_LIMIT), receivers)
-                deliverer = Deliverer(store, receivers, clock, rates=rates)
+                notifier.committed(changes)
+                committed = time.perf_counter()
+                notifier.step(states, [], t0 + dt.timedelta(seconds=1))
+                polled = time.perf_counter()
                 begun = time.monotonic()
-                await deliver(deliverer, store, args.budget, args.loop)
+                ids: dict[str, str] = {}
+                retried: dict[str, int] = {}
+                if not args.step_only:
+                    async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
+                        receivers, rates = build_receivers(config, client, io.StringIO())
+                        rates["pagerduty"] = args.pagerduty_rate
+                        ids = expected_bodies(await store.outbox(limit=OUTBOX_LIMIT), receivers)
+                        deliverer = Deliverer(store, receivers, clock, rates=rates)
+                        begun = time.monotonic()
+                        await deliver(deliverer, store, args.budget, args.loop)
+                    retried = {name: c.retried for name, c in deliverer.counters.items()}
+                await anyio.sleep(2 * stalls.every)  # the watcher has seen the last stall
+                watching.cancel_scope.cancel()
             entries = await store.outbox(limit=OUTBOX_LIMIT)
         finally:
             await store.aclose()
         return Outcome(
             alerts=len(states),
             critical=sum(s.severity is Severity.CRITICAL for s in states.values()),
+            inhibit_rules=len(config.inhibit_rules),
             step_s=stepped - started,
             commit_s=committed - stepped,
+            poll_s=polled - committed,
+            stall_s=stalls.longest,
             begun=begun,
             entries=entries,
             ids=ids,
             seen=list(front.seen),
-            retried={name: c.retried for name, c in deliverer.counters.items()},
+            retried=retried,
             problems=front.fakes.problems(),
         )
 
@@ -447,13 +502,16 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
     rates = {**DEFAULT_RATES, "pagerduty": args.pagerduty_rate}
     print(
         f"storm: {outcome.alerts} alerts firing at once ({outcome.critical} critical) over "
-        f"{args.teams} teams; loop={args.loop}; "
+        f"{args.teams} teams; {outcome.inhibit_rules} inhibit rules; loop={args.loop}; "
         f"{args.throttled:.0%} answered 429 (Retry-After: 1), {args.broken:.0%} answered 500"
     )
     print(
         f"Notifier.step {outcome.step_s:.2f} s; commit of the tick {outcome.commit_s:.2f} s "
-        f"({len(outcome.entries)} notifications enqueued)"
+        f"({len(outcome.entries)} notifications enqueued); next poll's step "
+        f"{outcome.poll_s:.2f} s; longest event-loop stall {outcome.stall_s:.2f} s"
     )
+    if args.step_only:
+        return
     print(f"{'receiver':<16}" + "".join(f"{c:>11}" for c in COLUMNS) + f"{'last delivery':>14}")
     for name, row in [*((f"{n} ({rates[n]:g}/s)", table[n]) for n in RECEIVERS), ("all", total)]:
         numbers = [getattr(row, f.name) for f in dataclasses.fields(Row)][:-1]
@@ -471,7 +529,9 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
 def main() -> int:
     configure("error", "console")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--alerts", type=int, default=10_000)
+    parser.add_argument(
+        "--alerts", type=int, nargs="+", default=[10_000], help="one storm per count, in turn"
+    )
     parser.add_argument("--teams", type=int, default=20)
     parser.add_argument(
         "--pagerduty-rate",
@@ -484,8 +544,15 @@ def main() -> int:
     parser.add_argument("--throttled", type=float, default=0.05, help="share answered 429")
     parser.add_argument("--broken", type=float, default=0.02, help="share answered 500")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--step-only", action="store_true", help="time the notifier's steps, deliver nothing"
+    )
+    parser.add_argument(
+        "--no-inhibit", action="store_true", help="leave out the shipped inhibit rules"
+    )
     args = parser.parse_args()
-    report(anyio.run(storm, args), args)
+    for alerts in args.alerts:
+        report(anyio.run(storm, args, alerts), args)
     return 0
 
 
