@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from alertd.model import AlertSnapshot, AlertState, GroupState, NotifyChanges, OutboxEntry
 from alertd.notify.config import NotifyConfig
 from alertd.notify.dispatch import dispatch
-from alertd.notify.inhibit import inhibited
+from alertd.notify.inhibit import Inhibitor
 from alertd.notify.routing import RouteMatch, route
 from alertd.notify.silences import Silence, is_silenced
 from alertd.notify.snapshots import SnapshotCache
@@ -90,12 +90,11 @@ class Notifier:
         self, firing: Sequence[AlertSnapshot], silences: Sequence[Silence], now: dt.datetime
     ) -> set[str]:
         """Alerts that are silenced or inhibited now: they neither page nor resolve."""
-        labels = [a.labels for a in firing]
+        inhibitor = Inhibitor((a.labels for a in firing), self.config.inhibit_rules)
         return {
             a.fingerprint
             for a in firing
-            if is_silenced(a.labels, silences, now) is not None
-            or inhibited(a.labels, labels, self.config.inhibit_rules)
+            if is_silenced(a.labels, silences, now) is not None or inhibitor.mutes(a.labels)
         }
 
     def _route(self, alert: AlertSnapshot) -> list[RouteMatch]:

@@ -2,8 +2,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alertd.model import Labels
-from alertd.notify.inhibit import InhibitRule, inhibited, inhibitor
-from alertd.notify.matchers import parse_matchers
+from alertd.notify.inhibit import Inhibitor, InhibitRule, inhibited, inhibitor
+from alertd.notify.matchers import matches_all, parse_matcher, parse_matchers
 
 CRITICAL_MUTES_WARNING = InhibitRule(
     source=parse_matchers('severity="critical"'),
@@ -104,3 +104,71 @@ def test_alerts_matching_both_sides_never_mute_each_other() -> None:
     firing = [CRITICAL_USERS, CRITICAL_ORDERS, WARNING_USERS]
     muted = [labels for labels in firing if inhibited(labels, firing, [team_rule])]
     assert muted == [WARNING_USERS]  # both criticals page; the warning is muted
+
+
+def muted_by_pairwise(
+    target: Labels, firing: list[Labels], rules: list[InhibitRule]
+) -> Labels | None:
+    """The reference model: the first firing alert that mutes `target` under any rule,
+    by comparing `target` with every firing alert (Alertmanager's definition)."""
+    t = dict(target)
+    for source_labels in firing:
+        s = dict(source_labels)
+        if s == t:
+            continue
+        for rule in rules:
+            two_sided = matches_all(rule.source, t)
+            if (
+                matches_all(rule.target, t)
+                and matches_all(rule.source, s)
+                and not (two_sided and matches_all(rule.target, s))
+                and all(t.get(n, "") == s.get(n, "") for n in rule.equal)
+            ):
+                return source_labels
+    return None
+
+
+# Few names and values, so that sources, targets and equal values often collide; regexes
+# and negative matchers, so that an alert may match both sides of a rule or neither.
+some_matchers = st.lists(
+    st.sampled_from(
+        [
+            'severity="critical"',
+            'severity="warning"',
+            'severity=~"warning|critical"',
+            'severity!="critical"',
+            'team="db"',
+            'team=~"d.*"',
+            'team=""',
+            'table!~"users"',
+        ]
+    ).map(parse_matcher),
+    min_size=1,
+    max_size=2,
+).map(tuple)
+some_rules = st.builds(
+    InhibitRule,
+    some_matchers,
+    some_matchers,
+    st.lists(st.sampled_from(["team", "table", "endpoint"]), max_size=3).map(tuple),
+)
+some_labels = st.fixed_dictionaries(
+    {"severity": st.sampled_from(["warning", "critical"])},
+    optional={"team": st.sampled_from(["db", "web", ""]), "table": st.sampled_from(["users", "a"])},
+).map(lambda d: tuple(sorted(d.items())))
+
+
+@given(
+    st.lists(some_labels, max_size=12),
+    st.lists(some_labels, max_size=3),
+    st.lists(some_rules, max_size=3),
+)
+def test_the_index_answers_as_comparing_every_pair_does(
+    firing: list[Labels], others: list[Labels], rules: list[InhibitRule]
+) -> None:
+    index = Inhibitor(firing, rules)
+    for target in [*firing, *others]:
+        expected = muted_by_pairwise(target, firing, rules)
+        assert index.muted_by(target) == expected
+        assert index.muted_by(dict(target)) == expected
+        assert index.mutes(target) is (expected is not None)
