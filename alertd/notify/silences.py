@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -143,12 +144,19 @@ def from_record(record: SilenceRecord) -> Silence:
     """A stored silence back as a value; its matchers were valid when it was stored."""
     return Silence(
         record.id,
-        tuple(parse_matcher(text) for text in record.matchers),
+        _parsed(tuple(record.matchers)),
         record.starts_at,
         record.ends_at,
         record.created_by,
         record.comment,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(texts: tuple[str, ...]) -> tuple[Matcher, ...]:
+    """A stored silence's matchers, parsed once rather than at each of the notifier's
+    once-a-second loads of the active silences (a Matcher is immutable, so it is shared)."""
+    return tuple(parse_matcher(text) for text in texts)
 
 
 def to_record(silence: Silence) -> SilenceRecord:

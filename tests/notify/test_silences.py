@@ -1,15 +1,19 @@
+import dataclasses
 import datetime as dt
 
 import pytest
 
+from alertd.model import SilenceRecord
 from alertd.notify.matchers import Matcher, parse_matchers
 from alertd.notify.silences import (
     Silence,
     SilenceError,
     expire,
+    from_record,
     is_silenced,
     new_silence,
     parse_cli_matchers,
+    to_record,
 )
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -128,3 +132,13 @@ def test_cli_arguments_become_matchers_with_a_bare_first_alert_name() -> None:
 def test_a_bad_cli_matcher_names_the_argument() -> None:
     with pytest.raises(SilenceError, match=r"'table': expected an operator"):
         parse_cli_matchers(["SlowQueryP95", "table"])
+
+
+def test_a_stored_silence_is_parsed_once_however_often_it_is_loaded() -> None:
+    # The notifier loads the active silences every second; their regexes are compiled once.
+    stored = to_record(silence('alertname="SlowQueryP95", table=~"users|orders"'))
+    first = from_record(stored)
+    again = from_record(SilenceRecord(*dataclasses.astuple(stored)))
+    assert again == first
+    assert all(a is b for a, b in zip(again.matchers, first.matchers, strict=True))
+    assert is_silenced(USERS, [again], T0) == first
