@@ -185,4 +185,6 @@ def _skip_space(text: str, position: int) -> int:
 
 def as_mapping(labels: LabelSet) -> Mapping[str, str]:
     """Labels as a mapping, converting the tuple form once for many matchers."""
+    if type(labels) is dict:  # the usual case, asked per matcher: skip the slower ABC test
+        return labels
     return labels if isinstance(labels, Mapping) else dict(labels)
