@@ -16,7 +16,7 @@ from alertd.notify.config import NotifyConfig
 from alertd.notify.dispatch import dispatch
 from alertd.notify.inhibit import Inhibitor
 from alertd.notify.routing import RouteMatch, route
-from alertd.notify.silences import Silence, is_silenced
+from alertd.notify.silences import Silence, Silencer
 from alertd.notify.snapshots import SnapshotCache
 from alertd.notify.time_intervals import muted
 from alertd.rules.ruleset import Rule
@@ -90,11 +90,12 @@ class Notifier:
         self, firing: Sequence[AlertSnapshot], silences: Sequence[Silence], now: dt.datetime
     ) -> set[str]:
         """Alerts that are silenced or inhibited now: they neither page nor resolve."""
+        silencer = Silencer(silences, now, (a.labels for a in firing))
         inhibitor = Inhibitor((a.labels for a in firing), self.config.inhibit_rules)
         return {
             a.fingerprint
             for a in firing
-            if is_silenced(a.labels, silences, now) is not None or inhibitor.mutes(a.labels)
+            if silencer.silencing(a.labels) is not None or inhibitor.mutes(a.labels)
         }
 
     def _route(self, alert: AlertSnapshot) -> list[RouteMatch]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -115,6 +116,42 @@ def is_silenced(labels: LabelSet, silences: Iterable[Silence], now: dt.datetime)
     as_dict = as_mapping(labels)
     muting = [s for s in silences if s.active(now) and all(m.matches(as_dict) for m in s.matchers)]
     return max(muting, key=lambda s: (s.ends_at, s.id), default=None)
+
+
+class Silencer:
+    """The silences active at one instant, indexed to answer `is_silenced` for many alerts.
+
+    A silence with a matcher `name="value"` (value not empty) can only mute alerts that
+    carry that label and value, so it is filed under that pair (of several, the one fewest
+    of the alerts carry) and compared only with the alerts carrying it. Silences with no
+    such matcher (only regexes or negations) are compared with every alert.
+    """
+
+    def __init__(
+        self, silences: Iterable[Silence], now: dt.datetime, alerts: Iterable[LabelSet]
+    ) -> None:
+        self.now = now
+        self._everywhere: list[Silence] = []
+        self._filed: defaultdict[tuple[str, str], list[Silence]] = defaultdict(list)
+        active = [(s, _required_pairs(s)) for s in silences if s.active(now)]
+        carried: Counter[tuple[str, str]] = Counter()
+        if any(len(pairs) > 1 for _, pairs in active):
+            carried.update(pair for labels in alerts for pair in as_mapping(labels).items())
+        for silence, pairs in active:
+            if pairs:
+                self._filed[min(pairs, key=lambda pair: carried[pair])].append(silence)
+            else:
+                self._everywhere.append(silence)
+
+    def silencing(self, labels: LabelSet) -> Silence | None:
+        """The active silence muting these labels (the one ending last), or None."""
+        as_dict = as_mapping(labels)
+        filed = (s for pair in as_dict.items() for s in self._filed.get(pair, ()))
+        return is_silenced(as_dict, [*self._everywhere, *filed], self.now)
+
+
+def _required_pairs(silence: Silence) -> list[tuple[str, str]]:
+    return [(m.name, m.value) for m in silence.matchers if m.op == "=" and m.value]
 
 
 def parse_cli_matchers(arguments: Sequence[str]) -> tuple[Matcher, ...]:

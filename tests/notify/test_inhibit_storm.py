@@ -3,36 +3,16 @@ firing alert a bounded number of times, however many others fire with it."""
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from alertd.model import AlertState, Severity, Status, fingerprint
 from alertd.notify.build import notify_config
-from alertd.notify.inhibit import InhibitRule
-from alertd.notify.matchers import LabelSet, Matcher
 from alertd.notify.notifier import Notifier
+from tests.notify.counted import counted
 
 RULES = Path(__file__).parents[2] / "rules"
 T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 TABLES = 600
-
-
-@dataclass(frozen=True)
-class CountedMatcher(Matcher):
-    """A matcher that notes every time it is asked."""
-
-    asked: list[None] = field(default_factory=list, compare=False, repr=False)
-
-    def matches(self, labels: LabelSet) -> bool:
-        self.asked.append(None)
-        return super().matches(labels)
-
-
-def counted(rule: InhibitRule, asked: list[None]) -> InhibitRule:
-    def count(matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
-        return tuple(CountedMatcher(m.name, m.op, m.value, asked) for m in matchers)
-
-    return InhibitRule(count(rule.source), count(rule.target), rule.equal)
 
 
 def firing(rule: str, severity: Severity, table: str) -> AlertState:
@@ -49,7 +29,10 @@ def test_a_storm_checks_each_firing_alert_a_bounded_number_of_times() -> None:
     assert config is not None
     assert config.inhibit_rules, "the shipped file inhibits warnings under criticals"
     asked: list[None] = []
-    rules = tuple(counted(r, asked) for r in config.inhibit_rules)
+    rules = tuple(
+        dataclasses.replace(r, source=counted(r.source, asked), target=counted(r.target, asked))
+        for r in config.inhibit_rules
+    )
     notifier = Notifier(dataclasses.replace(config, inhibit_rules=rules), {})
     # A warning on every table, and a critical on every other table, which mutes its warning.
     warnings = [firing("SlowQueryP95", Severity.WARNING, f"t{i}") for i in range(TABLES)]

@@ -1,13 +1,17 @@
+import contextlib
 import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from alertd.model import SilenceRecord
+from alertd.model import Labels, SilenceRecord
 from alertd.notify.matchers import Matcher, parse_matchers
 from alertd.notify.silences import (
     Silence,
     SilenceError,
+    Silencer,
     expire,
     from_record,
     is_silenced,
@@ -142,3 +146,55 @@ def test_a_stored_silence_is_parsed_once_however_often_it_is_loaded() -> None:
     assert again == first
     assert all(a is b for a, b in zip(again.matchers, first.matchers, strict=True))
     assert is_silenced(USERS, [again], T0) == first
+
+
+some_matchers = st.lists(
+    st.sampled_from(
+        [
+            'alertname="A"',
+            'alertname="B"',
+            'alertname=~"A|B"',
+            'table="users"',
+            'table="orders"',
+            'table=""',
+            'team=~"d.*"',
+            'team!="db"',
+            'severity="critical"',
+        ]
+    ),
+    min_size=1,
+    max_size=3,
+).map(", ".join)
+some_hours = st.integers(min_value=-2, max_value=2).map(lambda h: T0 + h * HOUR)
+some_labels = st.fixed_dictionaries(
+    {"alertname": st.sampled_from(["A", "B"])},
+    optional={
+        "table": st.sampled_from(["users", "orders"]),
+        "team": st.sampled_from(["db", "web"]),
+        "severity": st.sampled_from(["critical", "warning"]),
+    },
+).map(lambda d: tuple(sorted(d.items())))
+
+
+@st.composite
+def some_silences(draw: st.DrawFn) -> list[Silence]:
+    found = []
+    for index, (matchers, start, end) in enumerate(
+        draw(st.lists(st.tuples(some_matchers, some_hours, some_hours), max_size=8))
+    ):
+        # Some are refused, e.g. only `table=""`, which would silence nearly everything.
+        with contextlib.suppress(SilenceError):
+            found.append(silence(matchers, f"s{index}", starts_at=start, ends_at=end))
+    return found
+
+
+@given(some_silences(), st.lists(some_labels, max_size=10), st.lists(some_labels, max_size=3))
+@example([silence('alertname="SlowQueryP95", table=""')], [USERS, USERS[:1]], [])
+def test_the_index_finds_the_silence_that_checking_every_silence_finds(
+    silences: list[Silence], firing: list[Labels], others: list[Labels]
+) -> None:
+    silencer = Silencer(silences, T0, firing)
+    for labels in [*firing, *others]:
+        expected = is_silenced(labels, silences, T0)
+        assert silencer.silencing(labels) == expected
+        assert silencer.silencing(dict(labels)) == expected
