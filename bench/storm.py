@@ -11,6 +11,8 @@ also page PagerDuty grouped by every label (`group_by: ["..."]`): 5,000 events, 
 PagerDuty's 120 a minute take about 42 minutes, hence `--pagerduty-rate`. The inhibit rules
 of the shipped rules/notify.yaml apply (`--no-inhibit` leaves them out); every table has
 one alert, so they mute nothing, but every warning is a target they must check.
+`--silences N` adds N active silences, each of one table (`alertname="StormAlert",
+table="t00042"`), of every seventh table while there are enough.
 
 The real path runs: `Notifier.step` at t0, one commit of the tick to a `SqliteStore` in a
 temporary folder, the notifier's next once-a-second poll (the step it takes every second
@@ -72,8 +74,10 @@ from alertd.model import (
 from alertd.notify.build import DEFAULT_RATES, build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.delivery import Deliverer
+from alertd.notify.matchers import parse_matchers
 from alertd.notify.notifier import Notifier
 from alertd.notify.receivers.base import Receiver
+from alertd.notify.silences import Silence
 from alertd.rules.loader import load
 from alertd.rules.ruleset import Rule
 from alertd.store.base import Commit
@@ -291,6 +295,21 @@ def firing_states(count: int, teams: int, at: dt.datetime) -> dict[str, AlertSta
     return states
 
 
+def table_silences(count: int, tables: int, at: dt.datetime) -> list[Silence]:
+    """`count` silences active at `at`, each of one table (every seventh while there are)."""
+    return [
+        Silence(
+            f"storm-{i}",
+            parse_matchers(f'alertname="{RULE}", table="t{i * 7 % max(tables, 1):05d}"'),
+            at,
+            at + dt.timedelta(hours=1),
+            "bench",
+            "a deploy touching these tables",
+        )
+        for i in range(count)
+    ]
+
+
 def fired(state: AlertState) -> Transition:
     assert state.firing_since is not None
     return Transition(
@@ -341,6 +360,7 @@ class Outcome:
     alerts: int
     critical: int
     inhibit_rules: int
+    silences: int
     step_s: float
     commit_s: float
     poll_s: float
@@ -367,9 +387,10 @@ async def storm(args: argparse.Namespace, alerts: int) -> Outcome:
                 clock = SystemClock()
                 t0 = clock.now()
                 states = firing_states(alerts, args.teams, t0)
+                silences = table_silences(args.silences, alerts, t0)
                 notifier = Notifier(config, rules)
                 started = time.perf_counter()
-                changes = notifier.step(states, [], t0)
+                changes = notifier.step(states, silences, t0)
                 stepped = time.perf_counter()
                 await store.commit(
                     Commit(
@@ -384,7 +405,7 @@ async def storm(args: argparse.Namespace, alerts: int) -> Outcome:
                 )
                 notifier.committed(changes)
                 committed = time.perf_counter()
-                notifier.step(states, [], t0 + dt.timedelta(seconds=1))
+                notifier.step(states, silences, t0 + dt.timedelta(seconds=1))
                 polled = time.perf_counter()
                 begun = time.monotonic()
                 ids: dict[str, str] = {}
@@ -407,6 +428,7 @@ async def storm(args: argparse.Namespace, alerts: int) -> Outcome:
             alerts=len(states),
             critical=sum(s.severity is Severity.CRITICAL for s in states.values()),
             inhibit_rules=len(config.inhibit_rules),
+            silences=len(silences),
             step_s=stepped - started,
             commit_s=committed - stepped,
             poll_s=polled - committed,
@@ -502,7 +524,8 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
     rates = {**DEFAULT_RATES, "pagerduty": args.pagerduty_rate}
     print(
         f"storm: {outcome.alerts} alerts firing at once ({outcome.critical} critical) over "
-        f"{args.teams} teams; {outcome.inhibit_rules} inhibit rules; loop={args.loop}; "
+        f"{args.teams} teams; {outcome.inhibit_rules} inhibit rules; {outcome.silences} "
+        f"silences; loop={args.loop}; "
         f"{args.throttled:.0%} answered 429 (Retry-After: 1), {args.broken:.0%} answered 500"
     )
     print(
@@ -550,6 +573,7 @@ def main() -> int:
     parser.add_argument(
         "--no-inhibit", action="store_true", help="leave out the shipped inhibit rules"
     )
+    parser.add_argument("--silences", type=int, default=0, help="active silences, one table each")
     args = parser.parse_args()
     for alerts in args.alerts:
         report(anyio.run(storm, args, alerts), args)
