@@ -130,7 +130,7 @@ class Silencer:
     def __init__(
         self, silences: Iterable[Silence], now: dt.datetime, alerts: Iterable[LabelSet]
     ) -> None:
-        self.now = now
+        self._now = now
         self._everywhere: list[Silence] = []
         self._filed: defaultdict[tuple[str, str], list[Silence]] = defaultdict(list)
         active = [(s, _required_pairs(s)) for s in silences if s.active(now)]
@@ -147,7 +147,7 @@ class Silencer:
         """The active silence muting these labels (the one ending last), or None."""
         as_dict = as_mapping(labels)
         filed = (s for pair in as_dict.items() for s in self._filed.get(pair, ()))
-        return is_silenced(as_dict, [*self._everywhere, *filed], self.now)
+        return is_silenced(as_dict, [*self._everywhere, *filed], self._now)
 
 
 def _required_pairs(silence: Silence) -> list[tuple[str, str]]:
