@@ -158,7 +158,7 @@ class AnalyticsEngineSource:
         with anyio.move_on_after(limit):
             return await self._post(query)
         cut = " (what was left of its deadline)" if limit < self._timeout else ""
-        raise SourceError(f"no whole answer within {limit:g} s{cut}", retryable=True)
+        raise SourceError(f"no whole answer within {round(limit, 2):g} s{cut}", retryable=True)
 
     async def _post(self, query: Query) -> _Answer:
         headers = {
@@ -271,6 +271,9 @@ class _Budget:
         if self._made >= self._attempts:
             return True
         spent = self._monotonic() - self._started
+        if spent >= self._deadline:
+            self._refused_wait = 0.0
+            return True
         if spent + state.upcoming_sleep > self._deadline:
             self._refused_wait = state.upcoming_sleep
             return True
@@ -284,6 +287,11 @@ class _Budget:
         attempts = f"{self._made} attempt{'s' if self._made != 1 else ''}"
         if self._refused_wait is None:
             return f"failed after {attempts}"
+        if not self._refused_wait:
+            return (
+                f"gave up after {attempts}: its {self._deadline:g} s deadline "
+                "(ALERTD_QUERY_DEADLINE_SECONDS) has passed"
+            )
         return (
             f"gave up after {attempts}: waiting {self._refused_wait:g} s more would pass its "
             f"{self._deadline:g} s deadline (ALERTD_QUERY_DEADLINE_SECONDS)"

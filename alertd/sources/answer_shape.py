@@ -22,9 +22,10 @@ def _problem(rows: Rows, query: Query) -> str | None:
     present = {column.name for column in rows.columns}
     missing = [name for name in (*query.labels, *query.measures) if name not in present]
     if missing:
+        noun = "column" if len(missing) == 1 else "columns"
         listed = ", ".join(repr(name) for name in missing)
         found = ", ".join(repr(c.name) for c in rows.columns) or "none"
-        return f"lacks column {listed} of the statement (columns: {found})"
+        return f"lacks {noun} {listed} that the statement selects (it has {found})"
     for index, row in enumerate(rows.data):
         for name in query.measures:
             value = row[name]
