@@ -2,13 +2,14 @@
 
 A 200 answer that lost its columns (`{"meta": [], "data": []}`) must not read as "no data",
 nor one with text in a measure crash the tick: either is a source failing, and is said so.
-A correct answer with no rows still lists its columns in `meta`, so it passes.
+A correct answer with no rows still lists its columns, typed, in `meta`, so it passes.
 """
 
 from __future__ import annotations
 
 from alertd.errors import SourceError
 from alertd.model import Query, Rows
+from alertd.sources.ae_rows import is_number_type
 
 
 def check_shape(rows: Rows, query: Query) -> None:
@@ -19,17 +20,15 @@ def check_shape(rows: Rows, query: Query) -> None:
 
 
 def _problem(rows: Rows, query: Query) -> str | None:
-    present = {column.name for column in rows.columns}
-    missing = [name for name in (*query.labels, *query.measures) if name not in present]
+    types = {column.name: column.type for column in rows.columns}
+    missing = [name for name in (*query.labels, *query.measures) if name not in types]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
         listed = ", ".join(repr(name) for name in missing)
-        found = ", ".join(repr(c.name) for c in rows.columns) or "none"
+        found = ", ".join(repr(name) for name in types) or "none"
         return f"lacks {noun} {listed} that the statement selects (it has {found})"
-    for index, row in enumerate(rows.data):
-        for name in query.measures:
-            value = row[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-                return f"has {shown} in row {index} of measure column {name!r}, not a number"
+    # Cells of a number type were converted to numbers, or the answer refused, by ae_rows.
+    for name in query.measures:
+        if not is_number_type(types[name]):
+            return f"has measure column {name!r} typed {types[name]!r}, not a number type"
     return None

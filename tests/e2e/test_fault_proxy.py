@@ -63,7 +63,7 @@ SETTINGS = {
 FAULTS = {
     "trickle": r"answer within [\d.]+ s",
     "columnless": r"lacks columns",
-    "text_in_numbers": r"'lots' in row 0 of measure column 'm0', not a number",
+    "text_in_numbers": r"measure column 'm0' typed 'String', not a number type",
     "hang": r"answer within [\d.]+ s",
     "cut": r"RemoteProtocolError",
     "huge": r"larger than 65536 bytes",

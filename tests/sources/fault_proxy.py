@@ -100,7 +100,7 @@ class FaultProxy:
             # Returning with more_body promised makes uvicorn drop the connection.
             await send(_body(content[: len(content) // 2], more=True))
         else:
-            await _respond(send, status, _rewrite(mode, content) if status == 200 else content)
+            await _respond(send, status, rewrite(mode, content) if status == 200 else content)
 
     async def _forward(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes]:
         headers = [
@@ -125,7 +125,7 @@ class FaultProxy:
         await send(_body(b'{"x":""}]}', more=False))
 
 
-def _rewrite(mode: str, content: bytes) -> bytes:
+def rewrite(mode: str, content: bytes) -> bytes:
     """The emulator's JSON answer, made wrong the way `mode` says."""
     if mode == "pass":
         return content

@@ -131,7 +131,7 @@ async def test_an_answer_cut_halfway_is_a_retryable_failure(
     [
         ("columnless", "lacks columns 'g0', 'm0', 'm1' that the statement selects (it has none)"),
         ("missing_column", "lacks column 'm1' that the statement selects (it has 'g0', 'm0')"),
-        ("text_in_numbers", "has 'lots' in row 0 of measure column 'm0', not a number"),
+        ("text_in_numbers", "has measure column 'm0' typed 'String', not a number type"),
     ],
 )
 async def test_an_answer_without_the_statements_columns_is_a_retryable_failure(
