@@ -185,8 +185,8 @@ class AnalyticsEngineSource:
         """The answer's body, read as it streams in, never past the size limit."""
         status = response.status_code
         if status != 200:
-            body, _ = await _first_bytes(response, ERROR_BODY_BYTES)
-            return _Answer(status, response.headers, body)
+            excerpt, _ = await _first_bytes(response, ERROR_BODY_BYTES)
+            return _Answer(status, response.headers, bytes(excerpt))
         limit = self._max_response_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -194,7 +194,7 @@ class AnalyticsEngineSource:
         body, more = await _first_bytes(response, limit)
         if more:
             raise _too_large(query, limit)
-        return _Answer(status, response.headers, body)
+        return _Answer(status, response.headers, bytes(body))
 
     def _read(self, query: Query, answer: _Answer) -> Rows:
         status = answer.status
@@ -317,14 +317,15 @@ def _too_large(query: Query, limit: int) -> SourceError:
     )
 
 
-async def _first_bytes(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+async def _first_bytes(response: httpx.Response, limit: int) -> tuple[bytearray, bool]:
     """Up to `limit` bytes of the body, and whether there was more (left unread)."""
     body = bytearray()
     async for chunk in response.aiter_bytes():
         body += chunk
         if len(body) > limit:
-            return bytes(body[:limit]), True
-    return bytes(body), False
+            del body[limit:]
+            return body, True
+    return body, False
 
 
 def _reason(body: bytes) -> str:

@@ -122,6 +122,8 @@ class FaultProxy:
             await send(_body(chunk, more=True))
             sent += len(chunk)
             self.huge_sent = sent
+            # Once the client has gone, uvicorn's send returns at once: let the cancel land.
+            await anyio.lowlevel.checkpoint()
         await send(_body(b'{"x":""}]}', more=False))
 
 
