@@ -23,7 +23,7 @@ from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
 from alertd.retry_after import retry_after_seconds
 from alertd.sources import ae_rows
-from alertd.sources.answer_shape import check_shape
+from alertd.sources.answer_shape import shape_problem
 
 REJECTION_CHARS = 500
 # Past this many seconds of retrying, a tick is better off without the answer.
@@ -205,7 +205,8 @@ class AnalyticsEngineSource:
                 # The parser quotes the body, which we must redact; keep only its cause.
                 message = self._redact(exc.message)
                 raise SourceError(message, retryable=True, status=200) from exc.__cause__
-            check_shape(rows, query)
+            if problem := shape_problem(rows, query):
+                raise SourceError(self._redact(f"AE answer {problem}"), retryable=True, status=200)
             return rows
         reason = self._redact(_reason(answer.body))
         if status == 403:
