@@ -50,6 +50,7 @@ def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
         retries=settings.query_retries,
         concurrency=settings.query_concurrency,
         deadline=settings.query_deadline_seconds,
+        max_response_bytes=settings.query_max_response_bytes,
     )
 
 

@@ -19,6 +19,10 @@ class Query:
     sql: str
     dataset: str
     rules: tuple[str, ...]
+    # The aliases the statement selects, which every answer must carry: label columns (any
+    # value) and measure columns (numbers). Empty for SQL nobody planned, e.g. a test's.
+    labels: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     query_retries: int = Field(default=3, ge=0)
     # Retrying one query (Retry-After waits included) stops rather than pass this.
     query_deadline_seconds: float = Field(default=120.0, gt=0)
+    # An answer bigger than this is refused unread rather than held in memory.
+    query_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     evaluation_delay_seconds: float = Field(default=60.0, ge=0)
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     group_concurrency: int = Field(default=2, ge=1)

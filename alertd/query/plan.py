@@ -114,7 +114,13 @@ def _compile_batch(
         planned.append(
             PlannedQuery(
                 key=key,
-                query=Query(sql.render(select), key.dataset, rule_names),
+                query=Query(
+                    sql.render(select),
+                    key.dataset,
+                    rule_names,
+                    labels=tuple(labels),
+                    measures=tuple(alias for _, alias, _ in chunk),
+                ),
                 labels=labels,
                 measures={m: alias for _, alias, m in chunk},
             )

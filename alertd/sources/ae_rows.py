@@ -59,6 +59,12 @@ def parse(body: str | bytes) -> Rows:
     return Rows(columns=tuple(columns), data=tuple(rows))
 
 
+def is_number_type(type_name: str) -> bool:
+    """Whether a `meta` type holds numbers, which its cells are then converted to."""
+    base = _unwrap(type_name)
+    return bool(_INT_TYPE.match(base) or _FLOAT_TYPE.match(base))
+
+
 def excerpt(body: str | bytes, limit: int = EXCERPT_CHARS) -> str:
     """The first `limit` characters of a body, decoded leniently, for error messages."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body

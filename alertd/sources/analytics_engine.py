@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from random import Random
 from urllib.parse import quote
 
@@ -22,12 +23,17 @@ from alertd.errors import QueryRejectedError, SourceAuthError, SourceError
 from alertd.model import Query, Rows
 from alertd.retry_after import retry_after_seconds
 from alertd.sources import ae_rows
+from alertd.sources.answer_shape import shape_problem
 
 REJECTION_CHARS = 500
 # Past this many seconds of retrying, a tick is better off without the answer.
 DEFAULT_DEADLINE_SECONDS = 120.0
 # 408 and 429 are the 4xx answers that mean "later", not "never"; every 5xx may pass.
 RETRYABLE_4XX = frozenset({408, 429})
+# An answer can be held in memory up to this size; anything bigger is refused.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Only an excerpt of an error answer is ever shown, so little more of it is read.
+ERROR_BODY_BYTES = 64 * 1024
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +57,12 @@ class AnalyticsEngineSource:
         max_backoff: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
         deadline: float = DEFAULT_DEADLINE_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if timeout <= 0 or retries < 0 or concurrency < 1:
             raise ValueError("need timeout > 0, retries >= 0 and concurrency >= 1")
+        if max_response_bytes < 1:
+            raise ValueError("the answer size limit must be at least 1 byte")
         if deadline <= 0:
             raise ValueError("the query deadline must be more than 0 seconds")
         if initial_backoff < 0 or max_backoff < 0:
@@ -77,6 +86,7 @@ class AnalyticsEngineSource:
         self._max_backoff = max_backoff
         self._monotonic = monotonic
         self._deadline = deadline
+        self._max_response_bytes = max_response_bytes
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._owns_client = client is None
         self._client = client if client is not None else _pooled_client(concurrency, timeout)
@@ -100,7 +110,8 @@ class AnalyticsEngineSource:
         try:
             async for attempt in retrying:
                 with attempt:
-                    rows = await self._attempt(query, attempt.retry_state.attempt_number)
+                    number = attempt.retry_state.attempt_number
+                    rows = await self._attempt(query, number, budget)
         except SourceError as exc:
             if not exc.retryable:
                 raise
@@ -117,12 +128,12 @@ class AnalyticsEngineSource:
         if self._owns_client:
             await self._client.aclose()
 
-    async def _attempt(self, query: Query, attempt: int) -> Rows:
+    async def _attempt(self, query: Query, attempt: int, budget: _Budget) -> Rows:
         fields = {"dataset": query.dataset, "rules": list(query.rules), "attempt": attempt}
         async with self._limiter:
             started = self._monotonic()
             try:
-                rows = self._read(query, await self._post(query))
+                rows = self._read(query, await self._exchange(query, budget.left(started)))
             except SourceError as exc:
                 log.warning(
                     "source.query_failed",
@@ -137,15 +148,29 @@ class AnalyticsEngineSource:
         log.info("source.query", **fields, status=200, duration_ms=self._elapsed_ms(started))
         return rows
 
-    async def _post(self, query: Query) -> httpx.Response:
+    async def _exchange(self, query: Query, time_left: float) -> _Answer:
+        """Send the query and read its whole answer within the timeout, or what is left of
+        the deadline if less: httpx's read timeout starts again with every byte, so an
+        answer trickling in would otherwise hold the tick as long as the server likes."""
+        limit = min(self._timeout, time_left)
+        if limit <= 0:
+            raise SourceError(f"no time left of its {self._deadline:g} s deadline", retryable=True)
+        with anyio.move_on_after(limit):
+            return await self._post(query)
+        cut = " (what was left of its deadline)" if limit < self._timeout else ""
+        raise SourceError(f"no whole answer within {round(limit, 2):g} s{cut}", retryable=True)
+
+    async def _post(self, query: Query) -> _Answer:
         headers = {
             "Authorization": f"Bearer {self._token.get_secret_value()}",
             "Content-Type": "text/plain; charset=utf-8",
         }
+        sql = query.sql.encode("utf-8")
         try:
-            return await self._client.post(
-                self._url, content=query.sql.encode("utf-8"), headers=headers, timeout=self._timeout
-            )
+            async with self._client.stream(
+                "POST", self._url, content=sql, headers=headers, timeout=self._timeout
+            ) as response:
+                return await self._receive(query, response)
         except httpx.TimeoutException as exc:
             reason = f"no answer within {self._timeout:g} s ({type(exc).__name__})"
             raise SourceError(reason, retryable=True) from exc
@@ -156,16 +181,34 @@ class AnalyticsEngineSource:
             reason = f"request failed: {type(exc).__name__}: {self._redact(str(exc))}"
             raise SourceError(reason, retryable=True) from exc
 
-    def _read(self, query: Query, response: httpx.Response) -> Rows:
+    async def _receive(self, query: Query, response: httpx.Response) -> _Answer:
+        """The answer's body, read as it streams in, never past the size limit."""
         status = response.status_code
+        if status != 200:
+            excerpt, _ = await _first_bytes(response, ERROR_BODY_BYTES)
+            return _Answer(status, response.headers, bytes(excerpt))
+        limit = self._max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(query, limit)
+        body, more = await _first_bytes(response, limit)
+        if more:
+            raise _too_large(query, limit)
+        return _Answer(status, response.headers, bytes(body))
+
+    def _read(self, query: Query, answer: _Answer) -> Rows:
+        status = answer.status
         if status == 200:
             try:
-                return ae_rows.parse(response.content)
+                rows = ae_rows.parse(answer.body)
             except SourceError as exc:
                 # The parser quotes the body, which we must redact; keep only its cause.
                 message = self._redact(exc.message)
                 raise SourceError(message, retryable=True, status=200) from exc.__cause__
-        reason = self._redact(_reason(response))
+            if problem := shape_problem(rows, query):
+                raise SourceError(self._redact(f"AE answer {problem}"), retryable=True, status=200)
+            return rows
+        reason = self._redact(_reason(answer.body))
         if status == 403:
             raise SourceAuthError(
                 f"AE refused the API token for account {self._account_id} (HTTP 403): check "
@@ -186,7 +229,7 @@ class AnalyticsEngineSource:
                 f"HTTP {status}: {ae_rows.excerpt(reason)!r}",
                 retryable=True,
                 status=status,
-                retry_after=retry_after_seconds(response.headers),
+                retry_after=retry_after_seconds(answer.headers),
             )
         raise SourceError(
             f"AE answered HTTP {status} for {_describe(query)}: {ae_rows.excerpt(reason)!r}",
@@ -229,24 +272,66 @@ class _Budget:
         if self._made >= self._attempts:
             return True
         spent = self._monotonic() - self._started
+        if spent >= self._deadline:
+            self._refused_wait = 0.0
+            return True
         if spent + state.upcoming_sleep > self._deadline:
             self._refused_wait = state.upcoming_sleep
             return True
         return False
 
+    def left(self, now: float) -> float:
+        """Seconds from `now` (a reading of the same monotonic clock) to the deadline."""
+        return self._deadline - (now - self._started)
+
     def gave_up(self) -> str:
         attempts = f"{self._made} attempt{'s' if self._made != 1 else ''}"
         if self._refused_wait is None:
             return f"failed after {attempts}"
+        if not self._refused_wait:
+            return (
+                f"gave up after {attempts}: its {self._deadline:g} s deadline "
+                "(ALERTD_QUERY_DEADLINE_SECONDS) has passed"
+            )
         return (
             f"gave up after {attempts}: waiting {self._refused_wait:g} s more would pass its "
             f"{self._deadline:g} s deadline (ALERTD_QUERY_DEADLINE_SECONDS)"
         )
 
 
-def _reason(response: httpx.Response) -> str:
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer read whole (or, for an error, its beginning)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def _too_large(query: Query, limit: int) -> SourceError:
+    # The same statement would bring the same flood: not retried within this tick.
+    return SourceError(
+        f"AE answer for {_describe(query)} is larger than {limit} bytes "
+        "(ALERTD_QUERY_MAX_RESPONSE_BYTES); the rest was not read",
+        retryable=False,
+        status=200,
+    )
+
+
+async def _first_bytes(response: httpx.Response, limit: int) -> tuple[bytearray, bool]:
+    """Up to `limit` bytes of the body, and whether there was more (left unread)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            del body[limit:]
+            return body, True
+    return body, False
+
+
+def _reason(body: bytes) -> str:
     """AE's error text: plain text, or the messages of a Cloudflare JSON error envelope."""
-    text = response.text.strip()
+    text = body.decode("utf-8", errors="replace").strip()
     try:
         envelope = json.loads(text)
     except ValueError:

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from alertd.clock import SystemClock
@@ -68,12 +69,17 @@ def daemon_env(tmp_path: Path, ae: RunningEmulator) -> dict[str, str]:
 
 
 def start_daemon(
-    tmp_path: Path, ae: RunningEmulator, rules: Path, *options: str
+    tmp_path: Path,
+    ae: RunningEmulator,
+    rules: Path,
+    *options: str,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[str]:
-    """`alertd run --rules RULES OPTIONS...` with stdout and stderr piped."""
+    """`alertd run --rules RULES OPTIONS...` with stdout and stderr piped; `env` adds to or
+    overrides `daemon_env`."""
     return subprocess.Popen(
         [sys.executable, "-m", "alertd.cli", "run", *options, "--rules", str(rules)],
-        env=daemon_env(tmp_path, ae),
+        env={**daemon_env(tmp_path, ae), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

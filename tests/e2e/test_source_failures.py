@@ -20,6 +20,7 @@ from alertd.query.check import check_rules
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.store.memory import MemoryStore
 from tests.e2e.test_backtest import T0, query_points
+from tests.sources.fault_proxy import COLUMNLESS, rewrite
 
 RULES = Path(__file__).parents[2] / "rules"
 
@@ -42,12 +43,17 @@ class FlakyTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("timed out", request=request)
         if self.mode == "garbage":
             return httpx.Response(200, text="<html>gateway</html>")
+        if self.mode == "columnless":
+            return httpx.Response(200, content=COLUMNLESS)
+        if self.mode == "text_in_numbers":
+            real = await self.real.handle_async_request(request)
+            return httpx.Response(200, content=rewrite(self.mode, await real.aread()))
         raise AssertionError(self.mode)
 
 
 def modes() -> Iterator[str]:
     while True:
-        yield from ("500", "429", "timeout", "garbage")
+        yield from ("500", "429", "timeout", "garbage", "columnless", "text_in_numbers")
 
 
 @pytest.mark.anyio
