@@ -128,10 +128,11 @@ async def run(
             try:
                 await service.restore()
                 await evaluator.restore()
-            except StoreError as exc:  # rows this alertd cannot read: refused like a bad file
+                retired = await evaluator.retire(_now(clock, delay))
+            except StoreError as exc:  # a store unusable at start is refused like a bad file
                 print(str(exc), file=err)
                 return 1
-            show((await evaluator.retire(_now(clock, delay))).transitions)
+            show(retired.transitions)
             scheduler = GroupScheduler(
                 evaluator,
                 clock,

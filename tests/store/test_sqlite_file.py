@@ -184,3 +184,45 @@ async def test_a_closed_store_writes_nothing_back(db: Path, store: SqliteStore) 
     with pytest.raises(Exception, match="closed"):
         await store.load()
     assert not db.parent.exists()
+
+
+async def test_a_deleted_lock_file_is_made_again_so_a_second_daemon_stays_out(
+    db: Path, store: SqliteStore
+) -> None:
+    await store.commit(BEFORE)
+    await anyio.Path(db.parent / LOCK_NAME).unlink()
+
+    await store.commit(AFTER)
+
+    assert await anyio.Path(db.parent / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+    with pytest.raises(StoreInUseError):
+        await SqliteStore.open(db, exclusive=True)
+    assert len(await store.load()) == 2
+
+
+async def test_a_directory_that_cannot_be_made_again_yet_is_retried_and_logged_once(
+    db: Path, store: SqliteStore
+) -> None:
+    await store.commit(BEFORE)
+    shutil.rmtree(db.parent)
+    await anyio.Path(db.parent).write_text("a file where the directory was\n")
+
+    with capture_logs() as logs:
+        await store.commit(AFTER)
+        await store.add_silence(silence("s-meanwhile", 0, 60))
+        assert len(await store.load()) == 2  # the open file took every write
+        await anyio.Path(db.parent).unlink()
+        await store.add_silence(silence("s-after", 0, 60))
+
+    events = [e["event"] for e in logs if e["log_level"] in ("error", "warning")]
+    assert events == ["store.file_lost", "store.restore_failed", "store.file_restored"]
+    await assert_silences(db, ["s-after", "s-meanwhile"])
+
+
+async def assert_silences(db: Path, expected: list[str]) -> None:
+    reopened = await SqliteStore.open(db)
+    try:
+        assert sorted(s.id for s in await reopened.silences()) == expected
+        assert len(await reopened.load()) == 2
+    finally:
+        await reopened.aclose()
