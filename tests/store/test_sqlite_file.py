@@ -15,7 +15,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from alertd.errors import StoreInUseError
+from alertd.errors import StoreError, StoreInUseError
 from alertd.model import Delivery
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
@@ -181,7 +181,7 @@ async def test_a_closed_store_writes_nothing_back(db: Path, store: SqliteStore) 
     await store.aclose()
     shutil.rmtree(db.parent)
 
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(StoreError, match="closed"):
         await store.load()
     assert not db.parent.exists()
 
