@@ -18,7 +18,7 @@ from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
-from alertd.errors import RuleError
+from alertd.errors import RuleError, StoreError
 from alertd.model import Transition
 from alertd.notify.build import build_receivers, notify_config
 from alertd.notify.config import NotifyConfig
@@ -96,7 +96,15 @@ async def run(
     except ValueError as exc:
         print(str(exc), file=err)
         return 1
-    store = await SqliteStore.open(settings.state_file, history_limit=settings.history_limit)
+    try:
+        # Exclusive: a second daemon on this state directory is refused, naming this one.
+        store = await SqliteStore.open(
+            settings.state_file, history_limit=settings.history_limit, exclusive=True
+        )
+    except StoreError as exc:
+        await source.aclose()
+        print(str(exc), file=err)
+        return 1
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
@@ -110,7 +118,6 @@ async def run(
                 store,
                 clock,
             )
-            await service.restore()
             evaluator = Evaluator(
                 ruleset,
                 source,
@@ -119,8 +126,14 @@ async def run(
                 followup=service.followup,
                 committed=service.committed,
             )
-            await evaluator.restore()
-            show((await evaluator.retire(_now(clock, delay))).transitions)
+            try:
+                await service.restore()
+                await evaluator.restore()
+                retired = await evaluator.retire(_now(clock, delay))
+            except StoreError as exc:  # a store unusable at start is refused like a bad file
+                print(str(exc), file=err)
+                return 1
+            show(retired.transitions)
             scheduler = GroupScheduler(
                 evaluator,
                 clock,

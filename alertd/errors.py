@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class AlertdError(Exception):
@@ -94,3 +95,15 @@ class ReceiverError(AlertdError):
 
 class StoreError(AlertdError):
     """The state store failed to read or write."""
+
+
+class StoreInUseError(StoreError):
+    """Another process (or another open store) holds the state directory's lock."""
+
+    def __init__(self, lock_file: Path, holder: int | None) -> None:
+        pid = "pid unknown" if holder is None else f"pid {holder}"
+        super().__init__(
+            f"another alertd ({pid}) is running on the state directory {lock_file.parent}"
+            f" (it holds {lock_file}): only one daemon may use a state directory"
+        )
+        self.holder = holder

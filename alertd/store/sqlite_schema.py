@@ -55,13 +55,26 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Run the steps past the file's recorded version; returns the version found.
 
     Call it inside a transaction. Raises `sqlite3.DatabaseError` when the file was written
-    by a newer schema than `MIGRATIONS` knows.
+    by a newer schema than `MIGRATIONS` knows, or holds another program's tables.
     """
+    tables = sorted(
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        if not name.startswith("sqlite_")
+    )
+    # Another program's database: adding alertd's tables to it would mix the two.
+    if tables and "schema_version" not in tables:
+        listed = ", ".join(tables)
+        raise sqlite3.DatabaseError(
+            f"it is an SQLite database but not an alertd state file (its tables: {listed});"
+            " give alertd another state directory"
+        )
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
     found: int = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
     if found > len(MIGRATIONS):
         raise sqlite3.DatabaseError(
-            f"schema version {found} is newer than this alertd knows ({len(MIGRATIONS)})"
+            f"it was written by a newer alertd (schema version {found}; this alertd knows"
+            f" {len(MIGRATIONS)}): run the alertd that wrote it, or a later one"
         )
     for version, steps in enumerate(MIGRATIONS[found:], start=found + 1):
         for statement in steps:

@@ -11,6 +11,7 @@ from alertd.cli import main
 from alertd.clock import SystemClock
 from alertd.model import SilenceRecord
 from alertd.store.sqlite import SqliteStore
+from alertd.store.state_lock import StateLock
 
 FUTURE = "2099-01-01T00:00:00Z"
 
@@ -186,3 +187,17 @@ def test_listing_without_a_state_file_creates_none(
 ) -> None:
     assert listed(capsys) == []
     assert not (state_dir / "alertd.db").exists()
+
+
+def test_silences_are_added_and_expired_while_a_daemon_holds_the_state_directory(
+    capsys: pytest.CaptureFixture[str], state_dir: Path
+) -> None:
+    daemon = StateLock.acquire(state_dir)  # what a running `alertd run` holds
+    try:
+        added = add(capsys, 'team="db"', "--duration", "2h", "--comment", "beside the daemon")
+        assert [s["id"] for s in listed(capsys)] == [added["id"]]
+        assert main(["silence", "expire", added["id"]]) == 0
+        assert capsys.readouterr().out.startswith(f"expired silence {added['id']}")
+        assert listed(capsys) == []
+    finally:
+        daemon.release()
