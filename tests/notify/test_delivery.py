@@ -115,21 +115,20 @@ async def test_an_undeliverable_notification_expires_and_is_counted() -> None:
     assert deliverer.counters["pager"].expired == 1
 
 
-async def test_a_resolve_is_never_delivered_before_its_trigger() -> None:
+async def test_a_resolve_replaces_a_trigger_still_retrying_and_goes_alone() -> None:
     clock, store, receiver, deliverer = await setup(
-        ReceiverError("503", retryable=True, retry_after=30)
+        ReceiverError("timeout", retryable=True, retry_after=30)
     )
-    trigger, resolve = entry("trigger"), entry("resolve", firing=False, created=1)
-    await store.commit(Commit(T0, "t", outbox=(trigger, resolve)))
-    clock.advance(1)
-    await deliverer.deliver_due("pager")  # the trigger fails and waits 30 s
+    await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
+    await deliverer.deliver_due("pager")  # the trigger times out: it may have arrived
     clock.advance(10)
+    await store.commit(Commit(T0, "t", outbox=(entry("resolve", firing=False, created=10),)))
     await deliverer.deliver_due("pager")
-    assert receiver.sent == []  # the resolve waits behind it
     clock.advance(30)
     await deliverer.deliver_due("pager")
-    await deliverer.deliver_due("pager")
-    assert [body for _, body in receiver.sent] == ["trigger", "resolve"]
+    assert [body for _, body in receiver.sent] == ["resolve"]
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {"trigger": Delivery.SUPERSEDED, "resolve": Delivery.DELIVERED}
 
 
 async def test_the_rate_limit_spaces_sends() -> None:
@@ -208,7 +207,7 @@ async def test_notifications_for_an_unconfigured_receiver_wait_until_their_age_l
 
     def for_removed(id: str, hours: int) -> OutboxEntry:
         return OutboxEntry(
-            dataclasses.replace(entry(id).notification, receiver="removed"),
+            dataclasses.replace(entry(id, group=id).notification, receiver="removed"),
             expires_at=T0 + dt.timedelta(hours=hours),
             next_attempt_at=T0,
         )
