@@ -31,6 +31,7 @@ from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
 
@@ -96,6 +97,8 @@ async def run(
         print(str(exc), file=err)
         return 1
     store = await SqliteStore.open(settings.state_file, history_limit=settings.history_limit)
+    # Whether the store takes writes; what /metrics and readiness are to report.
+    health = StateHealth()
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
@@ -105,7 +108,7 @@ async def run(
                     {r.name: r for r in ruleset.rules},
                     max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
                 ),
-                Deliverer(store, receivers, clock, rates=rates),
+                Deliverer(store, receivers, clock, rates=rates, health=health),
                 store,
                 clock,
             )

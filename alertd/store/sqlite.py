@@ -99,9 +99,7 @@ GROUP_NEWEST = (
     f"SELECT {QUEUED_COLUMNS}, created_at, seq FROM outbox WHERE receiver = ? AND group_key = ?"
     " ORDER BY created_at DESC, seq DESC LIMIT 1"
 )
-SUPERSEDE = (
-    "UPDATE outbox SET status = 'superseded', last_error = ?, finished_at = ? WHERE id = ?"
-)
+SUPERSEDE = "UPDATE outbox SET status = 'superseded', last_error = ?, finished_at = ? WHERE id = ?"
 REVIVE = "UPDATE outbox SET status = 'pending', last_error = NULL, finished_at = NULL WHERE id = ?"
 RECORD_ATTEMPTS = "UPDATE outbox SET attempts = ? WHERE id = ?"
 SET_ASIDE = (
@@ -218,7 +216,9 @@ class SqliteStore:
         check_limit(limit)
         entries, unreadable = await self._run("outbox", _outbox, status, limit)
         for entry_id, reason in unreadable:
-            log.error("outbox.unreadable", path=str(self._path), notification=entry_id, error=reason)
+            log.error(
+                "outbox.unreadable", path=str(self._path), notification=entry_id, error=reason
+            )
         return entries
 
     async def _set_aside(self, unreadable: list[tuple[str, str]], now: dt.datetime) -> None:

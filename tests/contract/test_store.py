@@ -1060,9 +1060,7 @@ async def test_any_outbox_entry_round_trips(store: Store, queued: OutboxEntry) -
     # A fresh id per example: an id already stored would be ignored. A fresh group with a
     # delivered trigger before it, so a pending resolve has something to resolve.
     fresh = f"example-{next(example_ids)}"
-    queued = replace(
-        queued, notification=replace(queued.notification, id=fresh, group_key=fresh)
-    )
+    queued = replace(queued, notification=replace(queued.notification, id=fresh, group_key=fresh))
     sent = replace(
         entry(f"{fresh}-sent", group_key=fresh, receiver=queued.notification.receiver),
         status=Delivery.DELIVERED,
