@@ -72,7 +72,7 @@ class Counting(Scripted):
         return await super().send(payload)
 
 
-def deliverer_for(store: FailingStore, receiver: Scripted, clock: FakeClock) -> Deliverer:
+def deliverer_for(store: FailingStore, receiver: Scripted, clock: AlarmClock) -> Deliverer:
     return Deliverer(
         store,
         {"pager": receiver},
@@ -83,20 +83,38 @@ def deliverer_for(store: FailingStore, receiver: Scripted, clock: FakeClock) -> 
     )
 
 
-async def run_for(deliverer: Deliverer, clock: FakeClock, seconds: float) -> None:
-    """Run the delivery loop until `seconds` of clock time have passed (it moves the
-    fake clock by sleeping); a real deadline guards against a loop that never sleeps."""
-    end = clock.now() + dt.timedelta(seconds=seconds)
-    with anyio.fail_after(30):
+class AlarmClock(FakeClock):
+    """A fake clock that can say when its time has come to an instant."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        super().__init__(start)
+        self._alarms: list[tuple[dt.datetime, anyio.Event]] = []
+
+    def alarm(self, at: dt.datetime) -> anyio.Event:
+        event = anyio.Event()
+        self._alarms.append((at, event))
+        return event
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        for at, event in self._alarms:
+            if self.now() >= at:
+                event.set()
+
+
+async def run_for(deliverer: Deliverer, clock: AlarmClock, seconds: float) -> None:
+    """Run the delivery loop until `seconds` of clock time have passed (its sleeps move the
+    fake clock); a real deadline guards against a loop that never sleeps."""
+    passed = clock.alarm(clock.now() + dt.timedelta(seconds=seconds))
+    with anyio.fail_after(60):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(deliverer.run)
-            while clock.now() < end:
-                await anyio.lowlevel.checkpoint()
+            await passed.wait()
             tasks.cancel_scope.cancel()
 
 
 async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
-    clock, store = FakeClock(T0), FailingStore()
+    clock, store = AlarmClock(T0), FailingStore()
     receiver = Scripted(clock)
     deliverer = deliverer_for(store, receiver, clock)
     await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
@@ -123,7 +141,7 @@ async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
 
 
 async def test_a_failing_receiver_keeps_its_backoff_when_it_cannot_be_recorded() -> None:
-    clock, store = FakeClock(T0), FailingStore()
+    clock, store = AlarmClock(T0), FailingStore()
     receiver = Counting(clock, *(ReceiverError("503", retryable=True) for _ in range(100)))
     tried = receiver.tried
     deliverer = deliverer_for(store, receiver, clock)
@@ -141,7 +159,7 @@ async def test_a_failing_receiver_keeps_its_backoff_when_it_cannot_be_recorded()
 
 
 async def test_store_errors_back_off_the_loop_exponentially_up_to_a_cap() -> None:
-    clock, store = FakeClock(T0), FailingStore()
+    clock, store = AlarmClock(T0), FailingStore()
     deliverer = deliverer_for(store, Scripted(clock), clock)
     store.reads_fail["due"] = 10
 
@@ -153,7 +171,7 @@ async def test_store_errors_back_off_the_loop_exponentially_up_to_a_cap() -> Non
 
 
 async def test_a_store_error_at_start_is_retried_not_fatal() -> None:
-    clock, store = FakeClock(T0), FailingStore()
+    clock, store = AlarmClock(T0), FailingStore()
     deliverer = deliverer_for(store, Scripted(clock), clock)
     gone = entry("for-removed")
     gone = dataclasses.replace(
