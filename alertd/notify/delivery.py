@@ -68,6 +68,10 @@ class RateLimit:
                     return False
                 await self.clock.sleep(wait)
 
+    def refund(self) -> None:
+        """Give back one send taken but not made."""
+        self._tokens = min(self.burst, self._tokens + 1)
+
 
 @dataclasses.dataclass
 class Counters:
@@ -272,8 +276,10 @@ class Deliverer:
         async with self._concurrency[name]:
             if not await self._limits[name].acquire(until):
                 return False
-            # A newer notification of the group may have superseded it while it waited.
+            # A newer notification of the group may have superseded it while it waited; its
+            # turn then goes to the next one.
             if not await self.store.is_pending(entry.id):
+                self._limits[name].refund()
                 log.info("notification.superseded", receiver=name, notification=entry.id)
                 return True
             previous = await self.store.last_ref(name, entry.notification.group_key)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from alertd.errors import StoreError
 from alertd.model import (
@@ -1152,3 +1153,41 @@ async def test_a_file_from_before_the_outbox_is_migrated_keeping_its_alerts(db: 
         assert ids(await second.outbox()) == ["n1"]
     finally:
         await second.aclose()
+
+
+@pytest.mark.parametrize(
+    ("column", "damage"),
+    [
+        ("notification", "{not json"),
+        ("notification", '{"id": "bad"}'),
+        ("expires_at", "the day after tomorrow"),
+    ],
+)
+async def test_an_unreadable_pending_row_is_set_aside_and_the_rest_stay_due(
+    db: Path, column: str, damage: str
+) -> None:
+    store = await SqliteStore.open(db)
+    try:
+        await store.commit(
+            enqueue(entry("before", group_key="a"), entry("bad", group_key="b", created=1))
+        )
+        await store.commit(enqueue(entry("after", group_key="c", created=2)))
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            conn.execute(f"UPDATE outbox SET {column} = ? WHERE id = 'bad'", (damage,))
+
+        with capture_logs() as logs:
+            assert ids(await store.due("slack", at(10))) == ["before", "after"]
+
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            status, last_error, finished_at = conn.execute(
+                "SELECT status, last_error, finished_at FROM outbox WHERE id = 'bad'"
+            ).fetchone()
+        assert status == "failed"
+        assert last_error.startswith("cannot be read: ")
+        assert finished_at == "2025-03-01T12:00:10.123456+00:00"
+        [logged] = [e for e in logs if e["event"] == "outbox.unreadable_set_aside"]
+        assert (logged["log_level"], logged["notification"]) == ("error", "bad")
+        assert ids(await store.due("slack", at(10))) == ["before", "after"]
+        assert ids(await store.outbox()) == ["before", "after"]  # the listing skips it too
+    finally:
+        await store.aclose()

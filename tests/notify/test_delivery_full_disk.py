@@ -29,7 +29,8 @@ from alertd.store.health import ALERT, StateHealth
 from alertd.store.sqlite import SqliteStore
 from tests.contract.test_receivers import CASES, TIMEOUT
 from tests.notify.fakes import Answer, FakeServices, alert, notification
-from tests.notify.test_delivery_store_failures import AlarmClock, run_for
+from tests.notify.test_delivery import ScheduledClock
+from tests.notify.test_delivery_store_failures import run_for
 
 pytestmark = pytest.mark.anyio
 
@@ -133,7 +134,7 @@ async def test_on_a_full_disk_each_page_is_delivered_exactly_once(
     spec = next(c for c in CASES if c.id == service)
     store = await disk.open()
     try:
-        clock, health = AlarmClock(T0), StateHealth()
+        clock, health = ScheduledClock(T0), StateHealth()
         receiver = spec.build(client, fake.base_url, TIMEOUT)
         deliverer = Deliverer(store, {"ops": receiver}, clock, rng=random.Random(1), health=health)
         await store.commit(Commit(T0, "notify", outbox=tuple(queued(n, "ops") for n in range(3))))
@@ -166,7 +167,7 @@ async def test_on_a_full_disk_a_failing_receiver_is_retried_with_backoff(
     spec = next(c for c in CASES if c.id == "teams")
     store = await disk.open()
     try:
-        clock = AlarmClock(T0)
+        clock = ScheduledClock(T0)
         fake.teams.then(*(Answer(503) for _ in range(200)))
         deliverer = Deliverer(
             store,

@@ -11,7 +11,6 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from alertd.clock import FakeClock
 from alertd.errors import ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
 from alertd.notify.delivery import Deliverer
@@ -19,7 +18,7 @@ from alertd.notify.receivers.base import Delivered, Payload
 from alertd.store.base import Commit
 from alertd.store.health import ALERT, StateHealth
 from alertd.store.memory import MemoryStore
-from tests.notify.test_delivery import T0, Scripted, entry
+from tests.notify.test_delivery import T0, ScheduledClock, Scripted, entry
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +62,7 @@ class FailingStore(MemoryStore):
 class Counting(Scripted):
     """A scripted receiver that also notes when each send was tried."""
 
-    def __init__(self, clock: FakeClock, *answers: Exception | None) -> None:
+    def __init__(self, clock: ScheduledClock, *answers: Exception | None) -> None:
         super().__init__(clock, *answers)
         self.tried: list[dt.datetime] = []
 
@@ -72,7 +71,7 @@ class Counting(Scripted):
         return await super().send(payload)
 
 
-def deliverer_for(store: FailingStore, receiver: Scripted, clock: AlarmClock) -> Deliverer:
+def deliverer_for(store: FailingStore, receiver: Scripted, clock: ScheduledClock) -> Deliverer:
     return Deliverer(
         store,
         {"pager": receiver},
@@ -83,29 +82,15 @@ def deliverer_for(store: FailingStore, receiver: Scripted, clock: AlarmClock) ->
     )
 
 
-class AlarmClock(FakeClock):
-    """A fake clock that can say when its time has come to an instant."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        super().__init__(start)
-        self._alarms: list[tuple[dt.datetime, anyio.Event]] = []
-
-    def alarm(self, at: dt.datetime) -> anyio.Event:
-        event = anyio.Event()
-        self._alarms.append((at, event))
-        return event
-
-    async def sleep(self, seconds: float) -> None:
-        await super().sleep(seconds)
-        for at, event in self._alarms:
-            if self.now() >= at:
-                event.set()
-
-
-async def run_for(deliverer: Deliverer, clock: AlarmClock, seconds: float) -> None:
+async def run_for(deliverer: Deliverer, clock: ScheduledClock, seconds: float) -> None:
     """Run the delivery loop until `seconds` of clock time have passed (its sleeps move the
     fake clock); a real deadline guards against a loop that never sleeps."""
-    passed = clock.alarm(clock.now() + dt.timedelta(seconds=seconds))
+    passed = anyio.Event()
+
+    async def stop() -> None:
+        passed.set()
+
+    clock.at(clock.now() + dt.timedelta(seconds=seconds), stop)
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(deliverer.run)
@@ -114,7 +99,7 @@ async def run_for(deliverer: Deliverer, clock: AlarmClock, seconds: float) -> No
 
 
 async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
-    clock, store = AlarmClock(T0), FailingStore()
+    clock, store = ScheduledClock(T0), FailingStore()
     receiver = Scripted(clock)
     deliverer = deliverer_for(store, receiver, clock)
     await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
@@ -141,7 +126,7 @@ async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
 
 
 async def test_a_failing_receiver_keeps_its_backoff_when_it_cannot_be_recorded() -> None:
-    clock, store = AlarmClock(T0), FailingStore()
+    clock, store = ScheduledClock(T0), FailingStore()
     receiver = Counting(clock, *(ReceiverError("503", retryable=True) for _ in range(100)))
     tried = receiver.tried
     deliverer = deliverer_for(store, receiver, clock)
@@ -159,7 +144,7 @@ async def test_a_failing_receiver_keeps_its_backoff_when_it_cannot_be_recorded()
 
 
 async def test_store_errors_back_off_the_loop_exponentially_up_to_a_cap() -> None:
-    clock, store = AlarmClock(T0), FailingStore()
+    clock, store = ScheduledClock(T0), FailingStore()
     deliverer = deliverer_for(store, Scripted(clock), clock)
     store.reads_fail["due"] = 10
 
@@ -171,7 +156,7 @@ async def test_store_errors_back_off_the_loop_exponentially_up_to_a_cap() -> Non
 
 
 async def test_a_store_error_at_start_is_retried_not_fatal() -> None:
-    clock, store = AlarmClock(T0), FailingStore()
+    clock, store = ScheduledClock(T0), FailingStore()
     deliverer = deliverer_for(store, Scripted(clock), clock)
     gone = entry("for-removed")
     gone = dataclasses.replace(
