@@ -12,16 +12,21 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from alertd.clock import FakeClock
 from alertd.errors import ReceiverError
 from alertd.model import Delivery, Notification, OutboxEntry
 from alertd.notify.delivery import Deliverer, RateLimit
+from alertd.notify.receivers import SlackBotReceiver
 from alertd.notify.receivers.base import Delivered, Payload
 from alertd.store.base import Commit
 from alertd.store.memory import MemoryStore
 from alertd.store.sqlite import SqliteStore
+from tests.notify import fakes
+from tests.notify.fakes import FakeServices
 
 T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.anyio
@@ -309,3 +314,51 @@ async def test_a_storm_sends_no_trigger_for_an_alert_that_resolved_while_it_wait
     }
     # Skipping a superseded entry costs no turn under the rate limit.
     assert clock.now() - T0 < dt.timedelta(seconds=8)
+
+
+async def test_a_slack_resolve_updates_the_message_sent_when_the_updates_between_were_superseded(
+    fake: FakeServices,
+) -> None:
+    clock, store = FakeClock(T0), MemoryStore()
+
+    def queued(n: Notification, seconds: int) -> OutboxEntry:
+        at = T0 + dt.timedelta(seconds=seconds)
+        n = dataclasses.replace(n, created_at=at)
+        return OutboxEntry(n, expires_at=at + dt.timedelta(hours=1), next_attempt_at=at)
+
+    trigger = dataclasses.replace(fakes.notification(), id="trigger")
+    worse = fakes.alert(labels=(("table", "pitches"),), fingerprint="fp-pitches")
+    update = dataclasses.replace(fakes.notification(fakes.alert(), worse), id="update")
+    resolve = dataclasses.replace(fakes.resolved(trigger), id="resolve")
+    async with httpx.AsyncClient() as client:
+        bot = SlackBotReceiver(
+            "ops",
+            SecretStr(fakes.SLACK_BOT_TOKEN),
+            "#alerts",
+            client=client,
+            api_url=f"{fake.base_url}/slack/api",
+        )
+        deliverer = Deliverer(store, {"ops": bot}, clock, rates={"ops": 100.0})
+        await store.commit(Commit(T0, "t", outbox=(queued(trigger, 0),)))
+        await deliverer.deliver_due("ops")
+        clock.advance(120)
+        await store.commit(Commit(T0, "t", outbox=(queued(update, 60),)))
+        await store.commit(Commit(T0, "t", outbox=(queued(resolve, 120),)))
+        await deliverer.deliver_due("ops")
+        await deliverer.deliver_due("ops")
+
+    calls = [(r.path.rsplit("/", 1)[-1], r.json().get("ts")) for r in fake.slack_api.requests]
+    posted = "1740830400.000001"
+    # The trigger's message is edited in place, with a note in its thread; no update posted.
+    assert calls == [
+        ("chat.postMessage", None),
+        ("chat.update", posted),
+        ("chat.postMessage", None),
+    ]
+    assert fake.slack_api.requests[2].json()["thread_ts"] == posted
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {
+        "trigger": Delivery.DELIVERED,
+        "update": Delivery.SUPERSEDED,
+        "resolve": Delivery.DELIVERED,
+    }
