@@ -32,12 +32,17 @@ from alertd.store.base import (
 
 
 class MemoryStore:
-    """Keeps what a `SqliteStore` keeps, with the same history bound, until it is dropped."""
+    """Keeps what a `SqliteStore` keeps, with the same history bound, until it is dropped.
 
-    def __init__(self, *, history_limit: int = 120) -> None:
+    `supersede=False` keeps every enqueued notification pending until it is sent: a replay
+    that delivers history after the fact sends each one it made, as history happened.
+    """
+
+    def __init__(self, *, history_limit: int = 120, supersede: bool = True) -> None:
         if history_limit < 1:
             raise ValueError(f"history_limit must be at least 1, not {history_limit}")
         self._history_limit = history_limit
+        self._supersedes = supersede
         self._states: dict[str, AlertState] = {}
         # Both lists stay sorted by time, so reads never sort and appends stay cheap.
         self._points: dict[str, list[SeriesPoint]] = {}
@@ -50,7 +55,7 @@ class MemoryStore:
         self._silences: dict[str, SilenceRecord] = {}
 
     def __repr__(self) -> str:
-        return f"MemoryStore(history_limit={self._history_limit})"
+        return f"MemoryStore(history_limit={self._history_limit}, supersede={self._supersedes})"
 
     async def load(self) -> dict[str, AlertState]:
         return dict(self._states)
@@ -210,6 +215,8 @@ class MemoryStore:
         return _by_creation(self._outbox[i] for i in self._queues.get(queue, []))
 
     def _supersede(self, queue: tuple[str, str]) -> None:
+        if not self._supersedes:
+            return
         entries = self._group(queue)
         pending = [e for e in entries if e.status is Delivery.PENDING]
         if not pending:
