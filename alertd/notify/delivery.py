@@ -120,9 +120,7 @@ class Deliverer:
         """Attempt what is due; an entry whose turn under the rate limit would come after
         `until` stays pending, untouched. The numbers attempted and left."""
         await self._record_unrecorded()
-        now = self.clock.now()
-        entries = [e for e in map(self._as_known, await self.store.due(receiver, now)) if e]
-        entries = [e for e in entries if e.next_attempt_at <= now]
+        entries = await self._due(receiver, self.clock.now())
         left: list[OutboxEntry] = []
 
         async def attempt(entry: OutboxEntry) -> None:
@@ -140,6 +138,11 @@ class Deliverer:
             for entry in entries:
                 tasks.start_soon(attempt, entry)
         return len(entries) - len(left), len(left)
+
+    async def _due(self, receiver: str, at: dt.datetime) -> list[OutboxEntry]:
+        """What the store has due at `at`, as this process knows it (`_as_known`)."""
+        known = (self._as_known(e) for e in await self.store.due(receiver, at))
+        return [e for e in known if e is not None and e.next_attempt_at <= at]
 
     def _as_known(self, entry: OutboxEntry) -> OutboxEntry | None:
         """`entry` as this process knows it: with its unrecorded outcome, if it has one;
@@ -240,7 +243,7 @@ class Deliverer:
             if left:
                 log.warning("delivery.drain_cut_short", receiver=name, left=left)
                 return
-            if not attempted and not await self.store.due(name, deadline, limit=1):
+            if not attempted and not await self._due(name, deadline):
                 return
             await self.clock.sleep(POLL_SECONDS if not attempted else 0)
 

@@ -224,6 +224,20 @@ class SqliteStore:
     async def _set_aside(self, unreadable: list[tuple[str, str]], now: dt.datetime) -> None:
         """Mark pending rows that no longer decode as failed, so the rest of their
         receiver's queue goes on; each is logged, with what is wrong with it."""
+        changes = [(f"cannot be read: {r}", rows.time_text(now), i) for i, r in unreadable]
+        try:
+            await self._run("due", _set_aside, changes)
+        except StoreError as exc:
+            # Left pending, it is skipped again by the next read, and set aside then.
+            for entry_id, reason in unreadable:
+                log.error(
+                    "outbox.unreadable",
+                    path=str(self._path),
+                    notification=entry_id,
+                    error=reason,
+                    set_aside_failed=str(exc),
+                )
+            return
         for entry_id, reason in unreadable:
             log.error(
                 "outbox.unreadable_set_aside",
@@ -231,8 +245,6 @@ class SqliteStore:
                 notification=entry_id,
                 error=reason,
             )
-        changes = [(f"cannot be read: {r}", rows.time_text(now), i) for i, r in unreadable]
-        await self._run("due", _set_aside, changes)
 
     async def last_ref(self, receiver: str, group_key: str) -> str | None:
         return await self._run("last_ref", _last_ref, receiver, group_key)

@@ -12,13 +12,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from alertd.errors import ReceiverError, StoreError
-from alertd.model import Delivery, OutboxEntry
+from alertd.model import Delivery, OutboxEntry, Severity
 from alertd.notify.delivery import Deliverer
 from alertd.notify.receivers.base import Delivered, Payload
+from alertd.notify.service import NotificationService
 from alertd.store.base import Commit
 from alertd.store.health import ALERT, StateHealth
 from alertd.store.memory import MemoryStore
 from tests.notify.test_delivery import T0, ScheduledClock, Scripted, entry
+from tests.notify.test_notifier import firing, notifier
 
 pytestmark = pytest.mark.anyio
 
@@ -188,3 +190,25 @@ async def test_state_unwritable_is_logged_when_it_starts_every_five_minutes_and_
     assert events == [(f"{ALERT}.firing", "error")] * 3 + [(f"{ALERT}.resolved", "warning")]
     assert (health.failed_writes, health.unwritable_since) == (900, None)
     assert health.last_error == FULL
+
+
+async def test_a_notifier_step_that_cannot_be_committed_marks_the_state_unwritable() -> None:
+    clock, store = ScheduledClock(T0), FailingStore()
+    n = notifier()
+    service = NotificationService(
+        n, Deliverer(store, {}, clock, health=StateHealth()), store, clock
+    )
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    store.writes_fail = True
+
+    with pytest.raises(StoreError, match=FULL):
+        await service.flush({state.fingerprint: state}, T0)
+
+    health = service.deliverer.health
+    assert (health.unwritable_since, health.failed_writes) == (T0, 1)
+    assert n.groups == {}  # not taken before the store has it
+    store.writes_fail = False
+    clock.advance(5)
+    assert (await service.flush({state.fingerprint: state}, T0)).groups
+    assert health.writable
+    assert list(n.groups) == list(await store.load_groups())
