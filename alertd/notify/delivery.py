@@ -5,10 +5,8 @@ refusal that will not change (most 4xx) is kept as failed for inspection; a noti
 that stays undeliverable past its age limit expires and is reported. Each receiver has
 its own rate limit and concurrency bound. Everything waits on the injected clock.
 
-The store may fail (a full disk): an outcome that cannot be recorded is kept in memory and
-recorded later, and meanwhile decides as if it were stored, so a notification delivered
-once is never sent again by this process, and a retry keeps its backoff. A receiver's loop
-that meets a store error backs off, and `StateHealth` says the store cannot write.
+The store may fail (a full disk): outcomes it does not take wait in `Outcomes`, and a
+receiver's loop that meets a store error backs off.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ import structlog
 from alertd.clock import Clock
 from alertd.errors import ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
+from alertd.notify.outcomes import Outcomes
 from alertd.notify.receivers.base import Payload, Receiver
 from alertd.store.base import Store
 from alertd.store.health import StateHealth
@@ -104,8 +103,8 @@ class Deliverer:
         self.max_backoff = max_backoff
         self.rng = rng or random.Random()
         self.health = health or StateHealth()
-        # Outcomes the store did not take yet, by entry id; they stand for what is stored.
-        self.unrecorded: dict[str, OutboxEntry] = {}
+        self.outcomes = Outcomes(store, clock, self.health)
+        # Receivers whose loop met a store error since it last began a round.
         self._store_trouble: set[str] = set()
         self.counters: dict[str, Counters] = {name: Counters() for name in receivers}
         self._limits = {name: RateLimit(clock, (rates or {}).get(name, 10.0)) for name in receivers}
@@ -119,7 +118,8 @@ class Deliverer:
     async def _deliver(self, receiver: str, until: dt.datetime | None) -> tuple[int, int]:
         """Attempt what is due; an entry whose turn under the rate limit would come after
         `until` stays pending, untouched. The numbers attempted and left."""
-        await self._record_unrecorded()
+        if not await self.outcomes.record_unrecorded():
+            self._store_trouble.add(receiver)
         entries = await self._due(receiver, self.clock.now())
         left: list[OutboxEntry] = []
 
@@ -140,43 +140,13 @@ class Deliverer:
         return len(entries) - len(left), len(left)
 
     async def _due(self, receiver: str, at: dt.datetime) -> list[OutboxEntry]:
-        """What the store has due at `at`, as this process knows it (`_as_known`)."""
-        known = (self._as_known(e) for e in await self.store.due(receiver, at))
+        """What the store has due at `at`, as this process knows it (`Outcomes.as_known`)."""
+        known = (self.outcomes.as_known(e) for e in await self.store.due(receiver, at))
         return [e for e in known if e is not None and e.next_attempt_at <= at]
 
-    def _as_known(self, entry: OutboxEntry) -> OutboxEntry | None:
-        """`entry` as this process knows it: with its unrecorded outcome, if it has one;
-        None when that outcome is final, so it is never attempted again."""
-        outcome = self.unrecorded.get(entry.id)
-        if outcome is None:
-            return entry
-        return outcome if outcome.status is Delivery.PENDING else None
-
-    async def _record_unrecorded(self) -> None:
-        """Try again to record what the store did not take."""
-        for outcome in list(self.unrecorded.values()):
-            if not await self._record(outcome):
-                return
-
-    async def _record(self, outcome: OutboxEntry) -> bool:
-        """Record `outcome`; when the store fails, keep it in memory to record later."""
-        try:
-            await self.store.record(outcome)
-        except StoreError as exc:
-            if outcome.id not in self.unrecorded:
-                log.warning(
-                    "notification.not_recorded",
-                    receiver=outcome.notification.receiver,
-                    notification=outcome.id,
-                    status=outcome.status.value,
-                )
-            self.unrecorded[outcome.id] = outcome
+    async def _record(self, outcome: OutboxEntry) -> None:
+        if not await self.outcomes.record(outcome):
             self._store_trouble.add(outcome.notification.receiver)
-            self.health.write_failed("record", exc, self.clock.now())
-            return False
-        self.unrecorded.pop(outcome.id, None)
-        self.health.wrote(self.clock.now())
-        return True
 
     async def run(self) -> None:
         """Deliver for every receiver until cancelled."""

@@ -156,7 +156,7 @@ async def test_on_a_full_disk_each_page_is_delivered_exactly_once(
         assert len(spec.service(fake).requests) == 3
         assert {e.status for e in await store.outbox()} == {Delivery.DELIVERED}
         assert health.writable
-        assert deliverer.unrecorded == {}
+        assert deliverer.outcomes.unrecorded == {}
     finally:
         await store.aclose()
 
@@ -183,7 +183,7 @@ async def test_on_a_full_disk_a_failing_receiver_is_retried_with_backoff(
 
         # Once a second would be 120 tries; backing off, a handful.
         assert 2 <= len(fake.teams.requests) <= 8
-        kept = deliverer.unrecorded["n0"]
+        kept = deliverer.outcomes.unrecorded["n0"]
         assert (kept.status, kept.attempts) == (Delivery.PENDING, len(fake.teams.requests))
     finally:
         await store.aclose()

@@ -110,8 +110,8 @@ async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
     await run_for(deliverer, clock, 40)
 
     assert [body for _, body in receiver.sent] == ["trigger"]
-    assert list(deliverer.unrecorded) == ["trigger"]
-    assert deliverer.unrecorded["trigger"].status is Delivery.DELIVERED
+    assert list(deliverer.outcomes.unrecorded) == ["trigger"]
+    assert deliverer.outcomes.unrecorded["trigger"].status is Delivery.DELIVERED
     (stored,) = await store.outbox()
     assert stored.status is Delivery.PENDING  # the store could not take it
     assert deliverer.health.unwritable_since == T0
@@ -122,7 +122,7 @@ async def test_a_send_that_cannot_be_recorded_is_never_sent_again() -> None:
 
     (stored,) = await store.outbox()
     assert (stored.status, stored.ref) == (Delivery.DELIVERED, "ref-trigger")
-    assert deliverer.unrecorded == {}
+    assert deliverer.outcomes.unrecorded == {}
     assert deliverer.health.writable
     assert [body for _, body in receiver.sent] == ["trigger"]
 
@@ -141,7 +141,7 @@ async def test_a_failing_receiver_keeps_its_backoff_when_it_cannot_be_recorded()
     assert 2 <= len(tried) <= 8
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tried)]
     assert max(gaps) >= 16
-    kept = deliverer.unrecorded["trigger"]
+    kept = deliverer.outcomes.unrecorded["trigger"]
     assert (kept.status, kept.attempts) == (Delivery.PENDING, len(tried))
 
 
