@@ -632,6 +632,9 @@ async def test_a_resolve_after_a_delivered_trigger_goes_and_queued_updates_do_no
     }
     # Slack's bot finds the message to update; PagerDuty's dedup_key needs no ref.
     assert await store.last_ref("slack", "slack/{table=users}") == "ts-1"
+    assert await store.is_pending("resolve")
+    assert not await store.is_pending("update-2")
+    assert not await store.is_pending("never-enqueued")
 
 
 async def test_of_several_queued_updates_only_the_latest_goes(store: Store) -> None:
