@@ -31,6 +31,7 @@ from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
 
@@ -105,6 +106,8 @@ async def run(
         await source.aclose()
         print(str(exc), file=err)
         return 1
+    # Whether the store takes writes; what /metrics and readiness are to report.
+    health = StateHealth()
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
@@ -114,7 +117,7 @@ async def run(
                     {r.name: r for r in ruleset.rules},
                     max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
                 ),
-                Deliverer(store, receivers, clock, rates=rates),
+                Deliverer(store, receivers, clock, rates=rates, health=health),
                 store,
                 clock,
             )

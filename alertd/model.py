@@ -188,6 +188,7 @@ class Delivery(enum.Enum):
     DELIVERED = "delivered"
     FAILED = "failed"  # refused for good (a 4xx other than 429)
     EXPIRED = "expired"  # kept failing until it was too old to matter
+    SUPERSEDED = "superseded"  # a newer notification of its group made it stale unsent
 
 
 @dataclass(frozen=True)

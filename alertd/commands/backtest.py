@@ -188,7 +188,9 @@ class _Replay:
     async def _with_notifications(
         self, source: Source, config: NotifyConfig, client: httpx.AsyncClient
     ) -> int:
-        store = MemoryStore()
+        # Delivered after the replay, history is sent as it happened: nothing it made is
+        # superseded by what came later.
+        store = MemoryStore(supersede=False)
         receivers, rates = build_receivers(config, client, self.out)
         clock = SystemClock()
         # Notifications are stamped with historical times; their age limit counts from the

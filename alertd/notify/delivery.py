@@ -4,6 +4,9 @@ Retries use exponential backoff with full jitter, or the service's `Retry-After`
 refusal that will not change (most 4xx) is kept as failed for inspection; a notification
 that stays undeliverable past its age limit expires and is reported. Each receiver has
 its own rate limit and concurrency bound. Everything waits on the injected clock.
+
+The store may fail (a full disk): outcomes it does not take wait in `Outcomes`, and a
+receiver's loop that meets a store error backs off.
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ import anyio
 import structlog
 
 from alertd.clock import Clock
-from alertd.errors import ReceiverError
+from alertd.errors import ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
+from alertd.notify.outcomes import Outcomes
 from alertd.notify.receivers.base import Payload, Receiver
 from alertd.store.base import Store
+from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 1.0
 UNCONFIGURED_SCAN = 100_000
+STORE_BACKOFF_SECONDS = 1.0
+MAX_STORE_BACKOFF_SECONDS = 60.0
+
+
+def backoff(attempt: int, initial: float, maximum: float) -> float:
+    """The wait before try `attempt + 1`: doubling from `initial`, never over `maximum`."""
+    return min(maximum, initial * 2.0 ** (attempt - 1))
 
 
 class RateLimit:
@@ -55,6 +67,10 @@ class RateLimit:
                     return False
                 await self.clock.sleep(wait)
 
+    def refund(self) -> None:
+        """Give back one send taken but not made."""
+        self._tokens = min(self.burst, self._tokens + 1)
+
 
 @dataclasses.dataclass
 class Counters:
@@ -78,6 +94,7 @@ class Deliverer:
         initial_backoff: float = 1.0,
         max_backoff: float = 300.0,
         rng: random.Random | None = None,
+        health: StateHealth | None = None,
     ) -> None:
         self.store = store
         self.receivers = receivers
@@ -85,6 +102,10 @@ class Deliverer:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.rng = rng or random.Random()
+        self.health = health or StateHealth()
+        self.outcomes = Outcomes(store, clock, self.health)
+        # Receivers whose loop met a store error since it last began a round.
+        self._store_trouble: set[str] = set()
         self.counters: dict[str, Counters] = {name: Counters() for name in receivers}
         self._limits = {name: RateLimit(clock, (rates or {}).get(name, 10.0)) for name in receivers}
         self._concurrency = {name: anyio.CapacityLimiter(concurrency) for name in receivers}
@@ -97,11 +118,20 @@ class Deliverer:
     async def _deliver(self, receiver: str, until: dt.datetime | None) -> tuple[int, int]:
         """Attempt what is due; an entry whose turn under the rate limit would come after
         `until` stays pending, untouched. The numbers attempted and left."""
-        entries = await self.store.due(receiver, self.clock.now())
+        if not await self.outcomes.record_unrecorded():
+            self._store_trouble.add(receiver)
+        entries = await self._due(receiver, self.clock.now())
         left: list[OutboxEntry] = []
 
         async def attempt(entry: OutboxEntry) -> None:
-            if not await self._attempt(entry, until):
+            try:
+                attempted = await self._attempt(entry, until)
+            except StoreError as exc:
+                # A read before the send failed: the entry stays as it is, for later.
+                self.health.read_failed("delivery", exc)
+                self._store_trouble.add(receiver)
+                return
+            if not attempted:
                 left.append(entry)
 
         async with anyio.create_task_group() as tasks:
@@ -109,12 +139,39 @@ class Deliverer:
                 tasks.start_soon(attempt, entry)
         return len(entries) - len(left), len(left)
 
+    async def _due(self, receiver: str, at: dt.datetime) -> list[OutboxEntry]:
+        """What the store has due at `at`, as this process knows it (`Outcomes.as_known`)."""
+        known = (self.outcomes.as_known(e) for e in await self.store.due(receiver, at))
+        return [e for e in known if e is not None and e.next_attempt_at <= at]
+
+    async def _record(self, outcome: OutboxEntry) -> None:
+        if not await self.outcomes.record(outcome):
+            self._store_trouble.add(outcome.notification.receiver)
+
     async def run(self) -> None:
         """Deliver for every receiver until cancelled."""
-        await self.expire_unconfigured()
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._expire_unconfigured_until_done)
             for name in self.receivers:
                 tasks.start_soon(self._loop, name)
+
+    async def _expire_unconfigured_until_done(self) -> None:
+        """`expire_unconfigured`, retried with backoff while the store fails: the
+        receivers' loops run meanwhile."""
+        failures = 0
+        while True:
+            try:
+                await self.expire_unconfigured()
+                return
+            except StoreError as exc:
+                self.health.read_failed("expire_unconfigured", exc)
+            except Exception:
+                log.exception("delivery.bug", step="expire_unconfigured")
+            failures += 1
+            await self.clock.sleep(self._store_backoff(failures))
+
+    def _store_backoff(self, failures: int) -> float:
+        return backoff(failures, STORE_BACKOFF_SECONDS, MAX_STORE_BACKOFF_SECONDS)
 
     async def expire_unconfigured(self) -> tuple[int, int]:
         """Expire what waits for a receiver that is not configured now (removed from the
@@ -147,24 +204,38 @@ class Deliverer:
         while self.clock.now() < deadline:
             try:
                 attempted, left = await self._deliver(name, until=deadline)
+            except StoreError as exc:
+                self.health.read_failed("drain", exc)
+                return
             except Exception:
                 log.exception("delivery.bug", receiver=name)
                 return
             if left:
                 log.warning("delivery.drain_cut_short", receiver=name, left=left)
                 return
-            if not attempted and not await self.store.due(name, deadline, limit=1):
+            if not attempted and not await self._due(name, deadline):
                 return
             await self.clock.sleep(POLL_SECONDS if not attempted else 0)
 
     async def _loop(self, receiver: str) -> None:
+        failures = 0
         while True:
+            self._store_trouble.discard(receiver)
             try:
                 attempted = await self.deliver_due(receiver)
+                trouble = receiver in self._store_trouble
+            except StoreError as exc:
+                self.health.read_failed("due", exc)
+                attempted, trouble = 0, True
             except Exception:
                 log.exception("delivery.bug", receiver=receiver)
-                attempted = 0
-            await self.clock.sleep(0 if attempted else POLL_SECONDS)
+                attempted, trouble = 0, True
+            # A store that fails (a full disk) is not asked again every second.
+            failures = failures + 1 if trouble else 0
+            if failures:
+                await self.clock.sleep(self._store_backoff(failures))
+            else:
+                await self.clock.sleep(0 if attempted else POLL_SECONDS)
 
     async def _attempt(self, entry: OutboxEntry, until: dt.datetime | None = None) -> bool:
         """Try to send `entry`; False when it was left pending because `until` came first."""
@@ -176,11 +247,17 @@ class Deliverer:
             await self._finish(entry, Delivery.EXPIRED, reason)
             return True
         async with self._concurrency[name]:
+            if not await self._limits[name].acquire(until):
+                return False
+            # A newer notification of the group may have superseded it while it waited; its
+            # turn then goes to the next one.
+            if not await self.store.is_pending(entry.id):
+                self._limits[name].refund()
+                log.info("notification.superseded", receiver=name, notification=entry.id)
+                return True
             previous = await self.store.last_ref(name, entry.notification.group_key)
             try:
                 payload = receiver.render(entry.notification, previous_ref=previous)
-                if not await self._limits[name].acquire(until):
-                    return False
             except Exception as exc:
                 log.exception("delivery.bug", receiver=name, notification=entry.id)
                 await self._failed(
@@ -211,7 +288,7 @@ class Deliverer:
             notification=entry.id,
             attempts=entry.attempts + 1,
         )
-        await self.store.record(
+        await self._record(
             dataclasses.replace(
                 entry,
                 status=Delivery.DELIVERED,
@@ -229,7 +306,7 @@ class Deliverer:
             await self._finish(entry, Delivery.FAILED, str(exc))
             return
         attempts = entry.attempts + 1
-        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (attempts - 1))
+        ceiling = backoff(attempts, self.initial_backoff, self.max_backoff)
         wait = exc.retry_after if exc.retry_after is not None else self.rng.uniform(0, ceiling)
         self.counters[name].retried += 1
         log.warning(
@@ -240,7 +317,7 @@ class Deliverer:
             wait_s=wait,
             error=str(exc),
         )
-        await self.store.record(
+        await self._record(
             dataclasses.replace(
                 entry,
                 attempts=attempts,
@@ -261,7 +338,7 @@ class Deliverer:
             )
         else:
             counters.failed += 1
-        await self.store.record(
+        await self._record(
             dataclasses.replace(
                 entry, status=status, last_error=reason, finished_at=self.clock.now()
             )

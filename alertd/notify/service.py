@@ -10,6 +10,7 @@ import anyio
 import structlog
 
 from alertd.clock import Clock
+from alertd.errors import StoreError
 from alertd.model import AlertState, NotifyChanges, OutboxEntry
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
@@ -67,15 +68,19 @@ class NotificationService:
         """A step between ticks, for group timers that expire then; commits what it finds."""
         changes = await self.followup(states, at)
         if changes:
-            await self.store.commit(
-                Commit(
-                    at=at,
-                    group="notify",
-                    groups=changes.groups,
-                    dropped_groups=changes.dropped_groups,
-                    outbox=changes.outbox,
-                )
+            commit = Commit(
+                at=at,
+                group="notify",
+                groups=changes.groups,
+                dropped_groups=changes.dropped_groups,
+                outbox=changes.outbox,
             )
+            try:
+                await self.store.commit(commit)
+            except StoreError as exc:
+                self.deliverer.health.write_failed("commit", exc, self.clock.now())
+                raise
+            self.deliverer.health.wrote(self.clock.now())
             self.committed(changes)
         return changes
 
@@ -88,6 +93,9 @@ class NotificationService:
             try:
                 async with lock:
                     await self.flush(states(), at)
+            except StoreError as exc:
+                # Counted, and logged at error, by the state health; the next step retries.
+                log.debug("notifier.commit_failed", at=at.isoformat(), error=str(exc))
             except Exception:
                 log.exception("notifier.bug", at=at.isoformat())
             await self.clock.sleep(1.0)

@@ -38,7 +38,9 @@ class Commit:
     `groups` are upserted by key, then the keys in `dropped_groups` are deleted (a key in
     both ends up deleted). `outbox` entries are inserted; an entry whose id is already
     stored, or repeated within the commit, is ignored, so a step that is redone after a
-    crash never enqueues a notification twice. A commit may hold only notification parts.
+    crash never enqueues a notification twice. Each inserted entry supersedes, in the same
+    transaction, what its receiver and group still had queued (see `supersede`). A commit
+    may hold only notification parts.
     """
 
     at: dt.datetime
@@ -100,8 +102,13 @@ class Store(Protocol):
         Only the oldest pending entry of each `group_key` is ever due, and only once its
         `next_attempt_at` has come: a group's notifications go out one at a time, in the
         order they were made, so a resolve never overtakes the trigger before it. Entries
-        with the same `created_at` keep the order they were committed in.
+        with the same `created_at` keep the order they were committed in. An entry whose
+        row cannot be read is set aside as failed, saying why, and the rest are returned.
         """
+        ...
+
+    async def is_pending(self, entry_id: str) -> bool:
+        """Whether that entry still waits to be sent (False once finished or superseded)."""
         ...
 
     async def record(self, entry: OutboxEntry) -> None:
@@ -109,6 +116,11 @@ class Store(Protocol):
 
         Only status, attempts, last_error, next_attempt_at, finished_at and ref change; the
         notification and its expiry stay as enqueued. Raises `StoreError` for an unknown id.
+
+        An entry superseded while its attempt was in flight stays superseded on a retry
+        outcome (only its attempts change); any other outcome is stored as it happened. If
+        the attempt may have reached the receiver, the group's newest entry, when it was
+        superseded unsent for having nothing to resolve, is pending again (`revived`).
         """
         ...
 
@@ -154,6 +166,64 @@ class Store(Protocol):
     async def aclose(self) -> None:
         """Release the store's resources; calling it twice is harmless."""
         ...
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What superseding needs to know of one outbox entry of a group."""
+
+    id: str
+    firing: bool
+    status: Delivery
+    attempts: int
+
+    @property
+    def maybe_seen(self) -> bool:
+        """Whether the receiver may have this notification: delivered, or attempted and
+        not refused (an attempt that timed out may still have arrived)."""
+        return self.status is Delivery.DELIVERED or (
+            self.attempts > 0 and self.status is not Delivery.FAILED
+        )
+
+
+NOTHING_TO_RESOLVE = "superseded: the receiver was sent nothing of this group to resolve"
+
+
+def supersede(pending: list[Queued], last_seen: Queued | None) -> list[tuple[str, str]]:
+    """The entries of one receiver's group to mark superseded, each with its reason.
+
+    `pending` is the group's queue, oldest first; `last_seen` its newest other entry the
+    receiver may have (`Queued.maybe_seen`). Every notification carries the group's whole
+    state, so only the newest pending one needs to go: the older ones are stale. The
+    newest goes too, unless it is a resolve and the receiver last saw nothing firing
+    (nothing, or a resolve): a trigger never sent needs no resolve. A resolve after a
+    trigger that may have arrived always goes.
+    """
+    if not pending:
+        return []
+    newest = pending[-1]
+    stale = [(q.id, f"superseded by {newest.id}") for q in pending[:-1]]
+    shows_firing = last_seen is not None and last_seen.firing
+    if not newest.firing and newest.attempts == 0 and not shows_firing:
+        stale.append((newest.id, NOTHING_TO_RESOLVE))
+    return stale
+
+
+def revived(recorded: OutboxEntry, newest: Queued, newer: bool) -> bool:
+    """Whether `newest`, the group's newest entry, goes again after `recorded`, an entry
+    superseded while in flight, came back with this outcome.
+
+    It does when it was superseded unsent for having nothing to resolve (`newer` says it
+    was made after `recorded`) and `recorded` may have reached the receiver after all.
+    """
+    outcome = Queued(recorded.id, recorded.notification.firing, recorded.status, recorded.attempts)
+    return (
+        newer
+        and outcome.maybe_seen
+        and newest.status is Delivery.SUPERSEDED
+        and newest.attempts == 0
+        and not newest.firing
+    )
 
 
 def normalized(commit: Commit) -> Commit:

@@ -20,21 +20,29 @@ from alertd.model import (
 from alertd.store.base import (
     Commit,
     Pruned,
+    Queued,
     as_utc,
     check_limit,
     entry_in_utc,
     normalized,
+    revived,
     silence_in_utc,
+    supersede,
 )
 
 
 class MemoryStore:
-    """Keeps what a `SqliteStore` keeps, with the same history bound, until it is dropped."""
+    """Keeps what a `SqliteStore` keeps, with the same history bound, until it is dropped.
 
-    def __init__(self, *, history_limit: int = 120) -> None:
+    `supersede=False` keeps every enqueued notification pending until it is sent: a replay
+    that delivers history after the fact sends each one it made, as history happened.
+    """
+
+    def __init__(self, *, history_limit: int = 120, supersede: bool = True) -> None:
         if history_limit < 1:
             raise ValueError(f"history_limit must be at least 1, not {history_limit}")
         self._history_limit = history_limit
+        self._supersedes = supersede
         self._states: dict[str, AlertState] = {}
         # Both lists stay sorted by time, so reads never sort and appends stay cheap.
         self._points: dict[str, list[SeriesPoint]] = {}
@@ -42,10 +50,12 @@ class MemoryStore:
         self._groups: dict[str, GroupState] = {}
         # In enqueue order; `_by_creation` sorts stably, so that order breaks created_at ties.
         self._outbox: dict[str, OutboxEntry] = {}
+        # Each receiver's group's entry ids in enqueue order, so superseding reads one group.
+        self._queues: dict[tuple[str, str], list[str]] = {}
         self._silences: dict[str, SilenceRecord] = {}
 
     def __repr__(self) -> str:
-        return f"MemoryStore(history_limit={self._history_limit})"
+        return f"MemoryStore(history_limit={self._history_limit}, supersede={self._supersedes})"
 
     async def load(self) -> dict[str, AlertState]:
         return dict(self._states)
@@ -68,7 +78,10 @@ class MemoryStore:
         for key in commit.dropped_groups:
             self._groups.pop(key, None)
         for entry in commit.outbox:
-            self._outbox.setdefault(entry.id, entry)
+            if entry.id not in self._outbox:
+                self._outbox[entry.id] = entry
+                self._queues.setdefault(_queue_of(entry), []).append(entry.id)
+                self._supersede(_queue_of(entry))
 
     async def history(self, fingerprint: str, limit: int = 120) -> list[SeriesPoint]:
         check_limit(limit)
@@ -107,15 +120,24 @@ class MemoryStore:
         stored = self._outbox.get(entry.id)
         if stored is None:
             raise StoreError(f"no outbox entry has the id {entry.id!r}")
-        self._outbox[entry.id] = dataclasses.replace(
-            stored,
-            status=entry.status,
-            attempts=entry.attempts,
-            last_error=entry.last_error,
-            next_attempt_at=entry.next_attempt_at,
-            finished_at=entry.finished_at,
-            ref=entry.ref,
-        )
+        if stored.status is Delivery.SUPERSEDED and entry.status is Delivery.PENDING:
+            self._outbox[entry.id] = dataclasses.replace(stored, attempts=entry.attempts)
+        else:
+            self._outbox[entry.id] = dataclasses.replace(
+                stored,
+                status=entry.status,
+                attempts=entry.attempts,
+                last_error=entry.last_error,
+                next_attempt_at=entry.next_attempt_at,
+                finished_at=entry.finished_at,
+                ref=entry.ref,
+            )
+        if stored.status is Delivery.SUPERSEDED:
+            self._revive(stored, entry)
+
+    async def is_pending(self, entry_id: str) -> bool:
+        stored = self._outbox.get(entry_id)
+        return stored is not None and stored.status is Delivery.PENDING
 
     async def outbox(
         self, *, status: Delivery | None = None, limit: int = 1000
@@ -168,6 +190,7 @@ class MemoryStore:
             if e.finished_at is not None and e.finished_at < before and key not in kept
         ]
         for key in old_entries:
+            self._queues[_queue_of(self._outbox[key])].remove(key)
             del self._outbox[key]
         old_silences = [key for key, s in self._silences.items() if s.ends_at < before]
         for key in old_silences:
@@ -188,6 +211,36 @@ class MemoryStore:
     async def aclose(self) -> None:
         return None
 
+    def _group(self, queue: tuple[str, str]) -> list[OutboxEntry]:
+        return _by_creation(self._outbox[i] for i in self._queues.get(queue, []))
+
+    def _supersede(self, queue: tuple[str, str]) -> None:
+        if not self._supersedes:
+            return
+        entries = self._group(queue)
+        pending = [e for e in entries if e.status is Delivery.PENDING]
+        if not pending:
+            return
+        newest = pending[-1]
+        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.maybe_seen]
+        for entry_id, reason in supersede(
+            [_queued(e) for e in pending], seen[-1] if seen else None
+        ):
+            self._outbox[entry_id] = dataclasses.replace(
+                self._outbox[entry_id],
+                status=Delivery.SUPERSEDED,
+                last_error=reason,
+                finished_at=newest.notification.created_at,
+            )
+
+    def _revive(self, stored: OutboxEntry, outcome: OutboxEntry) -> None:
+        entries = self._group(_queue_of(stored))
+        newest = entries[-1]
+        if revived(outcome, _queued(newest), newer=newest.id != stored.id):
+            self._outbox[newest.id] = dataclasses.replace(
+                newest, status=Delivery.PENDING, last_error=None, finished_at=None
+            )
+
     def _add_point(self, point: SeriesPoint) -> None:
         points = self._points.setdefault(point.fingerprint, [])
         i = bisect.bisect_left(points, point.at, key=_at)
@@ -204,3 +257,11 @@ def _at(item: Transition | SeriesPoint) -> dt.datetime:
 
 def _by_creation(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
     return sorted(entries, key=lambda e: e.notification.created_at)
+
+
+def _queue_of(entry: OutboxEntry) -> tuple[str, str]:
+    return entry.notification.receiver, entry.notification.group_key
+
+
+def _queued(entry: OutboxEntry) -> Queued:
+    return Queued(entry.id, entry.notification.firing, entry.status, entry.attempts)

@@ -31,11 +31,14 @@ from alertd.store import sqlite_rows as rows
 from alertd.store.base import (
     Commit,
     Pruned,
+    Queued,
     as_utc,
     check_limit,
     entry_in_utc,
     normalized,
+    revived,
     silence_in_utc,
+    supersede,
 )
 from alertd.store.sqlite_file import RECOVER, KeptFile, refusal
 from alertd.store.sqlite_schema import MIGRATIONS, migrate
@@ -80,6 +83,32 @@ DUE = (
     "PARTITION BY group_key ORDER BY created_at, seq) AS place FROM outbox"
     " WHERE receiver = ? AND status = 'pending')"
     " WHERE place = 1 AND next_attempt_at <= ? ORDER BY created_at, seq LIMIT ?"
+)
+# A group's queue, and its newest other entry the receiver may have (`Queued.maybe_seen`).
+# A notification whose JSON no longer reads counts as firing: its resolve then still goes.
+QUEUED_COLUMNS = (
+    "id, coalesce(CASE WHEN json_valid(notification) THEN"
+    " json_extract(notification, '$.firing') END, 1), status, attempts"
+)
+GROUP_PENDING = (
+    f"SELECT {QUEUED_COLUMNS}, created_at FROM outbox WHERE receiver = ? AND group_key = ?"
+    " AND status = 'pending' ORDER BY created_at, seq"
+)
+GROUP_LAST_SEEN = (
+    f"SELECT {QUEUED_COLUMNS} FROM outbox WHERE receiver = ? AND group_key = ? AND id != ?"
+    " AND (status = 'delivered' OR (attempts > 0 AND status != 'failed'))"
+    " ORDER BY created_at DESC, seq DESC LIMIT 1"
+)
+GROUP_NEWEST = (
+    f"SELECT {QUEUED_COLUMNS}, created_at, seq FROM outbox WHERE receiver = ? AND group_key = ?"
+    " ORDER BY created_at DESC, seq DESC LIMIT 1"
+)
+SUPERSEDE = "UPDATE outbox SET status = 'superseded', last_error = ?, finished_at = ? WHERE id = ?"
+REVIVE = "UPDATE outbox SET status = 'pending', last_error = NULL, finished_at = NULL WHERE id = ?"
+RECORD_ATTEMPTS = "UPDATE outbox SET attempts = ? WHERE id = ?"
+SET_ASIDE = (
+    "UPDATE outbox SET status = 'failed', last_error = ?, finished_at = ?"
+    " WHERE id = ? AND status = 'pending'"
 )
 LAST_REF = (
     "SELECT ref FROM outbox WHERE receiver = ? AND group_key = ?"
@@ -193,7 +222,13 @@ class SqliteStore:
     async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
         check_limit(limit)
         args = (receiver, rows.time_text(now), limit)
-        return await self._run("due", _entries, DUE, args)
+        entries, unreadable = await self._run("due", _entries, DUE, args)
+        if unreadable:
+            await self._set_aside(unreadable, as_utc(now))
+        return entries
+
+    async def is_pending(self, entry_id: str) -> bool:
+        return await self._run("is_pending", _is_pending, entry_id)
 
     async def record(self, entry: OutboxEntry) -> None:
         await self._run("record", _record, entry_in_utc(entry))
@@ -202,7 +237,37 @@ class SqliteStore:
         self, *, status: Delivery | None = None, limit: int = 1000
     ) -> list[OutboxEntry]:
         check_limit(limit)
-        return await self._run("outbox", _outbox, status, limit)
+        entries, unreadable = await self._run("outbox", _outbox, status, limit)
+        for entry_id, reason in unreadable:
+            log.error(
+                "outbox.unreadable", path=str(self._path), notification=entry_id, error=reason
+            )
+        return entries
+
+    async def _set_aside(self, unreadable: list[tuple[str, str]], now: dt.datetime) -> None:
+        """Mark pending rows that no longer decode as failed, so the rest of their
+        receiver's queue goes on; each is logged, with what is wrong with it."""
+        changes = [(f"cannot be read: {r}", rows.time_text(now), i) for i, r in unreadable]
+        try:
+            await self._run("due", _set_aside, changes)
+        except StoreError as exc:
+            # Left pending, it is skipped again by the next read, and set aside then.
+            for entry_id, reason in unreadable:
+                log.error(
+                    "outbox.unreadable",
+                    path=str(self._path),
+                    notification=entry_id,
+                    error=reason,
+                    set_aside_failed=str(exc),
+                )
+            return
+        for entry_id, reason in unreadable:
+            log.error(
+                "outbox.unreadable_set_aside",
+                path=str(self._path),
+                notification=entry_id,
+                error=reason,
+            )
 
     async def last_ref(self, receiver: str, group_key: str) -> str | None:
         return await self._run("last_ref", _last_ref, receiver, group_key)
@@ -336,9 +401,28 @@ def _write(conn: sqlite3.Connection, commit: Commit, history_limit: int) -> None
         conn.executemany(
             "DELETE FROM notify_groups WHERE key = ?", [(k,) for k in commit.dropped_groups]
         )
-        conn.executemany(INSERT_ENTRY, [(*rows.encode_entry(e), at) for e in commit.outbox])
+        for entry in commit.outbox:
+            if conn.execute(INSERT_ENTRY, (*rows.encode_entry(entry), at)).rowcount:
+                _supersede(conn, entry.notification.receiver, entry.notification.group_key)
 
     _transaction(conn, body)
+
+
+def _supersede(conn: sqlite3.Connection, receiver: str, group_key: str) -> None:
+    """Apply `supersede` to one receiver's group, inside the enqueueing transaction."""
+    found = conn.execute(GROUP_PENDING, (receiver, group_key)).fetchall()
+    if not found:
+        return
+    pending = [_queued(row) for row in found]
+    seen = conn.execute(GROUP_LAST_SEEN, (receiver, group_key, pending[-1].id)).fetchone()
+    at = found[-1][-1]
+    changes = supersede(pending, None if seen is None else _queued(seen))
+    conn.executemany(SUPERSEDE, [(reason, at, entry_id) for entry_id, reason in changes])
+
+
+def _queued(row: rows.Row) -> Queued:
+    entry_id, firing, status, attempts = row[:4]
+    return Queued(entry_id, bool(firing), Delivery(status), attempts)
 
 
 def _load(conn: sqlite3.Connection) -> dict[str, AlertState]:
@@ -375,11 +459,28 @@ def _load_groups(conn: sqlite3.Connection) -> dict[str, GroupState]:
     return {group.key: group for group in groups}
 
 
-def _entries(conn: sqlite3.Connection, query: str, args: rows.Row) -> list[OutboxEntry]:
-    return [rows.decode_entry(row) for row in conn.execute(query, args)]
+def _entries(
+    conn: sqlite3.Connection, query: str, args: rows.Row
+) -> tuple[list[OutboxEntry], list[tuple[str, str]]]:
+    """The entries `query` finds, decoded one by one, and the ids of the rows that did
+    not decode, each with why: one damaged row must not hide the others."""
+    entries: list[OutboxEntry] = []
+    unreadable: list[tuple[str, str]] = []
+    for row in conn.execute(query, args):
+        try:
+            entries.append(rows.decode_entry(row))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            unreadable.append((str(row[0]), f"{type(exc).__name__}: {exc}"))
+    return entries, unreadable
 
 
-def _outbox(conn: sqlite3.Connection, status: Delivery | None, limit: int) -> list[OutboxEntry]:
+def _set_aside(conn: sqlite3.Connection, changes: list[rows.Row]) -> None:
+    _transaction(conn, lambda conn: conn.executemany(SET_ASIDE, changes))
+
+
+def _outbox(
+    conn: sqlite3.Connection, status: Delivery | None, limit: int
+) -> tuple[list[OutboxEntry], list[tuple[str, str]]]:
     where, args = ("", ()) if status is None else ("WHERE status = ?", (status.value,))
     query = (
         f"SELECT {rows.ENTRY_COLUMNS} FROM (SELECT * FROM outbox {where}"
@@ -388,10 +489,29 @@ def _outbox(conn: sqlite3.Connection, status: Delivery | None, limit: int) -> li
     return _entries(conn, query, (*args, limit))
 
 
+def _is_pending(conn: sqlite3.Connection, entry_id: str) -> bool:
+    found = conn.execute("SELECT status FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+    return found is not None and found[0] == Delivery.PENDING.value
+
+
 def _record(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
-    updated = conn.execute(RECORD_OUTCOME, (*rows.encode_outcome(entry), entry.id))
-    if updated.rowcount == 0:
-        raise StoreError(f"no outbox entry has the id {entry.id!r}")
+    def body(conn: sqlite3.Connection) -> None:
+        found = conn.execute(
+            "SELECT status, receiver, group_key FROM outbox WHERE id = ?", (entry.id,)
+        ).fetchone()
+        if found is None:
+            raise StoreError(f"no outbox entry has the id {entry.id!r}")
+        was_superseded = found[0] == Delivery.SUPERSEDED.value
+        if was_superseded and entry.status is Delivery.PENDING:
+            conn.execute(RECORD_ATTEMPTS, (entry.attempts, entry.id))
+        else:
+            conn.execute(RECORD_OUTCOME, (*rows.encode_outcome(entry), entry.id))
+        if was_superseded:
+            newest = conn.execute(GROUP_NEWEST, (found[1], found[2])).fetchone()
+            if revived(entry, _queued(newest), newer=newest[0] != entry.id):
+                conn.execute(REVIVE, (newest[0],))
+
+    _transaction(conn, body)
 
 
 def _last_ref(conn: sqlite3.Connection, receiver: str, group_key: str) -> str | None:

@@ -48,6 +48,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ends_at TEXT NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL)
             WITHOUT ROWID""",
     ),
+    (
+        # Every entry of one receiver's group, whatever its status: enqueueing reads a
+        # group's queue and its newest delivered entry to supersede what went stale.
+        "CREATE INDEX outbox_by_group ON outbox (receiver, group_key, created_at, seq)",
+    ),
 )
 
 

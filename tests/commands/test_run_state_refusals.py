@@ -161,7 +161,10 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "a text file": (a_text_file, "file is not a database; restore it from a backup"),
     "truncated": (truncated, "restore it from a backup, or move it aside"),
     "a page overwritten": (a_page_overwritten, "restore it from a backup, or move it aside"),
-    "newer schema": (newer_schema, "written by a newer alertd (schema version 3;"),
+    "newer schema": (
+        newer_schema,
+        f"written by a newer alertd (schema version {len(MIGRATIONS) + 1};",
+    ),
     "a directory": (a_directory, "it is a directory, not a state file"),
     "state dir is a file": (state_dir_is_a_file, "is not a directory"),
     "another program's database": (

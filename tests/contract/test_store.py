@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from alertd.errors import StoreError
 from alertd.model import (
@@ -33,7 +34,7 @@ from alertd.model import (
     Transition,
     fingerprint,
 )
-from alertd.store.base import Commit, Pruned, Store
+from alertd.store.base import NOTHING_TO_RESOLVE, Commit, Pruned, Store
 from alertd.store.memory import MemoryStore
 from alertd.store.sqlite import SqliteStore
 
@@ -594,29 +595,139 @@ async def test_due_gives_the_receivers_pending_entries_oldest_first(store: Store
     assert await store.due("teams", at(30)) == []
 
 
-@pytest.mark.parametrize("outcome", [Delivery.DELIVERED, Delivery.FAILED, Delivery.EXPIRED])
-async def test_only_the_oldest_pending_entry_of_a_group_is_due(
-    store: Store, outcome: Delivery
+def statuses(entries: list[OutboxEntry]) -> dict[str, tuple[Delivery, str | None]]:
+    return {e.id: (e.status, e.last_error) for e in entries}
+
+
+async def test_a_resolve_of_a_trigger_never_sent_supersedes_both(store: Store) -> None:
+    # A storm in miniature: the trigger waits behind the rate limit, the alert resolves.
+    await store.commit(enqueue(entry("trigger")))
+    await store.commit(enqueue(entry("resolve", created=60, firing=False)))
+
+    assert await store.due("slack", at(60)) == []
+    assert statuses(await store.outbox()) == {
+        "trigger": (Delivery.SUPERSEDED, "superseded by resolve"),
+        "resolve": (Delivery.SUPERSEDED, NOTHING_TO_RESOLVE),
+    }
+    [superseded, _] = await store.outbox()
+    assert superseded.finished_at == at(60)
+    assert not await store.is_pending("trigger")
+
+
+async def test_a_resolve_after_a_delivered_trigger_goes_and_queued_updates_do_not(
+    store: Store,
 ) -> None:
-    trigger = entry("trigger", created=0, next_attempt=100)
-    resolve = entry("resolve", created=60, firing=False)
-    await store.commit(enqueue(resolve, trigger))
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, ref="ts-1"))
+    await store.commit(enqueue(entry("update-1", created=10), entry("update-2", created=20)))
+    await store.commit(enqueue(entry("resolve", created=30, firing=False)))
 
-    # The trigger waits for its retry; the resolve must not overtake it meanwhile.
-    assert await store.due("slack", at(90)) == []
-    assert ids(await store.due("slack", at(100))) == ["trigger"]
+    assert ids(await store.due("slack", at(30))) == ["resolve"]
+    assert statuses(await store.outbox()) == {
+        "trigger": (Delivery.DELIVERED, None),
+        "update-1": (Delivery.SUPERSEDED, "superseded by update-2"),
+        "update-2": (Delivery.SUPERSEDED, "superseded by resolve"),
+        "resolve": (Delivery.PENDING, None),
+    }
+    # Slack's bot finds the message to update; PagerDuty's dedup_key needs no ref.
+    assert await store.last_ref("slack", "slack/{table=users}") == "ts-1"
+    assert await store.is_pending("resolve")
+    assert not await store.is_pending("update-2")
+    assert not await store.is_pending("never-enqueued")
 
-    await store.record(replace(trigger, status=outcome, attempts=1, finished_at=at(100)))
 
-    assert ids(await store.due("slack", at(100))) == ["resolve"]
+async def test_of_several_queued_updates_only_the_latest_goes(store: Store) -> None:
+    await store.commit(enqueue(entry("trigger"), entry("update-1", created=10)))
+    await store.commit(enqueue(entry("update-2", created=20)))
+
+    assert ids(await store.due("slack", at(20))) == ["update-2"]
+    assert [e.status for e in await store.outbox()] == [
+        Delivery.SUPERSEDED,
+        Delivery.SUPERSEDED,
+        Delivery.PENDING,
+    ]
+
+
+async def test_a_resolve_after_a_trigger_that_may_have_arrived_goes(store: Store) -> None:
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    # It timed out: the service may have it, so its resolve must follow.
+    await store.record(replace(trigger, attempts=1, last_error="timeout", next_attempt_at=at(30)))
+    await store.commit(enqueue(entry("resolve", created=10, firing=False)))
+
+    assert ids(await store.due("slack", at(10))) == ["resolve"]
+    assert [e.status for e in await store.outbox()] == [Delivery.SUPERSEDED, Delivery.PENDING]
+
+
+async def test_a_refused_trigger_needs_no_resolve(store: Store) -> None:
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.FAILED, attempts=1, finished_at=at(1)))
+    await store.commit(enqueue(entry("resolve", created=10, firing=False)))
+
+    assert await store.due("slack", at(10)) == []
+
+
+async def test_a_new_incident_resolved_before_it_is_sent_is_not_sent(store: Store) -> None:
+    first, resolve = entry("first"), entry("first-resolve", created=10, firing=False)
+    for done in (first, resolve):
+        await store.commit(enqueue(done))
+        await store.record(replace(done, status=Delivery.DELIVERED, attempts=1))
+    await store.commit(enqueue(entry("second", created=20)))
+    await store.commit(enqueue(entry("second-resolve", created=30, firing=False)))
+
+    assert await store.due("slack", at(30)) == []
+
+
+async def test_superseding_keeps_to_its_receiver_and_group(store: Store) -> None:
+    await store.commit(
+        enqueue(
+            entry("other-group", group_key="other"),
+            entry("other-receiver", receiver="pagerduty"),
+            entry("trigger"),
+        )
+    )
+    await store.commit(enqueue(entry("resolve", created=10, firing=False)))
+
+    assert ids(await store.due("slack", at(10))) == ["other-group"]
+    assert ids(await store.due("pagerduty", at(10))) == ["other-receiver"]
+
+
+async def test_a_trigger_sent_while_it_was_superseded_brings_its_resolve_back(
+    store: Store,
+) -> None:
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    # The resolve is enqueued while the trigger's send is in flight.
+    await store.commit(enqueue(entry("resolve", created=10, firing=False)))
+    assert await store.due("slack", at(10)) == []
+
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, ref="ts-1"))
+
+    assert ids(await store.due("slack", at(10))) == ["resolve"]
+    assert statuses(await store.outbox())["trigger"] == (Delivery.DELIVERED, None)
+
+
+async def test_a_retry_outcome_keeps_a_superseded_entry_superseded(store: Store) -> None:
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.commit(enqueue(entry("resolve", created=10, firing=False)))
+
+    await store.record(replace(trigger, attempts=1, last_error="timeout", next_attempt_at=at(40)))
+
+    [stored, resolve] = await store.outbox()
+    assert (stored.status, stored.attempts) == (Delivery.SUPERSEDED, 1)
+    assert ids(await store.due("slack", at(40))) == ["resolve"]  # the timeout may have arrived
+    assert resolve.status is Delivery.PENDING
 
 
 async def test_entries_created_at_the_same_time_keep_commit_order(store: Store) -> None:
     await store.commit(enqueue(entry("b1", group_key="b"), entry("a1", group_key="a")))
-    await store.commit(enqueue(entry("a2", group_key="a"), entry("c1", group_key="c")))
+    await store.commit(enqueue(entry("d1", group_key="d"), entry("c1", group_key="c")))
 
-    assert ids(await store.due("slack", T0)) == ["b1", "a1", "c1"]
-    assert ids(await store.outbox()) == ["b1", "a1", "a2", "c1"]
+    assert ids(await store.due("slack", T0)) == ["b1", "a1", "d1", "c1"]
+    assert ids(await store.outbox()) == ["b1", "a1", "d1", "c1"]
 
 
 async def test_a_retry_outcome_is_stored_and_moves_the_next_attempt(store: Store) -> None:
@@ -950,10 +1061,15 @@ example_ids = itertools.count()
 )
 @given(queued=entries)
 async def test_any_outbox_entry_round_trips(store: Store, queued: OutboxEntry) -> None:
-    # A fresh id per example: an id already stored would be ignored.
+    # A fresh id per example: an id already stored would be ignored. A fresh group with a
+    # delivered trigger before it, so a pending resolve has something to resolve.
     fresh = f"example-{next(example_ids)}"
-    queued = replace(queued, notification=replace(queued.notification, id=fresh))
-    await store.commit(enqueue(queued))
+    queued = replace(queued, notification=replace(queued.notification, id=fresh, group_key=fresh))
+    sent = replace(
+        entry(f"{fresh}-sent", group_key=fresh, receiver=queued.notification.receiver),
+        status=Delivery.DELIVERED,
+    )
+    await store.commit(enqueue(sent, queued))
 
     assert queued in await store.outbox(status=queued.status)
 
@@ -1040,3 +1156,41 @@ async def test_a_file_from_before_the_outbox_is_migrated_keeping_its_alerts(db: 
         assert ids(await second.outbox()) == ["n1"]
     finally:
         await second.aclose()
+
+
+@pytest.mark.parametrize(
+    ("column", "damage"),
+    [
+        ("notification", "{not json"),
+        ("notification", '{"id": "bad"}'),
+        ("expires_at", "the day after tomorrow"),
+    ],
+)
+async def test_an_unreadable_pending_row_is_set_aside_and_the_rest_stay_due(
+    db: Path, column: str, damage: str
+) -> None:
+    store = await SqliteStore.open(db)
+    try:
+        await store.commit(
+            enqueue(entry("before", group_key="a"), entry("bad", group_key="b", created=1))
+        )
+        await store.commit(enqueue(entry("after", group_key="c", created=2)))
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            conn.execute(f"UPDATE outbox SET {column} = ? WHERE id = 'bad'", (damage,))
+
+        with capture_logs() as logs:
+            assert ids(await store.due("slack", at(10))) == ["before", "after"]
+
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            status, last_error, finished_at = conn.execute(
+                "SELECT status, last_error, finished_at FROM outbox WHERE id = 'bad'"
+            ).fetchone()
+        assert status == "failed"
+        assert last_error.startswith("cannot be read: ")
+        assert finished_at == "2025-03-01T12:00:10.123456+00:00"
+        [logged] = [e for e in logs if e["event"] == "outbox.unreadable_set_aside"]
+        assert (logged["log_level"], logged["notification"]) == ("error", "bad")
+        assert ids(await store.due("slack", at(10))) == ["before", "after"]
+        assert ids(await store.outbox()) == ["before", "after"]  # the listing skips it too
+    finally:
+        await store.aclose()

@@ -5,18 +5,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import sqlite3
 from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from pathlib import Path
 
 import anyio
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from alertd.clock import FakeClock
 from alertd.errors import ReceiverError
 from alertd.model import Delivery, Notification, OutboxEntry
 from alertd.notify.delivery import Deliverer, RateLimit
+from alertd.notify.receivers import SlackBotReceiver
 from alertd.notify.receivers.base import Delivered, Payload
 from alertd.store.base import Commit
 from alertd.store.memory import MemoryStore
+from alertd.store.sqlite import SqliteStore
+from tests.notify import fakes
+from tests.notify.fakes import FakeServices
 
 T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.anyio
@@ -42,7 +52,26 @@ class Scripted:
         return Delivered(ref=f"ref-{payload.body.decode()}")
 
 
-def entry(id: str, group: str = "g", *, firing: bool = True, created: int = 0) -> OutboxEntry:
+class ScheduledClock(FakeClock):
+    """A fake clock that runs what is scheduled for a time, in the sleep that reaches it."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        super().__init__(start)
+        self._scheduled: list[tuple[dt.datetime, Callable[[], Awaitable[None]]]] = []
+
+    def at(self, when: dt.datetime, call: Callable[[], Awaitable[None]]) -> None:
+        self._scheduled.append((when, call))
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        now = self.now()
+        due = [call for when, call in self._scheduled if when <= now]
+        self._scheduled = [(when, call) for when, call in self._scheduled if when > now]
+        for call in due:
+            await call()
+
+
+def entry(id: str, group: str = "g", *, firing: bool = True, created: float = 0) -> OutboxEntry:
     at = T0 + dt.timedelta(seconds=created)
     n = Notification(id, "pager", group, (), firing, (), at)
     return OutboxEntry(n, expires_at=at + dt.timedelta(hours=1), next_attempt_at=at)
@@ -115,21 +144,20 @@ async def test_an_undeliverable_notification_expires_and_is_counted() -> None:
     assert deliverer.counters["pager"].expired == 1
 
 
-async def test_a_resolve_is_never_delivered_before_its_trigger() -> None:
+async def test_a_resolve_replaces_a_trigger_still_retrying_and_goes_alone() -> None:
     clock, store, receiver, deliverer = await setup(
-        ReceiverError("503", retryable=True, retry_after=30)
+        ReceiverError("timeout", retryable=True, retry_after=30)
     )
-    trigger, resolve = entry("trigger"), entry("resolve", firing=False, created=1)
-    await store.commit(Commit(T0, "t", outbox=(trigger, resolve)))
-    clock.advance(1)
-    await deliverer.deliver_due("pager")  # the trigger fails and waits 30 s
+    await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
+    await deliverer.deliver_due("pager")  # the trigger times out: it may have arrived
     clock.advance(10)
+    await store.commit(Commit(T0, "t", outbox=(entry("resolve", firing=False, created=10),)))
     await deliverer.deliver_due("pager")
-    assert receiver.sent == []  # the resolve waits behind it
     clock.advance(30)
     await deliverer.deliver_due("pager")
-    await deliverer.deliver_due("pager")
-    assert [body for _, body in receiver.sent] == ["trigger", "resolve"]
+    assert [body for _, body in receiver.sent] == ["resolve"]
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {"trigger": Delivery.SUPERSEDED, "resolve": Delivery.DELIVERED}
 
 
 async def test_the_rate_limit_spaces_sends() -> None:
@@ -208,7 +236,7 @@ async def test_notifications_for_an_unconfigured_receiver_wait_until_their_age_l
 
     def for_removed(id: str, hours: int) -> OutboxEntry:
         return OutboxEntry(
-            dataclasses.replace(entry(id).notification, receiver="removed"),
+            dataclasses.replace(entry(id, group=id).notification, receiver="removed"),
             expires_at=T0 + dt.timedelta(hours=hours),
             next_attempt_at=T0,
         )
@@ -225,3 +253,112 @@ async def test_notifications_for_an_unconfigured_receiver_wait_until_their_age_l
         "kept": Delivery.PENDING,
     }
     assert deliverer.counters["removed"].expired == 1
+
+
+async def test_an_unreadable_row_does_not_hold_up_the_rest_of_its_receivers_queue(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0)
+    store = await SqliteStore.open(tmp_path / "alertd.db")
+    try:
+        receiver = Scripted(clock)
+        deliverer = Deliverer(store, {"pager": receiver}, clock, rates={"pager": 100.0})
+        queue = tuple(entry(f"n{i}", group=f"g{i}", created=i) for i in range(3))
+        await store.commit(Commit(T0, "t", outbox=queue))
+        with closing(sqlite3.connect(tmp_path / "alertd.db", isolation_level=None)) as conn:
+            conn.execute("UPDATE outbox SET notification = '{' WHERE id = 'n1'")
+        clock.advance(3)
+
+        await deliverer.deliver_due("pager")
+        await deliverer.deliver_due("pager")
+
+        assert [body for _, body in receiver.sent] == ["n0", "n2"]
+        with closing(sqlite3.connect(tmp_path / "alertd.db", isolation_level=None)) as conn:
+            found = conn.execute("SELECT status, last_error FROM outbox WHERE id = 'n1'")
+            assert found.fetchone() == (
+                "failed",
+                "cannot be read: JSONDecodeError: "
+                "Expecting property name enclosed in double quotes: "
+                "line 1 column 2 (char 1)",
+            )
+    finally:
+        await store.aclose()
+
+
+async def test_a_storm_sends_no_trigger_for_an_alert_that_resolved_while_it_waited() -> None:
+    clock = ScheduledClock(T0)
+    store = MemoryStore()
+    receiver = Scripted(clock)
+    deliverer = Deliverer(store, {"pager": receiver}, clock, rates={"pager": 1.0})
+    triggers = tuple(entry(f"trigger-{i}", group=f"g{i}") for i in range(10))
+    await store.commit(Commit(T0, "t", outbox=triggers))
+    resolved_at = T0 + dt.timedelta(seconds=3.5)
+    resolves = tuple(
+        entry(f"resolve-{i}", group=f"g{i}", firing=False, created=3.5) for i in range(10)
+    )
+
+    async def all_resolve() -> None:
+        await store.commit(Commit(resolved_at, "t", outbox=resolves))
+
+    # The triggers wait their turn, one a second; every alert resolves meanwhile.
+    clock.at(resolved_at, all_resolve)
+    await deliverer.deliver_due("pager")
+    await deliverer.deliver_due("pager")
+
+    sent = [body for _, body in receiver.sent]
+    # Sent before the resolves: their resolves follow. The rest: neither goes.
+    assert sent == [f"trigger-{i}" for i in range(4)] + [f"resolve-{i}" for i in range(4)]
+    left = {e.id: e.status for e in await store.outbox() if e.status is not Delivery.DELIVERED}
+    assert left == {
+        f"{kind}-{i}": Delivery.SUPERSEDED for i in range(4, 10) for kind in ("trigger", "resolve")
+    }
+    # Skipping a superseded entry costs no turn under the rate limit.
+    assert clock.now() - T0 < dt.timedelta(seconds=8)
+
+
+async def test_a_slack_resolve_updates_the_message_sent_when_the_updates_between_were_superseded(
+    fake: FakeServices,
+) -> None:
+    clock, store = FakeClock(T0), MemoryStore()
+
+    def queued(n: Notification, seconds: int) -> OutboxEntry:
+        at = T0 + dt.timedelta(seconds=seconds)
+        n = dataclasses.replace(n, created_at=at)
+        return OutboxEntry(n, expires_at=at + dt.timedelta(hours=1), next_attempt_at=at)
+
+    trigger = dataclasses.replace(fakes.notification(), id="trigger")
+    worse = fakes.alert(labels=(("table", "pitches"),), fingerprint="fp-pitches")
+    update = dataclasses.replace(fakes.notification(fakes.alert(), worse), id="update")
+    resolve = dataclasses.replace(fakes.resolved(trigger), id="resolve")
+    async with httpx.AsyncClient() as client:
+        bot = SlackBotReceiver(
+            "ops",
+            SecretStr(fakes.SLACK_BOT_TOKEN),
+            "#alerts",
+            client=client,
+            api_url=f"{fake.base_url}/slack/api",
+        )
+        deliverer = Deliverer(store, {"ops": bot}, clock, rates={"ops": 100.0})
+        await store.commit(Commit(T0, "t", outbox=(queued(trigger, 0),)))
+        await deliverer.deliver_due("ops")
+        clock.advance(120)
+        await store.commit(Commit(T0, "t", outbox=(queued(update, 60),)))
+        await store.commit(Commit(T0, "t", outbox=(queued(resolve, 120),)))
+        await deliverer.deliver_due("ops")
+        await deliverer.deliver_due("ops")
+
+    calls = [(r.path.rsplit("/", 1)[-1], r.json().get("ts")) for r in fake.slack_api.requests]
+    posted = "1740830400.000001"
+    # The trigger's message is edited in place, with a note in its thread; no update posted.
+    assert calls == [
+        ("chat.postMessage", None),
+        ("chat.update", posted),
+        ("chat.postMessage", None),
+    ]
+    assert fake.slack_api.requests[2].json()["thread_ts"] == posted
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {
+        "trigger": Delivery.DELIVERED,
+        "update": Delivery.SUPERSEDED,
+        "resolve": Delivery.DELIVERED,
+    }
