@@ -128,6 +128,7 @@ async def run(
                 source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
                 followup=service.followup,
                 committed=service.committed,
+                health=health,
             )
             try:
                 await service.restore()

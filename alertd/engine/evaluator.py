@@ -15,7 +15,7 @@ import structlog
 
 from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
 from alertd.engine.step import Step, carry, fits, retire, step
-from alertd.errors import QueryRejectedError, SourceError, UnsafeLiteralError
+from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
 from alertd.model import AlertState, NotifyChanges, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
@@ -23,6 +23,7 @@ from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
 from alertd.store.base import Commit, Store
+from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,7 @@ class Evaluator:
         source_down_after: dt.timedelta = dt.timedelta(minutes=5),
         followup: Followup | None = None,
         committed: Committed | None = None,
+        health: StateHealth | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.source = source
@@ -54,6 +56,7 @@ class Evaluator:
         self.unhealthy: dict[str, str] = {}
         self.followup = followup
         self.committed = committed
+        self.health = health if health is not None else StateHealth()
         # Ticks of different groups and the notification timer share the states and the
         # outbox: one commit at a time keeps each commit's view consistent.
         self.commit_lock = anyio.Lock()
@@ -86,7 +89,15 @@ class Evaluator:
         answers = await run_plan(planned, self.source)
         async with self.commit_lock:
             result = self._step(group, planned, answers, at)
-            await self._commit(group.name, at, result)
+            try:
+                await self._commit(group.name, at, result)
+            except StoreError as exc:
+                # Nothing moved: the next tick judges again from the states as they were,
+                # and the state health says, at error, why nothing is being recorded.
+                self.health.write_failed(f"tick {group.name}", exc, at)
+                log.warning("tick.not_committed", group=group.name, at=at.isoformat())
+                return Step()
+            self.health.wrote(at)
         self._mark_unhealthy(group, result.unhealthy)
         log.info(
             "tick.done",

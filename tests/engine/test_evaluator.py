@@ -3,13 +3,16 @@ from pathlib import Path
 
 import anyio
 import pytest
+import structlog
 
 from alertd.engine.backtest import backtest
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.source_health import RULE_ALERT
-from alertd.errors import QueryRejectedError, SourceError
+from alertd.errors import QueryRejectedError, SourceError, StoreError
 from alertd.model import Status, Transition
 from alertd.rules.ruleset import Group, RuleSet
+from alertd.store.base import Commit
+from alertd.store.health import StateHealth
 from alertd.store.memory import MemoryStore
 from tests.engine.fakes import TableSource
 from tests.engine.timeline import T0, make_ruleset
@@ -178,3 +181,42 @@ async def test_a_tick_in_flight_during_a_reload_commits_a_rule_reloaded_unchange
     evaluator, store = evaluator_for(old, source)
     await reload_during_tick(evaluator, source, old.groups[0], new)
     assert [s.status for s in (await store.load()).values()] == [Status.FIRING]
+
+
+class UnwritableStore(MemoryStore):
+    """A store whose commits fail while `full` is set, as on a full disk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = True
+
+    async def commit(self, commit: Commit) -> None:
+        if self.full:
+            raise StoreError("database or disk is full")
+        await super().commit(commit)
+
+
+@pytest.mark.anyio
+async def test_a_tick_the_store_cannot_commit_moves_nothing_and_says_the_state_is_unwritable(
+    tmp_path: Path,
+) -> None:
+    ruleset = make_ruleset(tmp_path, COUNT)
+    (group,) = ruleset.groups
+    source = TableSource()
+    source.series["db"] = {"": 50}
+    store = UnwritableStore()
+    health = StateHealth()
+    evaluator = Evaluator(ruleset, source, store, health=health)
+    with structlog.testing.capture_logs() as logs:
+        failed = await evaluator.tick(group, T0)
+    assert failed.transitions == []
+    assert evaluator.states == {}  # nothing moved that the store does not hold
+    assert health.unwritable_since == T0
+    assert [e["log_level"] for e in logs if e["event"] == "AlertdStateUnwritable.firing"] == [
+        "error"
+    ]
+    store.full = False
+    done = await evaluator.tick(group, T0 + THIRTY_SECONDS)
+    assert summary(done.transitions) == [(THIRTY_SECONDS, "R", "firing")]
+    assert health.writable
+    assert list(await store.load()) == list(evaluator.states)
