@@ -11,6 +11,7 @@ dataset it reads; that is what other alerting daemons send.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import datetime as dt
 import functools
 import statistics
@@ -19,7 +20,7 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 
-from alertd.query.plan import plan
+from alertd.query.plan import plan, plan_template
 from alertd.rules.ast import (
     BoundAggregate,
     Compare,
@@ -32,7 +33,7 @@ from alertd.rules.ast import (
     conjoin,
 )
 from alertd.rules.loader import load
-from alertd.rules.ruleset import Rule
+from alertd.rules.ruleset import Rule, RuleSet
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 AT = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
@@ -81,22 +82,40 @@ def main() -> int:
         print("\n".join(map(str, loaded.errors)), file=sys.stderr)
         return 1
     ruleset = loaded.ruleset
-    header = ("rules", "queries/tick", "naive", "SQL bytes", "max stmt", "plan ms")
-    print("{:>6} {:>12} {:>6} {:>10} {:>9} {:>9}".format(*header))
+    header = ("rules", "pairs", "statements", "naive", "SQL bytes", "byte floor", "max stmt")
+    header += ("first plan ms", "tick ms")
+    print("{:>6} {:>6} {:>10} {:>6} {:>10} {:>10} {:>9} {:>13} {:>8}".format(*header))
     for factor in (1, 10, 100):
         rules = copies(ruleset.rules, factor)
         planned = plan(rules, ruleset.datasets, AT)
         sizes = [len(q.query.sql.encode()) for q in planned.queries]
+        pairs = {(d, tuple(sorted(r.by))) for r in rules for d in r.datasets}
         naive = sum(len(r.datasets) for r in rules)
         repeats = 5 if factor < 100 else 3
-        times = timeit.repeat(
-            functools.partial(plan, rules, ruleset.datasets, AT), number=1, repeat=repeats
+        # A first plan sees rules it has never planned; later ticks plan the same rules.
+        first = timeit.repeat(
+            lambda: plan([dataclasses.replace(r) for r in rules], ruleset.datasets, AT),
+            number=1,
+            repeat=repeats,
+        )
+        ticks = itertools.count(1)
+        tick = timeit.repeat(
+            lambda: plan(rules, ruleset.datasets, AT + dt.timedelta(seconds=30 * next(ticks))),
+            number=1,
+            repeat=repeats * 4,
         )
         print(
-            f"{len(rules):>6} {len(planned.queries):>12} {naive:>6} {sum(sizes):>10} "
-            f"{max(sizes):>9} {statistics.median(times) * 1000:>9.2f}"
+            f"{len(rules):>6} {len(pairs):>6} {len(planned.queries):>10} {naive:>6} "
+            f"{sum(sizes):>10} {_floor(rules, ruleset):>10} {max(sizes):>9} "
+            f"{statistics.median(first) * 1000:>13.2f} {statistics.median(tick) * 1000:>8.2f}"
         )
     return 0
+
+
+def _floor(rules: list[Rule], ruleset: RuleSet) -> int:
+    """The bytes of one statement per (dataset, grouping), were there no size limit."""
+    unlimited = plan_template(rules, ruleset.datasets, max_sql_bytes=sys.maxsize)
+    return sum(len(q.query.sql.encode()) for q in unlimited.fill(AT).queries)
 
 
 if __name__ == "__main__":

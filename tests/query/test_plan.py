@@ -1,5 +1,6 @@
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -142,8 +143,12 @@ def test_time_bounds_are_absolute_and_cover_the_longest_window(shipped: RuleSet)
     # Sub-second parts are dropped, the window ends (exclusive) at the tick.
     assert "(timestamp >= toDateTime('2026-11-28 09:45:30')) AND " in sql
     assert "(timestamp < toDateTime('2026-11-28 10:00:30'))" in sql
-    # The shorter window is a condition inside its own aggregates.
-    assert "if((timestamp >= toDateTime('2026-11-28 09:55:30')), 1, 0)" in sql
+    # The shorter window is a condition, counted back from the tick, that weights its own
+    # aggregates: the quantile and its row count.
+    window = "if((timestamp >= (toDateTime('2026-11-28 10:00:30') - 300)), 1, 0) AS f0"
+    assert window in sql
+    assert "quantileExactWeighted(0.95)(v0, (_sample_interval * f0))" in sql
+    assert "sum(f0) AS" in sql
     assert "now()" not in sql.lower()
     assert sql.endswith("FORMAT JSON")
 
@@ -157,10 +162,14 @@ def test_every_aggregate_is_weighted_by_the_sample_interval(shipped: RuleSet) ->
     ]
     (query,) = plan(rules, shipped.datasets, AT).queries
     sql = query.query.sql
-    assert "sum((_sample_interval * if((blob3 = 'error'), 1, 0)))" in sql
-    assert "sum((_sample_interval * double2))" in sql
-    assert "sum((_sample_interval * double1))" in sql
-    assert "quantileExactWeighted(0.95)(double1, _sample_interval)" in sql
+    # The subquery computes each filter and argument once per row, by alias.
+    column = {expr: alias for expr, alias in re.findall(r"^  (.+) AS (\w+),?$", sql, re.M)}
+    errors = column["if((blob3 = 'error'), 1, 0)"]
+    row_count, duration = column["double2"], column["double1"]
+    assert f"sum((_sample_interval * {errors}))" in sql
+    assert f"sum((_sample_interval * {row_count}))" in sql
+    assert f"sum((_sample_interval * {duration}))" in sql
+    assert f"quantileExactWeighted(0.95)({duration}, _sample_interval)" in sql
     assert "count() AS" in sql  # the raw row count, for min_samples
 
 
