@@ -1,9 +1,11 @@
-"""How many AE queries one evaluation tick costs, and how long planning it takes.
+"""How many AE statements one evaluation tick costs, and how long planning it takes.
 
 For the shipped rules and for copies of them ×10 and ×100 (each copy with its own filter,
-so nothing is shared by accident), print the number of rules, queries per tick, SQL bytes,
-and the time to plan and compile one tick. Every rule alone would cost one query per
-dataset it reads; that is what other alerting daemons send.
+so nothing is shared by accident), print the number of rules, (dataset, grouping) pairs,
+statements per tick, what one query per rule and dataset would cost (what other alerting
+daemons send), SQL bytes, the byte floor (one statement per pair, were there no size
+limit), the largest statement, the time to plan rules never seen before, and the time a
+later tick takes, which only fills in the time bounds.
 
     .venv/bin/python bench/queries_per_tick.py
 """

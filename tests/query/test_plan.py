@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alertd.model import Column, Rows
-from alertd.query.plan import MAX_SQL_BYTES, PlanError, plan
+from alertd.query.plan import MAX_SQL_BYTES, PlanError, plan, plan_template
 from alertd.query.results import read
 from alertd.rules.adhoc import adhoc_rule
 from alertd.rules.loader import load
@@ -310,3 +311,61 @@ def test_a_non_finite_value_is_no_value(shipped: RuleSet) -> None:
     }
     result = read(planned, {query: Rows(tuple(Column(a, "Float64") for a in row), (row,))})
     assert result[mean.name].series[()].value is None
+
+
+def test_each_number_check_and_filter_is_written_once_per_statement(shipped: RuleSet) -> None:
+    values = [
+        "count(statusCode >= 500)",
+        "ratio(statusCode >= 500)",
+        "p95(duration, statusCode >= 500)",
+        "count(statusCode >= 400)",
+        "avg(statusCode)",
+        "p50(statusCode, statusCode < 500)",
+    ]
+    rules = [
+        rule(shipped, value, "pitchey_performance_metrics", by=("endpoint",)) for value in values
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    sql = query.query.sql
+    # statusCode's number check reads each of its ten characters: once, for all six rules.
+    assert sql.count("position(substring(blob3, 1, 1) IN '0123456789')") == 1
+    assert sql.count(">= 500") == 1
+    assert sql.count("< 500") == 1
+
+
+def test_copies_of_the_rules_with_filters_of_their_own_share_one_statement(
+    shipped: RuleSet,
+) -> None:
+    rules = [
+        rule(
+            shipped,
+            value,
+            "pitchey_performance_metrics",
+            by=("endpoint",),
+            where=f'userId != "user-{i}"',
+            window=window,
+        )
+        for i in range(20)
+        for value, window in (
+            ("ratio(statusCode >= 500)", "5m"),
+            ("p95(duration)", "5m"),
+            ("avg(statusCode)", "1m"),
+        )
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    assert len(query.query.sql.encode()) <= MAX_SQL_BYTES
+    assert query.query.sql.count("'0123456789'") == 10
+
+
+def test_a_tick_fills_the_time_bounds_of_statements_compiled_once(shipped: RuleSet) -> None:
+    rules = thirty_rules(shipped)
+    template = plan_template(rules, shipped.datasets)
+    assert plan_template(list(rules), shipped.datasets) is template
+    later = AT + dt.timedelta(seconds=30)
+    ticked = plan(rules, shipped.datasets, later)
+    # Rules never planned before compile afresh: the same statements, the same bounds.
+    fresh = plan([dataclasses.replace(r) for r in rules], shipped.datasets, later)
+    assert [q.query for q in ticked.queries] == [q.query for q in fresh.queries]
+    assert ticked.at == later
+    assert "toDateTime('2026-11-28 10:01:00')" in ticked.queries[0].query.sql
+    assert "10:00:30" not in ticked.queries[0].query.sql
