@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from alertd.errors import AlertdError
 from alertd.model import Query
 from alertd.query import sql
 from alertd.query.aggregates import needed_measures
-from alertd.query.blob_numbers import is_number
+from alertd.query.blob_numbers import NumberTest, is_number
 from alertd.query.measures import (
     SAMPLE_INTERVAL,
     TIMESTAMP,
@@ -235,37 +235,42 @@ class _Batch:
         self.label_columns = tuple(self.dataset.fields[name].column for name in self.key.by)
         self.label_aliases = tuple(f"g{i}" for i in range(len(self.key.by)))
         aggregates = [self._aggregate(m, f"m{i}") for i, m in enumerate(self.measures)]
-        return [self._statement(chunk) for chunk in self._split(aggregates, max_sql_bytes)]
+        statements = [self._statement(chunk) for chunk in self._split(aggregates, max_sql_bytes)]
+        # _split sums the sizes of the columns it adds; a statement it sized must fit.
+        assert all(_size(_fill(s)) <= max_sql_bytes for s in statements), self.key
+        return statements
 
     def _aggregate(self, measure: Measure, alias: str) -> _Aggregate:
-        keys: list[FactorKey] = []
+        factors: list[_Column] = []
         if measure.window_seconds < self.longest:
-            keys.append(("window", measure.window_seconds))
-        keys.extend(("where", c) for c in _conjuncts(measure.cond) if c not in self.shared)
-        keys.extend(("number", column) for column in needs_numbers(measure))
-        factors = tuple(self._factor(k) for k in keys)
+            factors.append(self._window(measure.window_seconds))
+        factors.extend(self._filter(c) for c in _conjuncts(measure.cond) if c not in self.shared)
+        factors.extend(self._holds_number(column) for column in needs_numbers(measure))
         value = self._value(measure.arg) if measure.kind not in ("events", "rows") else None
         expr = compile_measure(
             measure,
             tuple(sql.Col(f.alias) for f in factors),
             None if value is None else sql.Col(value.alias),
         )
-        return _Aggregate(measure, alias, sql.Rendered(expr), factors, value)
+        return _Aggregate(measure, alias, sql.Rendered(expr), tuple(factors), value)
 
-    def _factor(self, key: FactorKey) -> _Column:
+    def _window(self, seconds: int) -> _Column:
+        """Rows of the last `seconds`, counted back from the end bound of each tick."""
+        since = sql.Binary("-", sql.TimeBound("end"), sql.Num(seconds))
+        return self._factor(("window", seconds), lambda _: sql.Binary(">=", TIMESTAMP, since))
+
+    def _filter(self, conjunct: RowExpr) -> _Column:
+        return self._factor(("filter", conjunct), lambda test: compile_row(conjunct, test))
+
+    def _holds_number(self, column: str) -> _Column:
+        return self._factor(("number", column), lambda test: test(column))
+
+    def _factor(self, key: FactorKey, condition: Callable[[NumberTest], sql.Expr]) -> _Column:
+        """A 0/1 column of the subquery, computed once however many aggregates use it."""
         if key not in self.factors:
-            kind, what = key
             checks: set[str] = set()
-            if kind == "window":
-                assert isinstance(what, int)
-                since = sql.Binary("-", sql.TimeBound("end"), sql.Num(what))
-                cond: sql.Expr = sql.Binary(">=", TIMESTAMP, since)
-            elif kind == "number":
-                assert isinstance(what, str)
-                cond = self._number_test(what, checks)
-            else:
-                cond = compile_row(what, lambda c: self._number_test(c, checks))  # type: ignore[arg-type]
-            indicator = sql.Call("if", (cond, sql.Num(1), sql.Num(0)))
+            holds = condition(lambda column: self._number_test(column, checks))
+            indicator = sql.Call("if", (holds, sql.Num(1), sql.Num(0)))
             self.factors[key] = _column(f"f{len(self.factors)}", indicator, checks)
         return self.factors[key]
 
@@ -355,7 +360,7 @@ class _Batch:
             (SAMPLE_INTERVAL, _SAMPLE_INTERVAL_ALIAS),
             *((column.text, column.alias) for column in middle),
         )
-        if inner if inner is not None else bool(checks):
+        if bool(checks) if inner is None else inner:
             reads = dict.fromkeys([*self.label_columns, SAMPLE_INTERVAL.name])
             for column in middle:
                 reads.update(dict.fromkeys(sorted(column.reads)))
