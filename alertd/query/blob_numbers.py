@@ -11,6 +11,8 @@ value to aggregate; equality with a whole number stays a plain text match.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alertd.query import sql
 from alertd.rules.ast import FieldRef, RowArith, RowExpr, RowNeg
 
@@ -32,20 +34,25 @@ def numeric_blob_columns(expr: RowExpr | None) -> tuple[str, ...]:
     return ()
 
 
-def to_number(column: str, fallback: int = 0) -> sql.Expr:
+def to_number(column: str, fallback: int = 0, number_test: NumberTest | None = None) -> sql.Expr:
     """The blob as a UInt32; a blob that is not a whole number reads as `fallback`."""
     blob = sql.Col(column)
-    readable = sql.Call("if", (is_number(column), blob, sql.Str(str(fallback))))
+    test = (number_test or is_number)(column)
+    readable = sql.Call("if", (test, blob, sql.Str(str(fallback))))
     return sql.Call("toUInt32", (readable,))
 
 
-def all_numbers(columns: tuple[str, ...]) -> sql.Expr | None:
+def all_numbers(columns: tuple[str, ...], number_test: NumberTest | None = None) -> sql.Expr | None:
     """True when every one of the blob columns holds a whole number (None: no columns)."""
     result: sql.Expr | None = None
     for column in columns:
-        check = is_number(column)
+        check = (number_test or is_number)(column)
         result = check if result is None else sql.Binary("AND", result, check)
     return result
+
+
+# Where a statement computes each blob's number check once, a column that holds it.
+NumberTest = Callable[[str], sql.Expr]
 
 
 def is_number(column: str) -> sql.Expr:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 
 from alertd.query import sql
-from alertd.query.blob_numbers import all_numbers, numeric_blob_columns
-from alertd.query.rows import compile_row
+from alertd.query.blob_numbers import numeric_blob_columns
 from alertd.rules.ast import FieldKind, FieldRef, RowExpr
 
 MeasureKind = TypingLiteral["events", "rows", "sum", "min", "max", "quantile"]
@@ -41,16 +40,14 @@ class Measure:
     level: float | None = None
 
 
-def compile_measure(measure: Measure, condition: sql.Expr | None) -> sql.Expr:
-    """SQL for a measure; `condition` already includes the measure's window bound."""
-    if measure.kind != "sum":
-        # Rows whose numeric blob is not a number have no value (a sum just adds 0).
-        guard = all_numbers(numeric_blob_columns(measure.arg))
-        if guard is not None:
-            condition = guard if condition is None else sql.Binary("AND", guard, condition)
-    indicator = (
-        sql.Call("if", (condition, sql.Num(1), sql.Num(0))) if condition is not None else None
-    )
+def compile_measure(
+    measure: Measure, factors: tuple[sql.Expr, ...], value: sql.Expr | None
+) -> sql.Expr:
+    """SQL for a measure over rows that carry `factors`, each 0 or 1 (the measure's window,
+    filters and number checks: a row counts when all are 1), and its argument's `value`."""
+    indicator: sql.Expr | None = None
+    for factor in factors:
+        indicator = factor if indicator is None else sql.Binary("*", indicator, factor)
     weight: sql.Expr = (
         SAMPLE_INTERVAL if indicator is None else sql.Binary("*", SAMPLE_INTERVAL, indicator)
     )
@@ -59,18 +56,25 @@ def compile_measure(measure: Measure, condition: sql.Expr | None) -> sql.Expr:
     if measure.kind == "rows":
         return sql.Call("count") if indicator is None else sql.Call("sum", (indicator,))
     assert measure.arg is not None
-    value = compile_row(measure.arg)
+    assert value is not None
     if measure.kind == "sum":
         return sql.Call("sum", (sql.Binary("*", weight, value),))
     if measure.kind == "quantile":
         assert measure.level is not None
         return sql.Call("quantileExactWeighted", (value, weight), params=(sql.Num(measure.level),))
-    if condition is None:
+    if indicator is None:
         return sql.Call(measure.kind, (value,))
     # Both branches of if() must share a type in AE, so the value is made a Float64.
     as_double = value if _is_double(measure.arg) else sql.Binary("*", value, sql.Num(1.0))
     neutral = _MIN_NEUTRAL if measure.kind == "min" else _MAX_NEUTRAL
-    return sql.Call(measure.kind, (sql.Call("if", (condition, as_double, neutral)),))
+    counted = sql.Binary("=", indicator, sql.Num(1))
+    return sql.Call(measure.kind, (sql.Call("if", (counted, as_double, neutral)),))
+
+
+def needs_numbers(measure: Measure) -> tuple[str, ...]:
+    """The numeric blobs that must hold numbers for a row to count in `measure`: a row
+    whose blob is not a number has no value (a sum just adds 0)."""
+    return () if measure.kind == "sum" else numeric_blob_columns(measure.arg)
 
 
 def _is_double(expr: RowExpr) -> bool:

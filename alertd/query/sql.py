@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
 
 from alertd.errors import UnsafeLiteralError
 
@@ -76,19 +78,78 @@ class Position:
     haystack: Expr
 
 
-Expr = Col | Str | Num | Bool | Call | Binary | Unary | In | Position
+@dataclass(frozen=True)
+class TimeBound:
+    """The start or the end of the scanned time range, filled in when a statement is sent.
+
+    A planned statement is a template: every tick reuses it with its own two bounds.
+    """
+
+    which: Literal["start", "end"]
+
+
+@dataclass(frozen=True, eq=False)
+class Rendered:
+    """An expression rendered once, for a planner that sizes its columns before it builds
+    the statement; the text is always `render_expr(expr)`."""
+
+    expr: Expr
+    text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", render_expr(self.expr))
+
+
+Expr = Col | Str | Num | Bool | Call | Binary | Unary | In | Position | TimeBound | Rendered
 
 BINARY_OPS = frozenset({"+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "AND", "OR"})
 
 
 @dataclass(frozen=True)
 class Select:
-    """`SELECT … FROM table WHERE … GROUP BY … FORMAT JSON`, every column aliased."""
+    """`SELECT … FROM source WHERE … GROUP BY … FORMAT JSON`, every column aliased.
+
+    The source is a dataset or, as AE documents, a subquery in FROM: one without an alias,
+    a FORMAT or a GROUP BY of its own, whose columns the outer statement reads by alias.
+    """
 
     columns: tuple[tuple[Expr, str], ...]
-    table: str
+    table: str | Subquery
     where: Expr | None = None
     group_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subquery:
+    """`(SELECT … FROM source WHERE …)`: one row out for every row in, so it computes
+    per-row columns once for every aggregate of the statement around it."""
+
+    columns: tuple[tuple[Expr, str], ...]
+    table: str | Subquery
+    where: Expr | None = None
+
+
+# Stands for a time bound in rendered text; no literal or identifier can contain it.
+_BOUND_MARK = "\x00"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A statement's text around its time bounds: `fill` gives the statement for a tick."""
+
+    pieces: tuple[str, ...]
+    bounds: tuple[Literal["start", "end"], ...]
+
+    def fill(self, start: dt.datetime, end: dt.datetime) -> str:
+        values = {
+            "start": render_expr(datetime_literal(start)),
+            "end": render_expr(datetime_literal(end)),
+        }
+        parts = [self.pieces[0]]
+        for bound, piece in zip(self.bounds, self.pieces[1:], strict=True):
+            parts.append(values[bound])
+            parts.append(piece)
+        return "".join(parts)
 
 
 def string_literal(value: str) -> str:
@@ -150,17 +211,72 @@ def render_expr(expr: Expr) -> str:
         return f"({expr.op} {render_expr(expr.operand)})"
     if isinstance(expr, Position):
         return f"position({render_expr(expr.needle)} IN {render_expr(expr.haystack)})"
+    if isinstance(expr, TimeBound):
+        return f"{_BOUND_MARK}{expr.which}{_BOUND_MARK}"
+    if isinstance(expr, Rendered):
+        return expr.text
     keyword = "NOT IN" if expr.negated else "IN"
     values = ", ".join(render_expr(v) for v in expr.values)
     return f"({render_expr(expr.operand)} {keyword} ({values}))"
 
 
 def render(select: Select) -> str:
-    """The statement's text, ending in FORMAT JSON."""
-    columns = ",\n  ".join(f"{render_expr(e)} AS {identifier(a)}" for e, a in select.columns)
-    text = f"SELECT\n  {columns}\nFROM {identifier(select.table)}"
-    if select.where is not None:
-        text += f"\nWHERE {render_expr(select.where)}"
+    """The statement's text, ending in FORMAT JSON; it must have no time bound to fill."""
+    template = render_template(select)
+    if template.bounds:
+        raise ValueError("the statement has time bounds: fill its template instead")
+    return template.pieces[0]
+
+
+def render_template(select: Select) -> Template:
+    """The statement's text, ending in FORMAT JSON, with its time bounds left to fill."""
+    text = _render_select(select.columns, select.table, select.where)
     if select.group_by:
         text += "\nGROUP BY " + ", ".join(identifier(g) for g in select.group_by)
-    return text + "\nFORMAT JSON"
+    parts = (text + "\nFORMAT JSON").split(_BOUND_MARK)
+    bounds: list[Literal["start", "end"]] = []
+    for name in parts[1::2]:
+        bounds.append("start" if name == "start" else "end")
+    return Template((*parts[0::2],), tuple(bounds))
+
+
+def column_text(expr: Expr, alias: str) -> str:
+    """How one selected column reads in the statement."""
+    return f"{render_expr(expr)} AS {identifier(alias)}"
+
+
+def _render_select(
+    columns: tuple[tuple[Expr, str], ...], table: str | Subquery, where: Expr | None
+) -> str:
+    text = "SELECT\n  " + ",\n  ".join(column_text(e, a) for e, a in columns)
+    if isinstance(table, Subquery):
+        inner = _render_select(table.columns, table.table, table.where)
+        text += f"\nFROM (\n{inner}\n)"
+    else:
+        text += f"\nFROM {identifier(table)}"
+    if where is not None:
+        text += f"\nWHERE {render_expr(where)}"
+    return text
+
+
+def columns_read(expr: Expr) -> Iterator[str]:
+    """The names of the columns an expression reads, in order, with repeats."""
+    if isinstance(expr, Col):
+        yield expr.name
+    elif isinstance(expr, Call):
+        for arg in (*(expr.params or ()), *expr.args):
+            yield from columns_read(arg)
+    elif isinstance(expr, Binary):
+        yield from columns_read(expr.left)
+        yield from columns_read(expr.right)
+    elif isinstance(expr, Unary):
+        yield from columns_read(expr.operand)
+    elif isinstance(expr, In):
+        yield from columns_read(expr.operand)
+        for value in expr.values:
+            yield from columns_read(value)
+    elif isinstance(expr, Position):
+        yield from columns_read(expr.needle)
+        yield from columns_read(expr.haystack)
+    elif isinstance(expr, Rendered):
+        yield from columns_read(expr.expr)

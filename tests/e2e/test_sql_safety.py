@@ -100,7 +100,9 @@ def _rule(value: ValueExpr) -> Rule:
 def test_any_rule_value_compiles_to_sql_the_emulator_accepts(
     ae: RunningEmulator, table_d: None, value: ValueExpr
 ) -> None:
-    for planned in plan([_rule(value)], {"d": DATASET}, AT).queries:
+    # A second rule over a shorter window makes the window a column of the subquery too.
+    shorter = dataclasses.replace(_rule(value), name="shorter", window=dt.timedelta(minutes=1))
+    for planned in plan([_rule(value), shorter], {"d": DATASET}, AT).queries:
         assert check_sql(planned.query.sql) is None, planned.query.sql
         response = ae.query(planned.query.sql)
         assert response.status_code == 200, (planned.query.sql, response.text)

@@ -1,11 +1,13 @@
+import dataclasses
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 
 import pytest
 
 from alertd.model import Column, Rows
-from alertd.query.plan import MAX_SQL_BYTES, PlanError, plan
+from alertd.query.plan import MAX_SQL_BYTES, PlanError, plan, plan_template
 from alertd.query.results import read
 from alertd.rules.adhoc import adhoc_rule
 from alertd.rules.loader import load
@@ -142,8 +144,12 @@ def test_time_bounds_are_absolute_and_cover_the_longest_window(shipped: RuleSet)
     # Sub-second parts are dropped, the window ends (exclusive) at the tick.
     assert "(timestamp >= toDateTime('2026-11-28 09:45:30')) AND " in sql
     assert "(timestamp < toDateTime('2026-11-28 10:00:30'))" in sql
-    # The shorter window is a condition inside its own aggregates.
-    assert "if((timestamp >= toDateTime('2026-11-28 09:55:30')), 1, 0)" in sql
+    # The shorter window is a condition, counted back from the tick, that weights its own
+    # aggregates: the quantile and its row count.
+    window = "if((timestamp >= (toDateTime('2026-11-28 10:00:30') - 300)), 1, 0) AS f0"
+    assert window in sql
+    assert "quantileExactWeighted(0.95)(v0, (_sample_interval * f0))" in sql
+    assert "sum(f0) AS" in sql
     assert "now()" not in sql.lower()
     assert sql.endswith("FORMAT JSON")
 
@@ -157,10 +163,14 @@ def test_every_aggregate_is_weighted_by_the_sample_interval(shipped: RuleSet) ->
     ]
     (query,) = plan(rules, shipped.datasets, AT).queries
     sql = query.query.sql
-    assert "sum((_sample_interval * if((blob3 = 'error'), 1, 0)))" in sql
-    assert "sum((_sample_interval * double2))" in sql
-    assert "sum((_sample_interval * double1))" in sql
-    assert "quantileExactWeighted(0.95)(double1, _sample_interval)" in sql
+    # The subquery computes each filter and argument once per row, by alias.
+    column = {expr: alias for expr, alias in re.findall(r"^  (.+) AS (\w+),?$", sql, re.M)}
+    errors = column["if((blob3 = 'error'), 1, 0)"]
+    row_count, duration = column["double2"], column["double1"]
+    assert f"sum((_sample_interval * {errors}))" in sql
+    assert f"sum((_sample_interval * {row_count}))" in sql
+    assert f"sum((_sample_interval * {duration}))" in sql
+    assert f"quantileExactWeighted(0.95)({duration}, _sample_interval)" in sql
     assert "count() AS" in sql  # the raw row count, for min_samples
 
 
@@ -301,3 +311,61 @@ def test_a_non_finite_value_is_no_value(shipped: RuleSet) -> None:
     }
     result = read(planned, {query: Rows(tuple(Column(a, "Float64") for a in row), (row,))})
     assert result[mean.name].series[()].value is None
+
+
+def test_each_number_check_and_filter_is_written_once_per_statement(shipped: RuleSet) -> None:
+    values = [
+        "count(statusCode >= 500)",
+        "ratio(statusCode >= 500)",
+        "p95(duration, statusCode >= 500)",
+        "count(statusCode >= 400)",
+        "avg(statusCode)",
+        "p50(statusCode, statusCode < 500)",
+    ]
+    rules = [
+        rule(shipped, value, "pitchey_performance_metrics", by=("endpoint",)) for value in values
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    sql = query.query.sql
+    # statusCode's number check reads each of its ten characters: once, for all six rules.
+    assert sql.count("position(substring(blob3, 1, 1) IN '0123456789')") == 1
+    assert sql.count(">= 500") == 1
+    assert sql.count("< 500") == 1
+
+
+def test_copies_of_the_rules_with_filters_of_their_own_share_one_statement(
+    shipped: RuleSet,
+) -> None:
+    rules = [
+        rule(
+            shipped,
+            value,
+            "pitchey_performance_metrics",
+            by=("endpoint",),
+            where=f'userId != "user-{i}"',
+            window=window,
+        )
+        for i in range(20)
+        for value, window in (
+            ("ratio(statusCode >= 500)", "5m"),
+            ("p95(duration)", "5m"),
+            ("avg(statusCode)", "1m"),
+        )
+    ]
+    (query,) = plan(rules, shipped.datasets, AT).queries
+    assert len(query.query.sql.encode()) <= MAX_SQL_BYTES
+    assert query.query.sql.count("'0123456789'") == 10
+
+
+def test_a_tick_fills_the_time_bounds_of_statements_compiled_once(shipped: RuleSet) -> None:
+    rules = thirty_rules(shipped)
+    template = plan_template(rules, shipped.datasets)
+    assert plan_template(list(rules), shipped.datasets) is template
+    later = AT + dt.timedelta(seconds=30)
+    ticked = plan(rules, shipped.datasets, later)
+    # Rules never planned before compile afresh: the same statements, the same bounds.
+    fresh = plan([dataclasses.replace(r) for r in rules], shipped.datasets, later)
+    assert [q.query for q in ticked.queries] == [q.query for q in fresh.queries]
+    assert ticked.at == later
+    assert "toDateTime('2026-11-28 10:01:00')" in ticked.queries[0].query.sql
+    assert "10:00:30" not in ticked.queries[0].query.sql
