@@ -256,7 +256,7 @@ class _Batch:
 
     def _window(self, seconds: int) -> _Column:
         """Rows of the last `seconds`, counted back from the end bound of each tick."""
-        since = sql.Binary("-", sql.TimeBound("end"), sql.Num(seconds))
+        since = sql.Binary("-", sql.TimeBound("end"), sql.Seconds(seconds))
         return self._factor(("window", seconds), lambda _: sql.Binary(">=", TIMESTAMP, since))
 
     def _filter(self, conjunct: RowExpr) -> _Column:

@@ -79,6 +79,14 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Seconds:
+    """A span of whole seconds, as AE documents interval literals: `INTERVAL '60' SECOND`
+    (the number quoted). Subtracted from a time bound, it counts a window back."""
+
+    value: int
+
+
+@dataclass(frozen=True)
 class TimeBound:
     """The start or the end of the scanned time range, filled in when a statement is sent.
 
@@ -100,7 +108,9 @@ class Rendered:
         object.__setattr__(self, "text", render_expr(self.expr))
 
 
-Expr = Col | Str | Num | Bool | Call | Binary | Unary | In | Position | TimeBound | Rendered
+Expr = (
+    Col | Str | Num | Bool | Call | Binary | Unary | In | Position | Seconds | TimeBound | Rendered
+)
 
 BINARY_OPS = frozenset({"+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "AND", "OR"})
 
@@ -211,6 +221,10 @@ def render_expr(expr: Expr) -> str:
         return f"({expr.op} {render_expr(expr.operand)})"
     if isinstance(expr, Position):
         return f"position({render_expr(expr.needle)} IN {render_expr(expr.haystack)})"
+    if isinstance(expr, Seconds):
+        if expr.value < 0:
+            raise UnsafeLiteralError(f"a negative span of {expr.value} seconds")
+        return f"INTERVAL '{int(expr.value)}' SECOND"
     if isinstance(expr, TimeBound):
         return f"{_BOUND_MARK}{expr.which}{_BOUND_MARK}"
     if isinstance(expr, Rendered):

@@ -146,7 +146,8 @@ def test_time_bounds_are_absolute_and_cover_the_longest_window(shipped: RuleSet)
     assert "(timestamp < toDateTime('2026-11-28 10:00:30'))" in sql
     # The shorter window is a condition, counted back from the tick, that weights its own
     # aggregates: the quantile and its row count.
-    window = "if((timestamp >= (toDateTime('2026-11-28 10:00:30') - 300)), 1, 0) AS f0"
+    since = "(toDateTime('2026-11-28 10:00:30') - INTERVAL '300' SECOND)"
+    window = f"if((timestamp >= {since}), 1, 0) AS f0"
     assert window in sql
     assert "quantileExactWeighted(0.95)(v0, (_sample_interval * f0))" in sql
     assert "sum(f0) AS" in sql
