@@ -288,7 +288,8 @@ class _Batch:
             self.numbers[column] = _column(f"n{len(self.numbers)}", is_number(column), set())
         check = self.numbers[column]
         used.add(check.alias)
-        return sql.Col(check.alias)
+        # Compared, not used bare: AE documents conditions, not numbers, inside if().
+        return sql.Binary("=", sql.Col(check.alias), sql.Num(1))
 
     def _split(self, aggregates: list[_Aggregate], max_sql_bytes: int) -> list[list[_Aggregate]]:
         """Group the aggregates into statements that each stay under `max_sql_bytes`."""
