@@ -158,8 +158,10 @@ class Store(Protocol):
 
         Goes: transitions and series points from before `before`; outbox entries that
         finished (delivered, failed, expired) before it; silences that ended before it.
-        Stays, whatever its age: every pending entry, and each receiver's and group's
-        newest delivered entry with a `ref`, which a later resolve still updates.
+        Stays, whatever its age: every pending entry, each receiver's and group's
+        newest delivered entry with a `ref`, which a later resolve still updates, and its
+        newest entry the receiver may have (`Queued.maybe_seen`) when that one is firing,
+        so a later resolve is still owed (see `supersede`).
         """
         ...
 

@@ -180,10 +180,18 @@ class MemoryStore:
     async def prune(self, before: dt.datetime) -> Pruned:
         before = as_utc(before)
         newest_refs: dict[tuple[str, str], str] = {}
+        # The newest entry each receiver may have of each group: kept while it is firing,
+        # so the group's resolve is not superseded as having nothing to resolve.
+        newest_seen: dict[tuple[str, str], OutboxEntry] = {}
         for e in _by_creation(self._outbox.values()):
             if e.status is Delivery.DELIVERED and e.ref is not None:
-                newest_refs[(e.notification.receiver, e.notification.group_key)] = e.id
-        kept = set(newest_refs.values())
+                newest_refs[_queue_of(e)] = e.id
+            if _queued(e).maybe_seen:
+                newest_seen[_queue_of(e)] = e
+        kept = {
+            *newest_refs.values(),
+            *(e.id for e in newest_seen.values() if e.notification.firing),
+        }
         old_entries = [
             key
             for key, e in self._outbox.items()

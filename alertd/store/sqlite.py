@@ -88,7 +88,7 @@ DUE = (
 # A notification whose JSON no longer reads counts as firing: its resolve then still goes.
 QUEUED_COLUMNS = (
     "id, coalesce(CASE WHEN json_valid(notification) THEN"
-    " json_extract(notification, '$.firing') END, 1), status, attempts"
+    " json_extract(notification, '$.firing') END, 1) AS firing, status, attempts"
 )
 GROUP_PENDING = (
     f"SELECT {QUEUED_COLUMNS}, created_at FROM outbox WHERE receiver = ? AND group_key = ?"
@@ -124,12 +124,18 @@ EXPIRE_SILENCE = (
 )
 
 # Finished entries go, except each receiver's and group's newest delivered one with a ref
-# (the message a later resolve updates), found as `LAST_REF` finds it.
+# (the message a later resolve updates), found as `LAST_REF` finds it, and its newest one
+# the receiver may have when that one is firing (what `GROUP_LAST_SEEN` finds: without
+# it the group's resolve would be superseded as having nothing to resolve).
 PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?1"
     " AND seq NOT IN (SELECT seq FROM (SELECT seq, row_number() OVER ("
     "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
     " FROM outbox WHERE status = 'delivered' AND ref IS NOT NULL) WHERE place = 1)"
+    f" AND seq NOT IN (SELECT seq FROM (SELECT seq, {QUEUED_COLUMNS}, row_number() OVER ("
+    "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
+    " FROM outbox WHERE status = 'delivered' OR (attempts > 0 AND status != 'failed'))"
+    " WHERE place = 1 AND firing)"
 )
 
 log = structlog.get_logger(__name__)

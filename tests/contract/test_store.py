@@ -852,6 +852,25 @@ async def test_prune_drops_history_older_than_the_cut_and_keeps_what_is_live(
     assert await store.prune(at(50)) == Pruned()
 
 
+async def test_a_resolve_still_goes_after_its_trigger_without_a_ref_was_pruned(
+    store: Store,
+) -> None:
+    # Teams and webhooks keep no ref: a trigger delivered before a silence (or a
+    # repeat_interval) longer than the retention must still be resolved afterwards.
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, finished_at=at(5)))
+    refused = entry("refused", group_key="refused")
+    await store.commit(enqueue(refused))
+    await store.record(replace(refused, status=Delivery.FAILED, attempts=1, finished_at=at(5)))
+
+    pruned = await store.prune(at(50))
+    await store.commit(enqueue(entry("resolve", created=60, firing=False)))
+
+    assert pruned.outbox == 1
+    assert ids(await store.due("slack", at(60))) == ["resolve"]
+
+
 async def test_a_tick_with_its_notifications_fails_whole(store: Store) -> None:
     before = Commit(
         at=T0,
