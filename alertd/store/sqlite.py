@@ -306,8 +306,9 @@ class SqliteStore:
         async with self._lock:
             try:
                 return await anyio.to_thread.run_sync(self._call, call, *args)
-            # ValueError, TypeError and KeyError come from rows that no longer decode.
-            except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            # ValueError, TypeError, KeyError and AttributeError come from rows that no
+            # longer decode.
+            except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise StoreError(
                     f"{what} failed on the state store at {self._path}: {exc}"
                 ) from exc
