@@ -186,7 +186,7 @@ class MemoryStore:
         for e in _by_creation(self._outbox.values()):
             if e.status is Delivery.DELIVERED and e.ref is not None:
                 newest_refs[_queue_of(e)] = e.id
-            if _queued(e).maybe_seen:
+            if _queued(e).tells:
                 newest_seen[_queue_of(e)] = e
         kept = {
             *newest_refs.values(),
@@ -230,7 +230,7 @@ class MemoryStore:
         if not pending:
             return
         newest = pending[-1]
-        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.maybe_seen]
+        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.tells]
         for entry_id, reason in supersede(
             [_queued(e) for e in pending], seen[-1] if seen else None
         ):

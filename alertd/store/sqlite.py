@@ -84,20 +84,22 @@ DUE = (
     " WHERE receiver = ? AND status = 'pending')"
     " WHERE place = 1 AND next_attempt_at <= ? ORDER BY created_at, seq LIMIT ?"
 )
-# A group's queue, and its newest other entry the receiver may have (`Queued.maybe_seen`).
-# A notification whose JSON no longer reads counts as firing: its resolve then still goes.
-QUEUED_COLUMNS = (
-    "id, coalesce(CASE WHEN json_valid(notification) THEN"
-    " json_extract(notification, '$.firing') END, 1) AS firing, status, attempts"
+# A group's queue, and its newest other entry that may be what the receiver shows
+# (`Queued.tells`). A notification whose JSON no longer reads counts as firing: its
+# resolve then still goes.
+FIRING = (
+    "coalesce(CASE WHEN json_valid(notification) THEN"
+    " json_extract(notification, '$.firing') END, 1)"
 )
+QUEUED_COLUMNS = f"id, {FIRING} AS firing, status, attempts"
+TELLS = f"(status = 'delivered' OR (attempts > 0 AND status != 'failed' AND {FIRING}))"
 GROUP_PENDING = (
     f"SELECT {QUEUED_COLUMNS}, created_at FROM outbox WHERE receiver = ? AND group_key = ?"
     " AND status = 'pending' ORDER BY created_at, seq"
 )
 GROUP_LAST_SEEN = (
     f"SELECT {QUEUED_COLUMNS} FROM outbox WHERE receiver = ? AND group_key = ? AND id != ?"
-    " AND (status = 'delivered' OR (attempts > 0 AND status != 'failed'))"
-    " ORDER BY created_at DESC, seq DESC LIMIT 1"
+    f" AND {TELLS} ORDER BY created_at DESC, seq DESC LIMIT 1"
 )
 GROUP_NEWEST = (
     f"SELECT {QUEUED_COLUMNS}, created_at, seq FROM outbox WHERE receiver = ? AND group_key = ?"
@@ -124,9 +126,9 @@ EXPIRE_SILENCE = (
 )
 
 # Finished entries go, except each receiver's and group's newest delivered one with a ref
-# (the message a later resolve updates), found as `LAST_REF` finds it, and its newest one
-# the receiver may have when that one is firing (what `GROUP_LAST_SEEN` finds: without
-# it the group's resolve would be superseded as having nothing to resolve).
+# (the message a later resolve updates), found as `LAST_REF` finds it, and the one
+# `GROUP_LAST_SEEN` finds when that one is firing: without it the group's resolve would
+# be superseded as having nothing to resolve.
 PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?1"
     " AND seq NOT IN (SELECT seq FROM (SELECT seq, row_number() OVER ("
@@ -134,8 +136,7 @@ PRUNE_OUTBOX = (
     " FROM outbox WHERE status = 'delivered' AND ref IS NOT NULL) WHERE place = 1)"
     f" AND seq NOT IN (SELECT seq FROM (SELECT seq, {QUEUED_COLUMNS}, row_number() OVER ("
     "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
-    " FROM outbox WHERE status = 'delivered' OR (attempts > 0 AND status != 'failed'))"
-    " WHERE place = 1 AND firing)"
+    f" FROM outbox WHERE {TELLS}) WHERE place = 1 AND firing)"
 )
 
 log = structlog.get_logger(__name__)

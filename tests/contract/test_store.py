@@ -660,6 +660,26 @@ async def test_a_resolve_after_a_trigger_that_may_have_arrived_goes(store: Store
     assert [e.status for e in await store.outbox()] == [Delivery.SUPERSEDED, Delivery.PENDING]
 
 
+async def test_a_resolve_that_may_not_have_arrived_still_leaves_the_trigger_to_resolve(
+    store: Store,
+) -> None:
+    # A storm against a rate-limited PagerDuty: the first resolve met a 429, the alert
+    # fired again and resolved again before that trigger's turn came. The incident the
+    # first trigger opened is still open: the last resolve must go.
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, finished_at=at(1)))
+    first_resolve = entry("resolve-1", created=10, firing=False)
+    await store.commit(enqueue(first_resolve))
+    await store.record(
+        replace(first_resolve, attempts=1, last_error="HTTP 429", next_attempt_at=at(70))
+    )
+    await store.commit(enqueue(entry("trigger-2", created=20)))
+    await store.commit(enqueue(entry("resolve-2", created=30, firing=False)))
+
+    assert ids(await store.due("slack", at(30))) == ["resolve-2"]
+
+
 async def test_a_refused_trigger_needs_no_resolve(store: Store) -> None:
     trigger = entry("trigger")
     await store.commit(enqueue(trigger))
