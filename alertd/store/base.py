@@ -131,9 +131,11 @@ class Store(Protocol):
         ...
 
     async def last_ref(self, receiver: str, group_key: str) -> str | None:
-        """The `ref` of the newest delivered entry of that receiver and group that has one.
+        """The `ref` of the newest delivered entry of that receiver and group that has one;
+        None when that entry is a resolve, whose incident is over.
 
-        This is how a resolve finds the message it should update (a Slack message ts).
+        This is how a resolve finds the message it should update (a Slack message ts), and
+        not the message of an incident resolved before.
         """
         ...
 

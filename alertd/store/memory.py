@@ -152,7 +152,7 @@ class MemoryStore:
             n = entry.notification
             delivered = entry.status is Delivery.DELIVERED and entry.ref is not None
             if delivered and n.receiver == receiver and n.group_key == group_key:
-                return entry.ref
+                return entry.ref if n.firing else None
         return None
 
     async def add_silence(self, silence: SilenceRecord) -> None:

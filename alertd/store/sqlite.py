@@ -113,7 +113,7 @@ SET_ASIDE = (
     " WHERE id = ? AND status = 'pending'"
 )
 LAST_REF = (
-    "SELECT ref FROM outbox WHERE receiver = ? AND group_key = ?"
+    f"SELECT ref, {FIRING} FROM outbox WHERE receiver = ? AND group_key = ?"
     " AND status = 'delivered' AND ref IS NOT NULL ORDER BY created_at DESC, seq DESC LIMIT 1"
 )
 UPSERT_SILENCE = (
@@ -524,7 +524,7 @@ def _record(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
 
 def _last_ref(conn: sqlite3.Connection, receiver: str, group_key: str) -> str | None:
     found = conn.execute(LAST_REF, (receiver, group_key)).fetchone()
-    return None if found is None else str(found[0])
+    return None if found is None or not found[1] else str(found[0])
 
 
 def _silences(conn: sqlite3.Connection, active_at: str | None) -> list[SilenceRecord]:

@@ -824,6 +824,29 @@ async def test_last_ref_is_the_newest_delivered_ref_of_that_receiver_and_group(
     assert await store.last_ref("slack", "never") is None
 
 
+async def test_a_resolve_does_not_find_the_message_of_an_incident_already_resolved(
+    store: Store,
+) -> None:
+    # Slack's bot: the first incident's message was edited to resolved. The second
+    # trigger timed out (it may have been posted, its ts unknown) and was superseded by
+    # its resolve, which must not edit the first incident's message again.
+    for done, firing in (("trigger-1", True), ("resolve-1", False)):
+        queued = entry(done, created=0 if firing else 10, firing=firing)
+        await store.commit(enqueue(queued))
+        await store.record(
+            replace(
+                queued, status=Delivery.DELIVERED, attempts=1, ref="C1:ts-1", finished_at=at(10)
+            )
+        )
+    trigger = entry("trigger-2", created=20)
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, attempts=1, last_error="timeout", next_attempt_at=at(40)))
+    await store.commit(enqueue(entry("resolve-2", created=30, firing=False)))
+
+    assert ids(await store.due("slack", at(30))) == ["resolve-2"]
+    assert await store.last_ref("slack", "slack/{table=users}") is None
+
+
 async def test_prune_drops_history_older_than_the_cut_and_keeps_what_is_live(
     store: Store,
 ) -> None:
