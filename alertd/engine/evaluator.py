@@ -60,6 +60,8 @@ class Evaluator:
         # Ticks of different groups and the notification timer share the states and the
         # outbox: one commit at a time keeps each commit's view consistent.
         self.commit_lock = anyio.Lock()
+        # Whether a retirement the store could not commit waits for the next tick.
+        self._unretired = False
 
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
@@ -70,10 +72,22 @@ class Evaluator:
         """End the alerts of rules that no longer exist or whose identity changed, and the
         source alerts of datasets no rule reads; called after a restore and every reload."""
         async with self.commit_lock:
-            result = retire(self.states, retirement(self.ruleset), at)
-            if result.transitions:
+            return await self._retire(at)
+
+    async def _retire(self, at: dt.datetime) -> Step:
+        """`retire`, holding `commit_lock`. A store that cannot commit it leaves it to the
+        next tick: a reload goes on, and the old alerts still end once the store writes."""
+        result = retire(self.states, retirement(self.ruleset), at)
+        self._unretired = False
+        if result.transitions:
+            try:
                 await self._commit("retire", at, result)
-                log.info("evaluator.retired", alerts=len(result.transitions))
+            except StoreError as exc:
+                self.health.write_failed("retire", exc, at)
+                self._unretired = True
+                return Step()
+            self.health.wrote(at)
+            log.info("evaluator.retired", alerts=len(result.transitions))
         return result
 
     async def tick(self, group: Group, at: dt.datetime) -> Step:
@@ -88,6 +102,8 @@ class Evaluator:
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
         answers = await run_plan(planned, self.source)
         async with self.commit_lock:
+            if self._unretired:
+                await self._retire(at)
             result = self._step(group, planned, answers, at)
             try:
                 await self._commit(group.name, at, result)

@@ -131,9 +131,11 @@ class Store(Protocol):
         ...
 
     async def last_ref(self, receiver: str, group_key: str) -> str | None:
-        """The `ref` of the newest delivered entry of that receiver and group that has one.
+        """The `ref` of the newest delivered entry of that receiver and group that has one;
+        None when that entry is a resolve, whose incident is over.
 
-        This is how a resolve finds the message it should update (a Slack message ts).
+        This is how a resolve finds the message it should update (a Slack message ts), and
+        not the message of an incident resolved before.
         """
         ...
 
@@ -158,8 +160,10 @@ class Store(Protocol):
 
         Goes: transitions and series points from before `before`; outbox entries that
         finished (delivered, failed, expired) before it; silences that ended before it.
-        Stays, whatever its age: every pending entry, and each receiver's and group's
-        newest delivered entry with a `ref`, which a later resolve still updates.
+        Stays, whatever its age: every pending entry, each receiver's and group's
+        newest delivered entry with a `ref`, which a later resolve still updates, and
+        its newest entry that may be what the receiver shows (`Queued.tells`) when that
+        one is firing, so a later resolve is still owed (see `supersede`).
         """
         ...
 
@@ -185,6 +189,13 @@ class Queued:
             self.attempts > 0 and self.status is not Delivery.FAILED
         )
 
+    @property
+    def tells(self) -> bool:
+        """Whether it may be what the receiver shows of its group now: one delivered, or a
+        trigger that may have arrived. A resolve not known to have arrived (a timeout, a
+        429) may not have closed what the trigger before it opened, so it does not count."""
+        return self.status is Delivery.DELIVERED or (self.maybe_seen and self.firing)
+
 
 NOTHING_TO_RESOLVE = "superseded: the receiver was sent nothing of this group to resolve"
 
@@ -192,8 +203,8 @@ NOTHING_TO_RESOLVE = "superseded: the receiver was sent nothing of this group to
 def supersede(pending: list[Queued], last_seen: Queued | None) -> list[tuple[str, str]]:
     """The entries of one receiver's group to mark superseded, each with its reason.
 
-    `pending` is the group's queue, oldest first; `last_seen` its newest other entry the
-    receiver may have (`Queued.maybe_seen`). Every notification carries the group's whole
+    `pending` is the group's queue, oldest first; `last_seen` its newest other entry that
+    may be what the receiver shows (`Queued.tells`). Every notification carries the group's whole
     state, so only the newest pending one needs to go: the older ones are stale. The
     newest goes too, unless it is a resolve and the receiver last saw nothing firing
     (nothing, or a resolve): a trigger never sent needs no resolve. A resolve after a

@@ -152,7 +152,7 @@ class MemoryStore:
             n = entry.notification
             delivered = entry.status is Delivery.DELIVERED and entry.ref is not None
             if delivered and n.receiver == receiver and n.group_key == group_key:
-                return entry.ref
+                return entry.ref if n.firing else None
         return None
 
     async def add_silence(self, silence: SilenceRecord) -> None:
@@ -180,10 +180,18 @@ class MemoryStore:
     async def prune(self, before: dt.datetime) -> Pruned:
         before = as_utc(before)
         newest_refs: dict[tuple[str, str], str] = {}
+        # The newest entry each receiver may have of each group: kept while it is firing,
+        # so the group's resolve is not superseded as having nothing to resolve.
+        newest_seen: dict[tuple[str, str], OutboxEntry] = {}
         for e in _by_creation(self._outbox.values()):
             if e.status is Delivery.DELIVERED and e.ref is not None:
-                newest_refs[(e.notification.receiver, e.notification.group_key)] = e.id
-        kept = set(newest_refs.values())
+                newest_refs[_queue_of(e)] = e.id
+            if _queued(e).tells:
+                newest_seen[_queue_of(e)] = e
+        kept = {
+            *newest_refs.values(),
+            *(e.id for e in newest_seen.values() if e.notification.firing),
+        }
         old_entries = [
             key
             for key, e in self._outbox.items()
@@ -222,7 +230,7 @@ class MemoryStore:
         if not pending:
             return
         newest = pending[-1]
-        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.maybe_seen]
+        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.tells]
         for entry_id, reason in supersede(
             [_queued(e) for e in pending], seen[-1] if seen else None
         ):

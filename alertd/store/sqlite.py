@@ -84,20 +84,22 @@ DUE = (
     " WHERE receiver = ? AND status = 'pending')"
     " WHERE place = 1 AND next_attempt_at <= ? ORDER BY created_at, seq LIMIT ?"
 )
-# A group's queue, and its newest other entry the receiver may have (`Queued.maybe_seen`).
-# A notification whose JSON no longer reads counts as firing: its resolve then still goes.
-QUEUED_COLUMNS = (
-    "id, coalesce(CASE WHEN json_valid(notification) THEN"
-    " json_extract(notification, '$.firing') END, 1), status, attempts"
+# A group's queue, and its newest other entry that may be what the receiver shows
+# (`Queued.tells`). A notification whose JSON no longer reads counts as firing: its
+# resolve then still goes.
+FIRING = (
+    "coalesce(CASE WHEN json_valid(notification) THEN"
+    " json_extract(notification, '$.firing') END, 1)"
 )
+QUEUED_COLUMNS = f"id, {FIRING} AS firing, status, attempts"
+TELLS = f"(status = 'delivered' OR (attempts > 0 AND status != 'failed' AND {FIRING}))"
 GROUP_PENDING = (
     f"SELECT {QUEUED_COLUMNS}, created_at FROM outbox WHERE receiver = ? AND group_key = ?"
     " AND status = 'pending' ORDER BY created_at, seq"
 )
 GROUP_LAST_SEEN = (
     f"SELECT {QUEUED_COLUMNS} FROM outbox WHERE receiver = ? AND group_key = ? AND id != ?"
-    " AND (status = 'delivered' OR (attempts > 0 AND status != 'failed'))"
-    " ORDER BY created_at DESC, seq DESC LIMIT 1"
+    f" AND {TELLS} ORDER BY created_at DESC, seq DESC LIMIT 1"
 )
 GROUP_NEWEST = (
     f"SELECT {QUEUED_COLUMNS}, created_at, seq FROM outbox WHERE receiver = ? AND group_key = ?"
@@ -111,7 +113,7 @@ SET_ASIDE = (
     " WHERE id = ? AND status = 'pending'"
 )
 LAST_REF = (
-    "SELECT ref FROM outbox WHERE receiver = ? AND group_key = ?"
+    f"SELECT ref, {FIRING} FROM outbox WHERE receiver = ? AND group_key = ?"
     " AND status = 'delivered' AND ref IS NOT NULL ORDER BY created_at DESC, seq DESC LIMIT 1"
 )
 UPSERT_SILENCE = (
@@ -124,12 +126,17 @@ EXPIRE_SILENCE = (
 )
 
 # Finished entries go, except each receiver's and group's newest delivered one with a ref
-# (the message a later resolve updates), found as `LAST_REF` finds it.
+# (the message a later resolve updates), found as `LAST_REF` finds it, and the one
+# `GROUP_LAST_SEEN` finds when that one is firing: without it the group's resolve would
+# be superseded as having nothing to resolve.
 PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?1"
     " AND seq NOT IN (SELECT seq FROM (SELECT seq, row_number() OVER ("
     "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
     " FROM outbox WHERE status = 'delivered' AND ref IS NOT NULL) WHERE place = 1)"
+    f" AND seq NOT IN (SELECT seq FROM (SELECT seq, {QUEUED_COLUMNS}, row_number() OVER ("
+    "PARTITION BY receiver, group_key ORDER BY created_at DESC, seq DESC) AS place"
+    f" FROM outbox WHERE {TELLS}) WHERE place = 1 AND firing)"
 )
 
 log = structlog.get_logger(__name__)
@@ -300,8 +307,9 @@ class SqliteStore:
         async with self._lock:
             try:
                 return await anyio.to_thread.run_sync(self._call, call, *args)
-            # ValueError, TypeError and KeyError come from rows that no longer decode.
-            except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            # ValueError, TypeError, KeyError and AttributeError come from rows that no
+            # longer decode.
+            except (sqlite3.Error, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise StoreError(
                     f"{what} failed on the state store at {self._path}: {exc}"
                 ) from exc
@@ -516,7 +524,7 @@ def _record(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
 
 def _last_ref(conn: sqlite3.Connection, receiver: str, group_key: str) -> str | None:
     found = conn.execute(LAST_REF, (receiver, group_key)).fetchone()
-    return None if found is None else str(found[0])
+    return None if found is None or not found[1] else str(found[0])
 
 
 def _silences(conn: sqlite3.Connection, active_at: str | None) -> list[SilenceRecord]:

@@ -84,6 +84,8 @@ class KeptFile:
         self._held = file_id(path)
         self._noticed = False
         self._reported: str | None = None
+        # Written back, but its connection closed and the file not yet opened again.
+        self._closed = False
 
     def check(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         """The connection to use: `conn`, or a new one on the file written back at the path.
@@ -93,7 +95,7 @@ class KeptFile:
         """
         found = file_id(self._path)
         if found == self._held and self._lock.is_current():
-            return conn
+            return self._opened() if self._closed else conn
         if not self._noticed:
             log.error(
                 "store.file_lost",
@@ -121,7 +123,15 @@ class KeptFile:
                 self._reported = str(exc)
             return conn
         self._held = file_id(self._path)
-        return self._restored(self._reopen(self._path))
+        self._closed = True
+        return self._opened()
+
+    def _opened(self) -> sqlite3.Connection:
+        """The file written back, opened; raises as opening does, and the next call tries
+        again, rather than go on with the connection the write-back closed."""
+        conn = self._reopen(self._path)
+        self._closed = False
+        return self._restored(conn)
 
     def _restored(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         self._noticed, self._reported = False, None

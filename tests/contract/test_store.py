@@ -660,6 +660,26 @@ async def test_a_resolve_after_a_trigger_that_may_have_arrived_goes(store: Store
     assert [e.status for e in await store.outbox()] == [Delivery.SUPERSEDED, Delivery.PENDING]
 
 
+async def test_a_resolve_that_may_not_have_arrived_still_leaves_the_trigger_to_resolve(
+    store: Store,
+) -> None:
+    # A storm against a rate-limited PagerDuty: the first resolve met a 429, the alert
+    # fired again and resolved again before that trigger's turn came. The incident the
+    # first trigger opened is still open: the last resolve must go.
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, finished_at=at(1)))
+    first_resolve = entry("resolve-1", created=10, firing=False)
+    await store.commit(enqueue(first_resolve))
+    await store.record(
+        replace(first_resolve, attempts=1, last_error="HTTP 429", next_attempt_at=at(70))
+    )
+    await store.commit(enqueue(entry("trigger-2", created=20)))
+    await store.commit(enqueue(entry("resolve-2", created=30, firing=False)))
+
+    assert ids(await store.due("slack", at(30))) == ["resolve-2"]
+
+
 async def test_a_refused_trigger_needs_no_resolve(store: Store) -> None:
     trigger = entry("trigger")
     await store.commit(enqueue(trigger))
@@ -804,6 +824,29 @@ async def test_last_ref_is_the_newest_delivered_ref_of_that_receiver_and_group(
     assert await store.last_ref("slack", "never") is None
 
 
+async def test_a_resolve_does_not_find_the_message_of_an_incident_already_resolved(
+    store: Store,
+) -> None:
+    # Slack's bot: the first incident's message was edited to resolved. The second
+    # trigger timed out (it may have been posted, its ts unknown) and was superseded by
+    # its resolve, which must not edit the first incident's message again.
+    for done, firing in (("trigger-1", True), ("resolve-1", False)):
+        queued = entry(done, created=0 if firing else 10, firing=firing)
+        await store.commit(enqueue(queued))
+        await store.record(
+            replace(
+                queued, status=Delivery.DELIVERED, attempts=1, ref="C1:ts-1", finished_at=at(10)
+            )
+        )
+    trigger = entry("trigger-2", created=20)
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, attempts=1, last_error="timeout", next_attempt_at=at(40)))
+    await store.commit(enqueue(entry("resolve-2", created=30, firing=False)))
+
+    assert ids(await store.due("slack", at(30))) == ["resolve-2"]
+    assert await store.last_ref("slack", "slack/{table=users}") is None
+
+
 async def test_prune_drops_history_older_than_the_cut_and_keeps_what_is_live(
     store: Store,
 ) -> None:
@@ -850,6 +893,25 @@ async def test_prune_drops_history_older_than_the_cut_and_keeps_what_is_live(
     assert await store.last_ref("slack", "fifth") == "ts-5"
     assert [s.id for s in await store.silences()] == ["ends-later"]
     assert await store.prune(at(50)) == Pruned()
+
+
+async def test_a_resolve_still_goes_after_its_trigger_without_a_ref_was_pruned(
+    store: Store,
+) -> None:
+    # Teams and webhooks keep no ref: a trigger delivered before a silence (or a
+    # repeat_interval) longer than the retention must still be resolved afterwards.
+    trigger = entry("trigger")
+    await store.commit(enqueue(trigger))
+    await store.record(replace(trigger, status=Delivery.DELIVERED, attempts=1, finished_at=at(5)))
+    refused = entry("refused", group_key="refused")
+    await store.commit(enqueue(refused))
+    await store.record(replace(refused, status=Delivery.FAILED, attempts=1, finished_at=at(5)))
+
+    pruned = await store.prune(at(50))
+    await store.commit(enqueue(entry("resolve", created=60, firing=False)))
+
+    assert pruned.outbox == 1
+    assert ids(await store.due("slack", at(60))) == ["resolve"]
 
 
 async def test_a_tick_with_its_notifications_fails_whole(store: Store) -> None:

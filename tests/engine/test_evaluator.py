@@ -220,3 +220,33 @@ async def test_a_tick_the_store_cannot_commit_moves_nothing_and_says_the_state_i
     assert summary(done.transitions) == [(THIRTY_SECONDS, "R", "firing")]
     assert health.writable
     assert list(await store.load()) == list(evaluator.states)
+
+
+@pytest.mark.anyio
+async def test_a_reload_the_store_cannot_commit_retires_the_old_alerts_at_a_later_tick(
+    tmp_path: Path,
+) -> None:
+    old = make_ruleset(tmp_path / "old", BY_TABLE)
+    new = make_ruleset(tmp_path / "new", BY_TABLE + "    labels: {team: db}\n")
+    source = TableSource()
+    source.series["db"] = {"users": 50}
+    store = UnwritableStore()
+    store.full = False
+    health = StateHealth()
+    evaluator = Evaluator(ruleset=old, source=source, store=store, health=health)
+    (fired,) = (await evaluator.tick(old.groups[0], T0)).transitions
+    store.full = True
+    evaluator.ruleset = new
+
+    # A reload goes on (its new groups are scheduled) rather than stop at the full disk.
+    retired = await evaluator.retire(T0 + THIRTY_SECONDS)
+    assert retired.transitions == []
+    assert not health.writable
+    store.full = False
+    await evaluator.tick(new.groups[0], T0 + 2 * THIRTY_SECONDS)
+
+    # The old alert is resolved once the store takes writes, not left firing for ever.
+    resolved = [t for t in await store.transitions() if t.fingerprint == fired.fingerprint]
+    assert [t.change.value for t in resolved] == ["firing", "resolved"]
+    assert fired.fingerprint not in await store.load()
+    assert health.writable

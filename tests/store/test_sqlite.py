@@ -16,6 +16,7 @@ from alertd.errors import StoreError
 from alertd.model import AlertState, Change, SeriesPoint, Severity, Status, Transition
 from alertd.store.base import Commit
 from alertd.store.sqlite import MIGRATIONS, SqliteStore
+from tests.contract.test_store import group_state
 
 pytestmark = pytest.mark.anyio
 
@@ -273,3 +274,18 @@ async def test_a_row_that_no_longer_decodes_gives_a_store_error(
 
     with pytest.raises(StoreError, match="exploded"):
         await store.load()
+
+
+async def test_a_group_whose_json_has_the_wrong_shape_gives_a_store_error(
+    db: Path, store: SqliteStore
+) -> None:
+    # What the daemon reads at start: a store error is refused in one line, a traceback not.
+    await store.commit(Commit(at=T0, group="notify", groups=(group_state(),)))
+    with raw(db) as conn:
+        conn.execute(
+            "UPDATE notify_groups SET state ="
+            " json_set(state, '$.notified[0].annotations', json_array('summary'))"
+        )
+
+    with pytest.raises(StoreError, match="load_groups failed"):
+        await store.load_groups()

@@ -19,6 +19,7 @@ from alertd.errors import StoreError, StoreInUseError
 from alertd.model import Delivery
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
+from alertd.store.sqlite_file import KeptFile
 from alertd.store.state_lock import LOCK_NAME, StateLock
 from tests.contract.test_store import (
     OTHER_FP,
@@ -226,3 +227,34 @@ async def assert_silences(db: Path, expected: list[str]) -> None:
         assert len(await reopened.load()) == 2
     finally:
         await reopened.aclose()
+
+
+def test_a_reopen_that_fails_after_the_write_back_is_tried_again_at_the_next_call(
+    db: Path,
+) -> None:
+    # The copy is back at its path, but opening it failed once (a disk I/O error): the
+    # store must not go on with the connection the write-back closed, failing for ever.
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE note (text TEXT)")
+    conn.execute("INSERT INTO note VALUES ('kept')")
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    def reopen(path: Path) -> sqlite3.Connection:
+        if failures:
+            raise failures.pop()
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    kept = KeptFile(db, StateLock.acquire(db.parent), reopen)
+    try:
+        shutil.rmtree(db.parent)
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+            kept.check(conn)
+
+        again = kept.check(conn)
+
+        with closing(again):
+            assert again.execute("SELECT text FROM note").fetchall() == [("kept",)]
+    finally:
+        kept.release()
