@@ -267,8 +267,19 @@ class Deliverer:
             # A stop waits for a send in flight and its record: cut off in between, the
             # notification would stay pending although the service has it, and go twice.
             with anyio.CancelScope(shield=True):
+                await self._mark_sending(entry)
                 await self._send(entry, receiver, payload)
         return True
+
+    async def _mark_sending(self, entry: OutboxEntry) -> None:
+        """Count the attempt before it is made, so the store knows the receiver may have it
+        even if this process dies before the outcome is recorded: a resolve committed
+        meanwhile is then still owed, after a restart too, instead of being superseded as
+        having nothing to resolve. A store that cannot take it does not hold up the send."""
+        try:
+            await self.store.record(dataclasses.replace(entry, attempts=entry.attempts + 1))
+        except StoreError as exc:
+            self.health.write_failed("record", exc, self.clock.now())
 
     async def _send(self, entry: OutboxEntry, receiver: Receiver, payload: Payload) -> None:
         name = entry.notification.receiver

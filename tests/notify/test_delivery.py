@@ -231,6 +231,30 @@ async def test_a_stop_lets_a_send_in_flight_finish_and_be_recorded_so_it_is_not_
     assert [body for _, body in receiver.sent] == ["trigger"]
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_resolve_committed_while_its_trigger_is_in_flight_is_owed_even_after_a_crash(
+    kind: str, tmp_path: Path
+) -> None:
+    clock = FakeClock(T0)
+    store: MemoryStore | SqliteStore = (
+        MemoryStore() if kind == "memory" else await SqliteStore.open(tmp_path / "alertd.db")
+    )
+    receiver = Blocking(clock)
+    deliverer = Deliverer(store, {"pager": receiver}, clock, rates={"pager": 100.0})
+    await store.commit(Commit(T0, "t", outbox=(entry("trigger"),)))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(deliverer.run)
+        await receiver.started.wait()  # the service may already hold the trigger
+        await store.commit(Commit(T0, "t", outbox=(entry("resolve", firing=False, created=1),)))
+        # What a process killed now leaves: the trigger's outcome is not recorded yet.
+        killed_now = {e.id: e for e in await store.outbox()}
+        receiver.release.set()
+        tasks.cancel_scope.cancel()
+    await store.aclose()
+    assert killed_now["trigger"].attempts == 1
+    assert killed_now["resolve"].status is Delivery.PENDING
+
+
 async def test_notifications_for_an_unconfigured_receiver_wait_until_their_age_limit() -> None:
     clock, store, _, deliverer = await setup()
 
