@@ -69,6 +69,8 @@ class GroupScheduler:
         its tick in flight; a new group, or one with a new interval, starts on its grid.
         """
         wanted = {group.name: group for group in groups}
+        if len(wanted) != len(groups):  # the loader keeps names unique; one would never tick
+            raise ValueError(f"group names repeat: {sorted(g.name for g in groups)}")
         for name, loop in list(self._loops.items()):
             if name not in wanted or wanted[name].interval != self._groups[name].interval:
                 loop.cancel()

@@ -255,3 +255,11 @@ async def test_shutdown_waits_for_the_tick_in_flight_and_schedules_no_more(
         await clock.run_for(120)
     assert stopped == [at(40)]
     assert [(s, e) for _, s, e in evaluator.spans] == [(at(0), at(10)), (at(30), at(40))]
+
+
+def test_two_groups_of_one_name_are_refused_rather_than_one_left_unticked(
+    tmp_path: Path,
+) -> None:
+    scheduler, _, group = make(tmp_path, FakeClock(T0))
+    with pytest.raises(ValueError, match="group names repeat"):
+        scheduler.schedule([group, dataclasses.replace(group, interval=dt.timedelta(minutes=1))])
