@@ -65,7 +65,6 @@ async def run(
     json_lines: bool = False,
     transitions: bool = False,
     stop: anyio.Event | None = None,
-    speed: float = 1.0,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`), finish the tick in flight, persist, return 0."""
     problem = settings.credentials_problem()
@@ -144,7 +143,6 @@ async def run(
                 delay=delay,
                 on_step=emit,
                 concurrency=settings.group_concurrency,
-                speed=speed,
             )
             async with anyio.create_task_group() as background:
                 background.start_soon(
@@ -155,7 +153,7 @@ async def run(
                 )
                 async with anyio.create_task_group() as delivering:
                     delivering.start_soon(service.deliverer.run)
-                    scheduler.start(ruleset.groups)
+                    await delivering.start(scheduler.run, ruleset.groups)
                     log.info(
                         "daemon.started",
                         rules=len(ruleset.rules),

@@ -102,7 +102,6 @@ def _play(speed: float, rules_dir: Path, out: TextIO, err: TextIO) -> tuple[int,
                     out=out,
                     err=err,
                     stop=stop,
-                    speed=speed,
                     transitions=True,
                 )
                 tasks.cancel_scope.cancel()

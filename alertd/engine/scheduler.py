@@ -1,4 +1,5 @@
-"""apscheduler drives one job per rule group: coalesced, never overlapping, misses counted."""
+"""One task per rule group ticks it on its grid, on the injected clock: never overlapping,
+never between grid points, misses counted."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 import structlog
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from anyio.abc import TaskGroup, TaskStatus
 
-from alertd.clock import Clock, SystemClock
+from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.step import Step
 from alertd.engine.timing import evaluation_time, next_evaluation
@@ -20,7 +19,6 @@ from alertd.rules.ruleset import Group
 log = structlog.get_logger(__name__)
 
 OnStep = Callable[[Group, Step], Awaitable[None]]
-TIMER_SLACK = dt.timedelta(milliseconds=50)
 
 
 class GroupScheduler:
@@ -34,64 +32,78 @@ class GroupScheduler:
         delay: dt.timedelta,
         on_step: OnStep,
         concurrency: int = 2,
-        speed: float = 1.0,
-        wall: Clock | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
         self.delay = delay
         self.on_step = on_step
-        self.speed = speed  # clock seconds per wall-clock second (the demo runs faster)
         self.missed = 0
         self.last_at: dict[str, dt.datetime] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._running = 0
         self._idle = anyio.Event()
         self._idle.set()
-        # apscheduler runs on the wall clock whatever clock evaluation uses.
-        self._wall = wall or SystemClock()
-        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
-        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        self._groups: dict[str, Group] = {}
+        self._loops: dict[str, anyio.CancelScope] = {}
+        self._busy: dict[str, anyio.Lock] = {}
+        self._tasks: TaskGroup | None = None
+        self._stopped = False
 
-    def start(self, groups: Sequence[Group]) -> None:
-        self.schedule(groups)
-        self._scheduler.start()
+    async def run(
+        self, groups: Sequence[Group], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Tick `groups` until `shutdown` (start it with `task_group.start`)."""
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            self.schedule(groups)
+            task_status.started()
+            if self._stopped:
+                tasks.cancel_scope.cancel()
+            await anyio.sleep_forever()
 
     def schedule(self, groups: Sequence[Group]) -> None:
-        """Replace the jobs with one per group (a reload calls this too)."""
-        self._scheduler.remove_all_jobs()
-        for group in groups:
-            self._scheduler.add_job(
-                self.run_group,
-                self.trigger(group),
-                args=[group],
-                id=group.name,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=max(1, int(group.interval.total_seconds() / self.speed)),
-            )
+        """Take `groups` as the groups to tick (a reload calls this too).
 
-    def trigger(self, group: Group) -> IntervalTrigger:
-        """Fires, on the wall clock, exactly when `now - delay` reaches each grid point.
-
-        Anchored to the grid rather than to the moment of scheduling, so no tick lands
-        between grid points and none is skipped.
+        A group whose interval is unchanged keeps its task, so its grid and its last tick
+        carry over and it takes the new rules at its next tick; a group gone stops after
+        its tick in flight; a new group, or one with a new interval, starts on its grid.
         """
-        now, wall_now = self.clock.now(), self._wall.now()
-        first = next_evaluation(now, group.interval, self.delay) + self.delay
-        wall_first = wall_now + (first - now) / self.speed
-        return IntervalTrigger(
-            seconds=group.interval.total_seconds() / self.speed,
-            start_date=wall_first,
-            timezone=dt.UTC,
-        )
+        wanted = {group.name: group for group in groups}
+        if len(wanted) != len(groups):  # the loader keeps names unique; one would never tick
+            raise ValueError(f"group names repeat: {sorted(g.name for g in groups)}")
+        for name, loop in list(self._loops.items()):
+            if name not in wanted or wanted[name].interval != self._groups[name].interval:
+                loop.cancel()
+                del self._loops[name]
+                if name not in wanted:
+                    self.last_at.pop(name, None)
+        self._groups = wanted
+        if self._tasks is None or self._stopped:
+            return
+        for name in wanted:
+            if name not in self._loops:
+                self._loops[name] = anyio.CancelScope()
+                self._tasks.start_soon(self._loop, name, self._loops[name], name=f"group {name}")
+
+    async def _loop(self, name: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            interval = self._groups[name].interval
+            # The first grid point at or after `now - delay`: never one between grid points.
+            due = next_evaluation(self.clock.now(), interval, self.delay)
+            while True:
+                await self.clock.sleep_until(due + self.delay)
+                with anyio.CancelScope(shield=True):  # a stop lets the tick finish
+                    await self.run_group(self._groups[name])
+                # The next grid point after now: after a tick that overran its interval,
+                # the tick there counts the ones passed by.
+                due = evaluation_time(self.clock.now(), interval, self.delay) + interval
 
     async def run_group(self, group: Group) -> None:
         """One tick of one group; a bug is logged with context and the schedule goes on."""
         self._running += 1
         self._idle = anyio.Event()
         try:
-            async with self._limiter:
+            async with self._busy.setdefault(group.name, anyio.Lock()), self._limiter:
                 await self._tick(group)
         finally:
             self._running -= 1
@@ -99,9 +111,7 @@ class GroupScheduler:
                 self._idle.set()
 
     async def _tick(self, group: Group) -> None:
-        # A timer may fire a hair before its instant (rounding, a scaled clock): that tick
-        # belongs to the grid point it was scheduled for, not to the one before.
-        at = evaluation_time(self.clock.now() + TIMER_SLACK, group.interval, self.delay)
+        at = evaluation_time(self.clock.now(), group.interval, self.delay)
         last = self.last_at.get(group.name)
         if last is not None and at <= last:
             return  # already evaluated this grid point
@@ -120,12 +130,12 @@ class GroupScheduler:
         except Exception:
             log.exception("tick.output_bug", group=group.name, at=at.isoformat())
 
-    def _on_missed(self, event: JobExecutionEvent) -> None:
-        self.missed += 1
-        log.warning("tick.missed", group=event.job_id, code=event.code)
-
     async def shutdown(self) -> None:
         """Stop scheduling and wait for the ticks in flight to finish."""
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._stopped = True
+        for loop in self._loops.values():
+            loop.cancel()
+        self._loops.clear()
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
         await self._idle.wait()

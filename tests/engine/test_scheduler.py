@@ -1,7 +1,10 @@
+import dataclasses
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any, cast
 
+import anyio
 import pytest
 import structlog
 
@@ -15,26 +18,34 @@ from tests.engine.timeline import T0, make_rule
 
 
 class RecordingEvaluator:
-    """Records the evaluation times it is asked for; can be told to raise once."""
+    """Records the evaluation times it is asked for, and the instants each tick starts and
+    ends; can be told to raise once, or to take `work` seconds of the clock per tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.ticks: list[dt.datetime] = []
         self.fail_next = False
+        self.work: dict[str, float] = {}
+        self.spans: list[tuple[str, dt.datetime, dt.datetime]] = []
 
     async def tick(self, group: Group, at: dt.datetime) -> Step:
+        started = self.clock.now()
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("a bug")
+        if group.name in self.work:
+            await self.clock.sleep(self.work[group.name])
         self.ticks.append(at)
+        self.spans.append((group.name, started, self.clock.now()))
         return Step()
 
 
 def make(
-    tmp_path: Path, clock: FakeClock, *, wall: FakeClock | None = None, speed: float = 1.0
+    tmp_path: Path, clock: FakeClock, *, concurrency: int = 2
 ) -> tuple[GroupScheduler, RecordingEvaluator, Group]:
     rule = make_rule(tmp_path, '    value: count()\n    thresholds: {critical: "> 1"}\n')
     group = Group("g", dt.timedelta(seconds=30), (rule,), rule.location)
-    evaluator = RecordingEvaluator()
+    evaluator = RecordingEvaluator(clock)
     steps: list[Step] = []
 
     async def on_step(_: Group, step: Step) -> None:
@@ -45,8 +56,7 @@ def make(
         clock,
         delay=dt.timedelta(seconds=60),
         on_step=on_step,
-        speed=speed,
-        wall=wall,
+        concurrency=concurrency,
     )
     return scheduler, evaluator, group
 
@@ -103,28 +113,153 @@ async def test_a_bug_in_a_tick_is_logged_and_the_next_tick_runs(tmp_path: Path) 
     assert evaluator.ticks == [T0 - dt.timedelta(seconds=60)]
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("speed", [1.0, 10.0])
-async def test_jobs_fire_at_grid_instants_plus_the_delay(tmp_path: Path, speed: float) -> None:
-    clock = FakeClock(T0 + dt.timedelta(seconds=17))
-    wall = FakeClock(dt.datetime(2030, 1, 1, 0, 0, 0, 123456, tzinfo=dt.UTC))
-    scheduler, _, group = make(tmp_path, clock, wall=wall, speed=speed)
-    trigger = scheduler.trigger(group)
-    fires = [trigger.get_next_fire_time(None, wall.now())]
-    for _ in range(3):
-        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1]))
-    # Back on the evaluation clock, each run's `now - delay` is the next grid point.
-    evaluated = [clock.now() + (fire - wall.now()) * speed - scheduler.delay for fire in fires]
-    assert [at - T0 for at in evaluated] == [dt.timedelta(seconds=s) for s in (-30, 0, 30, 60)]
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
 
 
 @pytest.mark.anyio
-async def test_a_tick_fired_a_hair_before_its_instant_still_evaluates_its_grid_point(
+async def test_each_grid_point_is_evaluated_once_at_its_instant_plus_the_delay(
     tmp_path: Path,
 ) -> None:
-    clock = FakeClock(T0)
+    clock = FakeClock(at(17), autojump=False)
     scheduler, evaluator, group = make(tmp_path, clock)
-    await scheduler.run_group(group)
-    clock.advance(30 - 1e-6)  # timer rounding: the clock reads a microsecond short
-    await scheduler.run_group(group)
-    assert evaluator.ticks == [T0 - dt.timedelta(seconds=60), T0 - dt.timedelta(seconds=30)]
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, [group])
+        await clock.run_for(120 - 17)
+        await scheduler.shutdown()
+    # At 17 s, `now - delay` is -43 s: the first grid point at or after it is -30 s.
+    assert evaluator.ticks == [at(s) for s in (-30, 0, 30, 60)]
+    assert [started for _, started, _ in evaluator.spans] == [at(s) for s in (30, 60, 90, 120)]
+    assert scheduler.missed == 0
+
+
+@pytest.mark.anyio
+async def test_a_tick_that_overruns_its_interval_counts_the_grid_points_it_passed(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    evaluator.work["g"] = 70
+    with structlog.testing.capture_logs() as logs:
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(scheduler.run, [group])
+            await clock.run_for(150)
+            tasks.start_soon(scheduler.shutdown)  # it waits for the tick in flight
+            await clock.run_for(60)
+    # The tick at 0 s ends at 70 s; the next starts on the grid at 90 s, and says that
+    # the grid points at 30 s and 60 s went by.
+    assert [(s, e) for _, s, e in evaluator.spans] == [(at(0), at(70)), (at(90), at(160))]
+    assert evaluator.ticks == [at(-60), at(30)]
+    assert scheduler.missed == 2
+    assert [e["skipped"] for e in logs if e["event"] == "tick.missed"] == [2]
+
+
+@pytest.mark.anyio
+async def test_a_bug_in_a_scheduled_tick_is_logged_and_the_next_grid_point_ticks(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    evaluator.fail_next = True
+    with structlog.testing.capture_logs() as logs:
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(scheduler.run, [group])
+            await clock.run_for(60)
+            await scheduler.shutdown()
+    assert [(e["event"], e["at"]) for e in logs if e["event"] == "tick.bug"] == [
+        ("tick.bug", at(-60).isoformat())
+    ]
+    assert evaluator.ticks == [at(-30), at(0)]
+
+
+@pytest.mark.anyio
+async def test_groups_beyond_the_concurrency_limit_wait_their_turn(tmp_path: Path) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock, concurrency=1)
+    other = dataclasses.replace(group, name="h")
+    evaluator.work.update(g=10, h=10)
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, [group, other])
+        await clock.run_for(30)
+        tasks.start_soon(scheduler.shutdown)
+        await clock.run_for(30)
+    assert [(name, s, e) for name, s, e in evaluator.spans] == [
+        ("g", at(0), at(10)),
+        ("h", at(10), at(20)),
+        ("g", at(30), at(40)),
+        ("h", at(40), at(50)),
+    ]
+    assert evaluator.ticks == [at(-60), at(-60), at(-30), at(-30)]
+
+
+@pytest.mark.anyio
+async def test_ticks_of_one_group_never_overlap(tmp_path: Path) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    evaluator.work["g"] = 20
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, [group])
+        await clock.run_for(5)
+        # A reload with a new interval starts a new task while the old one's tick runs.
+        scheduler.schedule([dataclasses.replace(group, interval=dt.timedelta(seconds=10))])
+        await clock.run_for(25)
+        tasks.start_soon(scheduler.shutdown)
+        await clock.run_for(60)
+    spans = [(s, e) for _, s, e in evaluator.spans]
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+    assert spans[:2] == [(at(0), at(20)), (at(20), at(40))]
+
+
+@pytest.mark.anyio
+async def test_a_reload_keeps_the_grid_of_unchanged_groups_and_replaces_the_rest(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    gone = dataclasses.replace(group, name="gone")
+    new = dataclasses.replace(group, name="new", interval=dt.timedelta(seconds=20))
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, [group, gone])
+        await clock.run_for(45)
+        scheduler.schedule([group, new])
+        await clock.run_for(45)
+        await scheduler.shutdown()
+    ticked = {
+        name: [s - T0 for n, s, _ in evaluator.spans if n == name] for name in ("g", "gone", "new")
+    }
+    assert ticked == {
+        "g": [dt.timedelta(seconds=s) for s in (0, 30, 60, 90)],
+        "gone": [dt.timedelta(seconds=s) for s in (0, 30)],
+        "new": [dt.timedelta(seconds=s) for s in (60, 80)],
+    }
+    assert scheduler.missed == 0
+
+
+@pytest.mark.anyio
+async def test_shutdown_waits_for_the_tick_in_flight_and_schedules_no_more(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0, autojump=False)
+    scheduler, evaluator, group = make(tmp_path, clock)
+    evaluator.work["g"] = 10
+    stopped: list[dt.datetime] = []
+
+    async def stop() -> None:
+        await scheduler.shutdown()
+        stopped.append(clock.now())
+
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, [group])
+        await clock.run_for(35)  # the tick at 30 s runs until 40 s
+        tasks.start_soon(stop)
+        await clock.run_for(120)
+    assert stopped == [at(40)]
+    assert [(s, e) for _, s, e in evaluator.spans] == [(at(0), at(10)), (at(30), at(40))]
+
+
+def test_two_groups_of_one_name_are_refused_rather_than_one_left_unticked(
+    tmp_path: Path,
+) -> None:
+    scheduler, _, group = make(tmp_path, FakeClock(T0))
+    with pytest.raises(ValueError, match="group names repeat"):
+        scheduler.schedule([group, dataclasses.replace(group, interval=dt.timedelta(minutes=1))])

@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 from typing import cast
 
+import anyio
 import pytest
 
 from alertd.clock import FakeClock
@@ -93,9 +94,13 @@ async def test_every_group_that_loads_can_be_scheduled(tmp_path: Path) -> None:
     async def on_step(_: Group, step: Step) -> None:
         return None
 
-    clock = FakeClock(dt.datetime(2026, 11, 28, 10, 0, 30, tzinfo=dt.UTC))
+    clock = FakeClock(dt.datetime(2026, 11, 28, 10, 0, 30, tzinfo=dt.UTC), autojump=False)
     scheduler = GroupScheduler(
         cast(Evaluator, IdleEvaluator()), clock, delay=dt.timedelta(0), on_step=on_step
     )
-    scheduler.start(groups)  # a job id per group name: two groups `g` would conflict
-    await scheduler.shutdown()
+    async with anyio.create_task_group() as tasks:
+        # One task per group name: two groups `g` would share one, and one never tick.
+        await tasks.start(scheduler.run, groups)
+        await clock.run_for(0)
+        await scheduler.shutdown()
+    assert sorted(scheduler.last_at) == sorted(g.name for g in groups)
