@@ -50,7 +50,7 @@ from alertd.notify.time_intervals import (
     parse_years,
 )
 from alertd.rules import yaml_source
-from alertd.rules.durations import parse_duration
+from alertd.rules.durations import at_most, parse_duration
 from alertd.rules.loader import FOREIGN_KEYS, rule_files
 from alertd.rules.yaml_source import Document, dotted, pydantic_errors
 
@@ -100,8 +100,25 @@ def _zone(name: str) -> str:
     return name
 
 
-Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
-Interval = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+# Waits between messages of one group; a page held back longer than these is a typo.
+LONGEST_WAIT = dt.timedelta(days=1)
+LONGEST_REPEAT = dt.timedelta(days=90)
+
+Duration = Annotated[
+    dt.timedelta, BeforeValidator(parse_duration), AfterValidator(at_most(LONGEST_WAIT))
+]
+Interval = Annotated[
+    dt.timedelta,
+    BeforeValidator(parse_duration),
+    AfterValidator(_positive),
+    AfterValidator(at_most(LONGEST_WAIT)),
+]
+RepeatInterval = Annotated[
+    dt.timedelta,
+    BeforeValidator(parse_duration),
+    AfterValidator(_positive),
+    AfterValidator(at_most(LONGEST_REPEAT)),
+]
 MatcherText = Annotated[str, AfterValidator(_matcher_text)]
 Clock = Annotated[str, BeforeValidator(_clock)]
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -120,7 +137,7 @@ class RouteSpec(Strict):
     group_by: list[GroupLabel] | None = None
     group_wait: Duration | None = None
     group_interval: Interval | None = None
-    repeat_interval: Interval | None = None
+    repeat_interval: RepeatInterval | None = None
     mute_time_intervals: list[IntervalRef] | None = None
     active_time_intervals: list[IntervalRef] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
