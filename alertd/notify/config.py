@@ -50,7 +50,7 @@ from alertd.notify.time_intervals import (
     parse_years,
 )
 from alertd.rules import yaml_source
-from alertd.rules.durations import at_most, parse_duration
+from alertd.rules.durations import duration_at_most
 from alertd.rules.loader import FOREIGN_KEYS, rule_files
 from alertd.rules.yaml_source import Document, dotted, pydantic_errors
 
@@ -104,20 +104,12 @@ def _zone(name: str) -> str:
 LONGEST_WAIT = dt.timedelta(days=1)
 LONGEST_REPEAT = dt.timedelta(days=90)
 
-Duration = Annotated[
-    dt.timedelta, BeforeValidator(parse_duration), AfterValidator(at_most(LONGEST_WAIT))
-]
+Duration = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_WAIT))]
 Interval = Annotated[
-    dt.timedelta,
-    BeforeValidator(parse_duration),
-    AfterValidator(_positive),
-    AfterValidator(at_most(LONGEST_WAIT)),
+    dt.timedelta, BeforeValidator(duration_at_most(LONGEST_WAIT)), AfterValidator(_positive)
 ]
 RepeatInterval = Annotated[
-    dt.timedelta,
-    BeforeValidator(parse_duration),
-    AfterValidator(_positive),
-    AfterValidator(at_most(LONGEST_REPEAT)),
+    dt.timedelta, BeforeValidator(duration_at_most(LONGEST_REPEAT)), AfterValidator(_positive)
 ]
 MatcherText = Annotated[str, AfterValidator(_matcher_text)]
 Clock = Annotated[str, BeforeValidator(_clock)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -13,8 +14,9 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LONGEST = dt.timedelta(days=365)
 
 
-def parse_duration(text: object) -> dt.timedelta:
-    """Parse `1h30m`-style text (a bare number means seconds); raise ValueError if invalid."""
+def parse_duration(text: object, longest: dt.timedelta = LONGEST) -> dt.timedelta:
+    """Parse `1h30m`-style text (a bare number means seconds); raise ValueError if invalid
+    or longer than `longest`."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise ValueError("expected a duration such as 30s, 5m or 1h")
     if isinstance(text, int | float):
@@ -22,7 +24,7 @@ def parse_duration(text: object) -> dt.timedelta:
             raise ValueError("expected a duration such as 30s, 5m or 1h")
         if text < 0:
             raise ValueError("a duration cannot be negative")
-        return _bounded(text)
+        return _bounded(text, longest)
     stripped = text.strip()
     position = 0
     seconds = 0.0
@@ -37,24 +39,18 @@ def parse_duration(text: object) -> dt.timedelta:
         raise ValueError(
             f"invalid duration {text!r}: expected e.g. 30s, 5m, 1h30m (units ms s m h d w)"
         )
-    return _bounded(seconds)
+    return _bounded(seconds, longest)
 
 
-def _bounded(seconds: float) -> dt.timedelta:
-    if seconds > LONGEST.total_seconds():
-        raise ValueError(f"a duration must be at most {format_duration(LONGEST)}")
+def _bounded(seconds: float, longest: dt.timedelta) -> dt.timedelta:
+    if seconds > longest.total_seconds():
+        raise ValueError(f"must be at most {format_duration(longest)}")
     return dt.timedelta(seconds=seconds)
 
 
-def at_most(limit: dt.timedelta) -> Callable[[dt.timedelta], dt.timedelta]:
-    """A validator refusing durations longer than `limit`, naming the bound."""
-
-    def check(value: dt.timedelta) -> dt.timedelta:
-        if value > limit:
-            raise ValueError(f"must be at most {format_duration(limit)}")
-        return value
-
-    return check
+def duration_at_most(longest: dt.timedelta) -> Callable[[object], dt.timedelta]:
+    """A validator parsing a duration no longer than `longest`; the error names the bound."""
+    return functools.partial(parse_duration, longest=longest)
 
 
 def format_duration(value: dt.timedelta) -> str:

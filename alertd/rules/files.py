@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from alertd.rules.durations import at_most, parse_duration
+from alertd.rules.durations import duration_at_most, parse_duration
 from alertd.rules.thresholds import Threshold, parse_threshold
 
 # AE keeps three months of data: no window, and no wait measured in evaluations, is longer.
@@ -19,10 +19,8 @@ RETENTION = dt.timedelta(days=90)
 LONGEST_INTERVAL = dt.timedelta(days=1)
 
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
-Wait = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(at_most(RETENTION))]
-Interval = Annotated[
-    dt.timedelta, BeforeValidator(parse_duration), AfterValidator(at_most(LONGEST_INTERVAL))
-]
+Wait = Annotated[dt.timedelta, BeforeValidator(duration_at_most(RETENTION))]
+Interval = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_INTERVAL))]
 ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
