@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from alertd import daemon
@@ -24,18 +25,19 @@ async def test_the_event_loop_keeps_running_while_rules_load() -> None:
         nonlocal turns
         while loading:
             turns += 1
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(other_work)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         before = turns
         found = await daemon.load([RULES], False)
         during = turns - before
         loading = False
     assert not isinstance(found, list)
     ruleset, _ = found
-    assert isinstance(ruleset, RuleSet) and ruleset.rules
+    assert isinstance(ruleset, RuleSet)
+    assert ruleset.rules
     assert threading.get_ident() == loop_thread
     # Reading and checking four files takes far longer than one turn of the loop.
     assert during > 5

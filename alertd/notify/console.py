@@ -99,7 +99,9 @@ class ConsoleNotifications:
             value = "no data" if alert.value is None else f"{alert.value:.4g}"
             summary = printable(alert.annotations.get("summary", ""))
             rule = printable(alert.rule)
-            lines.append(f"    {state:<8} {severity:<8} {rule} {{{shown}}} value={value}  {summary}")
+            lines.append(
+                f"    {state:<8} {severity:<8} {rule} {{{shown}}} value={value}  {summary}"
+            )
         return Payload("console:", "\n".join(lines).encode())
 
     def redact(self, text: str) -> str:

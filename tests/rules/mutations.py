@@ -140,6 +140,6 @@ def _mutate_text(text: str, rnd: random.Random) -> str:
         return "".join(chars)
     lines = text.splitlines(keepends=True)
     i = rnd.randint(0, max(0, len(lines) - 1))
-    return "".join([*lines[:i], *lines[i + 1 :]]) if rnd.random() < 0.5 else _duplicate_key(
-        text, rnd
+    return (
+        "".join([*lines[:i], *lines[i + 1 :]]) if rnd.random() < 0.5 else _duplicate_key(text, rnd)
     )
