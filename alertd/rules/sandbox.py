@@ -163,10 +163,12 @@ def _joined_size(items: Any) -> None:
 
 def _budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """`func` behind the budget: arguments measured first, the result after."""
+    # Jinja passes the context, eval context or environment first to filters marked for it.
+    pass_arg = getattr(func, "jinja_pass_arg", None)
 
     def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         _budget().spend(1)
-        values = [a for a in args if not isinstance(a, Context)]
+        values = list(args[1:] if pass_arg is not None else args)
         for value in [*values, *kwargs.values()]:
             measure(value)
         numbers = [v for v in [*values[1:], *kwargs.values()] if isinstance(v, int)]
@@ -183,8 +185,7 @@ def _budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         check_arguments(args, kwargs)
         return measure(func(*args, **kwargs))
 
-    # Jinja passes the context or environment first to filters marked for it.
-    filtered.jinja_pass_arg = getattr(func, "jinja_pass_arg", None)  # type: ignore[attr-defined]
+    filtered.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
     return filtered
 
 

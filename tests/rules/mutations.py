@@ -52,8 +52,28 @@ ODD_VALUES: tuple[Any, ...] = (
 )
 
 
+# Small texts that once froze the daemon: templates that loop or allocate without end.
+COSTLY_TEMPLATES = (
+    "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    "{{ 'x' * 3000000000 }}",
+    "{{ 'x' | center(3000000000) }}",
+    "{{ '%3000000000d' % 1 }}",
+    "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s }}",
+)
+# A few hundred bytes of aliases that expand to a billion strings.
+ALIAS_BOMB = "bomb: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)
+)
+
+
 def mutate(text: str, rnd: random.Random) -> str:
     """A random realistic corruption of `text`: of its parsed data, or of its characters."""
+    if rnd.random() < 0.05:
+        return ALIAS_BOMB + text if rnd.random() < 0.5 else text + ALIAS_BOMB
+    if rnd.random() < 0.1:
+        return _costly_template(text, rnd)
     if rnd.random() < 0.6:
         data = yaml.safe_load(text)
         for _ in range(rnd.randint(1, 3)):
@@ -66,6 +86,19 @@ def mutate(text: str, rnd: random.Random) -> str:
             out = _duplicate_key(out, rnd)
         return out
     return _mutate_text(text, rnd)
+
+
+def _costly_template(text: str, rnd: random.Random) -> str:
+    """`text` with one of its strings (an annotation, if it has any) replaced by a costly
+    template."""
+    data = yaml.safe_load(text)
+    strings = [p for p in _paths(data) if p and isinstance(_get(data, p), str)]
+    annotations = [p for p in strings if "annotations" in p]
+    if not strings:
+        return text
+    path = rnd.choice(annotations or strings)
+    _get(data, path[:-1])[path[-1]] = rnd.choice(COSTLY_TEMPLATES)
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -43,7 +43,7 @@ def assert_placed(errors: list[RuleError], path: Path) -> None:
 
 
 @settings(
-    max_examples=1500,
+    max_examples=2500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

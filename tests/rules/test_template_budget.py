@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import shutil
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,22 @@ def test_a_template_over_budget_on_real_labels_pages_with_its_source(tmp_path: P
     assert shown.annotations["summary"] == source
     (failed,) = [e for e in logs if e["event"] == "annotation.render_failed"]
     assert "larger than" in failed["error"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set s = 'x' * 10000 %}{{ s | replace('', s) }}",
+        "{% set s = 'y' * 10000 %}{{ ([s] * 10000) | join }}",
+    ],
+)
+def test_a_filter_building_a_large_value_is_refused_before_it_builds_it(source: str) -> None:
+    # Measured before running, the filter never gets to build its hundred-megabyte answer.
+    tracemalloc.start()
+    try:
+        with pytest.raises(OverBudget):
+            render(source, CONTEXT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
