@@ -103,6 +103,8 @@ def _costly_template(text: str, rnd: random.Random) -> str:
 
 def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     found = [path]
+    if len(path) > 20:
+        return found  # inside a value a mutation nested deeply; no need to go further
     if isinstance(data, dict):
         for key, value in data.items():
             found += _paths(value, (*path, key))
