@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from alertd.commands.silence import requested
 from alertd.notify.config import load_notify
+from alertd.notify.silences import SilenceError
 from alertd.query.check import check_rules
 from alertd.rules.durations import parse_duration
 
@@ -130,3 +133,12 @@ def test_a_duration_too_long_for_a_timer_is_a_value_error() -> None:
     for text in ("3000000d", "9" * 5000 + "s", 10.0**300):
         with pytest.raises(ValueError, match="must be at most 365d"):
             parse_duration(text)
+
+
+def test_a_silence_far_too_long_is_refused_not_overflowed() -> None:
+    now = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
+    with pytest.raises(SilenceError, match=r"--duration: must be at most 365d"):
+        requested(
+            ["alertname=X"], duration="3000000d", until=None, start=None, author="me",
+            comment="why", now=now,
+        )  # fmt: skip

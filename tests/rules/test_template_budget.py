@@ -162,3 +162,22 @@ def test_a_filter_building_a_large_value_is_refused_before_it_builds_it(source: 
     finally:
         tracemalloc.stop()
     assert peak < 5_000_000
+
+
+def test_a_template_over_budget_shows_its_source_even_without_a_value(tmp_path: Path) -> None:
+    source = "{{ labels.table * 1000 }}"
+    shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
+    text = (RULES / "database.yaml").read_text()
+    summary = 'summary: "P95 query time on {{ labels.table }} is {{ value | round(1) }} ms"'
+    (tmp_path / "database.yaml").write_text(text.replace(summary, f'summary: "{source}"'))
+    loaded = check_rules([tmp_path])
+    rule = next(r for r in loaded.ruleset.rules if r.annotations.get("summary") == source)
+    labels = (("table", "t" * 100),)
+    state = AlertState(
+        fingerprint(rule.name, labels), rule.name, labels, Status.FIRING, Severity.CRITICAL,
+        active_since=T0, firing_since=T0, last_breach=T0, value=None, samples=0,
+    )  # fmt: skip
+    with capture_logs() as logs:
+        shown = snapshot(state, rule, "> 200")
+    assert shown.annotations["summary"] == source
+    assert [e["event"] for e in logs] == ["annotation.render_failed"]
