@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from alertd.errors import Location, RuleError
+from alertd.errors import RuleError
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
 from alertd.notify.receiver_config import (
@@ -250,8 +250,8 @@ def notify_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in rule_files(paths):
         try:
-            document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
-        except (OSError, RuleError):
+            document = yaml_source.read(path)
+        except RuleError:
             continue  # the rules loader reports unreadable files
         if isinstance(document.data, dict) and set(document.data) & FOREIGN_KEYS:
             found.append(path)
@@ -263,9 +263,7 @@ def load_notify(
 ) -> tuple[NotifyConfig | None, list[RuleError]]:
     """Load one notification file; the config is None when anything is wrong."""
     try:
-        document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return None, [RuleError(Location(str(path)), f"cannot read: {exc.strerror}")]
+        document = yaml_source.read(path)
     except RuleError as exc:
         return None, [exc]
     errors: list[RuleError] = []

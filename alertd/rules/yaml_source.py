@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,21 @@ class _Refused(Exception):
         super().__init__(message)
         self.mark = mark
         self.message = message
+
+
+def read(path: pathlib.Path) -> Document:
+    """Read and parse one file; unreadable bytes and YAML problems become RuleErrors."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RuleError(Location(str(path), 1, 1), f"cannot read: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        location = Location(str(path), *_line_column(before, len(before)))
+        raise RuleError(location, f"not UTF-8 text (byte {exc.start})") from None
+    return load(str(path), text)
 
 
 def load(file: str, text: str) -> Document:

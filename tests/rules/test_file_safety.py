@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from alertd.commands.silence import requested
+from alertd.notify.build import notify_config
 from alertd.notify.config import load_notify
 from alertd.notify.silences import SilenceError
 from alertd.query.check import check_rules
@@ -142,3 +143,17 @@ def test_a_silence_far_too_long_is_refused_not_overflowed() -> None:
             ["alertname=X"], duration="3000000d", until=None, start=None, author="me",
             comment="why", now=now,
         )  # fmt: skip
+
+
+def test_bytes_that_are_not_utf8_are_placed_in_rule_and_notification_files(
+    tmp_path: Path,
+) -> None:
+    folder = rule_dir(tmp_path, "notify.yaml", (RULES / "notify.yaml").read_text())
+    for name in ("api.yaml", "notify.yaml"):
+        (folder / name).write_bytes(b"# \xc3\n" + (RULES / name).read_bytes())
+    notify_config([folder])  # leaves a file it cannot read to the rules loader's report
+    assert load_notify(folder / "notify.yaml")[0] is None
+    assert sorted(str(e) for e in check_rules([folder]).errors) == [
+        f"{folder}/api.yaml:1:3: not UTF-8 text (byte 2)",
+        f"{folder}/notify.yaml:1:3: not UTF-8 text (byte 2)",
+    ]
