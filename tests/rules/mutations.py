@@ -129,7 +129,7 @@ def _odd(rnd: random.Random) -> Any:
         return value
     if rnd.random() < 0.1:
         return "".join(chr(rnd.randint(0, 0x2FFF)) for _ in range(rnd.randint(0, 20)))
-    return rnd.choice(ODD_VALUES)
+    return copy.deepcopy(rnd.choice(ODD_VALUES))  # shared values must not be mutated later
 
 
 def _mutate_data(data: Any, rnd: random.Random) -> Any:
