@@ -71,7 +71,7 @@ async def run(
     if problem:
         print(problem, file=err)
         return 1
-    found = _load(paths, json_lines)
+    found = await load(paths, json_lines)
     if isinstance(found, list):
         for error in found:
             print(error, file=err)
@@ -202,10 +202,20 @@ async def _serve_signals(reload: Callable[[], Awaitable[None]], stop: anyio.Even
                 return
 
 
+async def load(
+    paths: Sequence[Path], json_lines: bool
+) -> tuple[RuleSet, NotifyConfig] | list[RuleError]:
+    """The rules and notification settings in `paths`, or every error found in them.
+
+    Reading and checking files takes a while on a big rule set; in a worker thread it
+    keeps ticks, deliveries and signals going meanwhile.
+    """
+    return await anyio.to_thread.run_sync(_load, paths, json_lines)
+
+
 def _load(
     paths: Sequence[Path], json_lines: bool
 ) -> tuple[RuleSet, NotifyConfig] | list[RuleError]:
-    """The rules and notification settings in `paths`, or every error found in them."""
     loaded = check_rules(paths)
     config, notify_errors = notify_config(paths)
     errors = [*loaded.errors, *notify_errors]
@@ -243,7 +253,7 @@ async def _reload(
     show: Callable[[Sequence[Transition]], None],
     json_lines: bool,
 ) -> None:
-    found = _load(paths, json_lines)
+    found = await load(paths, json_lines)
     if isinstance(found, list):
         log.error("rules.reload_failed", errors=[str(e) for e in found])
         return

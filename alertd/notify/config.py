@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from alertd.errors import Location, RuleError
+from alertd.errors import RuleError
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
 from alertd.notify.receiver_config import (
@@ -50,7 +50,7 @@ from alertd.notify.time_intervals import (
     parse_years,
 )
 from alertd.rules import yaml_source
-from alertd.rules.durations import parse_duration
+from alertd.rules.durations import duration_at_most
 from alertd.rules.loader import FOREIGN_KEYS, rule_files
 from alertd.rules.yaml_source import Document, dotted, pydantic_errors
 
@@ -100,8 +100,17 @@ def _zone(name: str) -> str:
     return name
 
 
-Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
-Interval = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+# Waits between messages of one group; a page held back longer than these is a typo.
+LONGEST_WAIT = dt.timedelta(days=1)
+LONGEST_REPEAT = dt.timedelta(days=90)
+
+Duration = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_WAIT))]
+Interval = Annotated[
+    dt.timedelta, BeforeValidator(duration_at_most(LONGEST_WAIT)), AfterValidator(_positive)
+]
+RepeatInterval = Annotated[
+    dt.timedelta, BeforeValidator(duration_at_most(LONGEST_REPEAT)), AfterValidator(_positive)
+]
 MatcherText = Annotated[str, AfterValidator(_matcher_text)]
 Clock = Annotated[str, BeforeValidator(_clock)]
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -120,7 +129,7 @@ class RouteSpec(Strict):
     group_by: list[GroupLabel] | None = None
     group_wait: Duration | None = None
     group_interval: Interval | None = None
-    repeat_interval: Interval | None = None
+    repeat_interval: RepeatInterval | None = None
     mute_time_intervals: list[IntervalRef] | None = None
     active_time_intervals: list[IntervalRef] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
@@ -241,8 +250,8 @@ def notify_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in rule_files(paths):
         try:
-            document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
-        except (OSError, RuleError):
+            document = yaml_source.read(path)
+        except RuleError:
             continue  # the rules loader reports unreadable files
         if isinstance(document.data, dict) and set(document.data) & FOREIGN_KEYS:
             found.append(path)
@@ -254,9 +263,7 @@ def load_notify(
 ) -> tuple[NotifyConfig | None, list[RuleError]]:
     """Load one notification file; the config is None when anything is wrong."""
     try:
-        document = yaml_source.load(str(path), path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return None, [RuleError(Location(str(path)), f"cannot read: {exc.strerror}")]
+        document = yaml_source.read(path)
     except RuleError as exc:
         return None, [exc]
     errors: list[RuleError] = []

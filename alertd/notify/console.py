@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from alertd.model import Change, Notification, Transition
 from alertd.notify.receivers.base import Delivered, Payload, json_payload
+
+# Control characters from data could end a line early and forge another, or drive the
+# terminal (ANSI escapes): each prints as an escape, so one alert stays one line.
+_ESCAPES = {
+    code: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(chr(code), repr(chr(code))[1:-1])
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+_LABEL_ESCAPES = {**_ESCAPES, ord("\\"): "\\\\", ord('"'): '\\"'}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters and line separators escaped as `\\n`, `\\x1b`."""
+    return text.translate(_ESCAPES)
+
+
+def _labels(pairs: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f'{printable(k)}="{v.translate(_LABEL_ESCAPES)}"' for k, v in pairs)
+
 
 _WORDS = {
     Change.PENDING: "PENDING ",
@@ -35,14 +54,14 @@ def as_json(transition: Transition) -> dict[str, Any]:
 
 
 def as_line(transition: Transition) -> str:
-    labels = ", ".join(f'{k}="{v}"' for k, v in transition.labels)
+    labels = _labels(transition.labels)
     severity = transition.severity.value if transition.severity else "-"
     value = "no data" if transition.value is None else f"{transition.value:.4g}"
-    threshold = f" ({transition.threshold})" if transition.threshold else ""
-    reason = f" [{transition.reason}]" if transition.reason else ""
+    threshold = f" ({printable(transition.threshold)})" if transition.threshold else ""
+    reason = f" [{printable(transition.reason)}]" if transition.reason else ""
     stamp = transition.at.strftime("%Y-%m-%d %H:%M:%SZ")
     return (
-        f"{stamp} {_WORDS[transition.change]} {severity:<8} {transition.rule} "
+        f"{stamp} {_WORDS[transition.change]} {severity:<8} {printable(transition.rule)} "
         f"{{{labels}}} value={value}{threshold}{reason}"
     )
 
@@ -72,17 +91,16 @@ class ConsoleNotifications:
             return json_payload("console:", {"receiver": n.receiver, **notification_json(n)})
         head = "[TEST] " if n.test else ""
         kind = "FIRING" if n.firing else "RESOLVED"
-        lines = [f"{head}[{kind}:{len(n.alerts)}] notification to {n.receiver}"]
+        lines = [f"{head}[{kind}:{len(n.alerts)}] notification to {printable(n.receiver)}"]
         for alert in n.alerts:
             state = "firing" if alert.firing else "resolved"
             severity = alert.severity.value if alert.severity else "-"
-            shown = ", ".join(
-                f'{k}="{v}"' for k, v in alert.labels if k not in ("alertname", "severity")
-            )
+            shown = _labels((k, v) for k, v in alert.labels if k not in ("alertname", "severity"))
             value = "no data" if alert.value is None else f"{alert.value:.4g}"
-            summary = alert.annotations.get("summary", "")
+            summary = printable(alert.annotations.get("summary", ""))
+            rule = printable(alert.rule)
             lines.append(
-                f"    {state:<8} {severity:<8} {alert.rule} {{{shown}}} value={value}  {summary}"
+                f"    {state:<8} {severity:<8} {rule} {{{shown}}} value={value}  {summary}"
             )
         return Payload("console:", "\n".join(lines).encode())
 

@@ -10,6 +10,7 @@ from alertd.model import AlertSnapshot, AlertState, Status
 from alertd.notify.matchers import with_identity
 from alertd.rules.durations import format_duration
 from alertd.rules.ruleset import Rule
+from alertd.rules.sandbox import OverBudget
 from alertd.rules.templates import render
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,12 @@ def _annotations(
     for name, source in rule.annotations.items():
         try:
             rendered[name] = render(source, context)
+        except OverBudget as exc:
+            # Over budget is the template's fault, whatever the value: say so in the log.
+            log.warning(
+                "annotation.render_failed", alert=rule.name, annotation=name, error=str(exc)
+            )
+            rendered[name] = source
         except Exception as exc:  # arithmetic in a template can fail any way at all
             if state.value is None:
                 # Arithmetic on a missing value (no data, held by `no_data` or

@@ -12,7 +12,7 @@ from alertd.errors import ExpressionError, RuleError
 from alertd.model import Severity
 from alertd.rules.ast import RowExpr, ValueExpr
 from alertd.rules.binding import bind
-from alertd.rules.files import GroupFile, RuleSpec
+from alertd.rules.files import RETENTION, GroupFile, RuleSpec
 from alertd.rules.ruleset import Group, Rule
 from alertd.rules.schema import Dataset
 from alertd.rules.templates import TemplateError, check_template
@@ -21,7 +21,7 @@ from alertd.rules.typecheck import parse_condition, parse_value
 from alertd.rules.yaml_source import Document, Path, dotted, pydantic_errors
 
 RESERVED_LABELS = frozenset({"alertname", "severity"})
-MAX_WINDOW = dt.timedelta(days=90)  # AE keeps three months of data
+MAX_WINDOW = RETENTION
 
 
 class _Collector:

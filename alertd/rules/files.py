@@ -10,10 +10,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from alertd.rules.durations import parse_duration
+from alertd.rules.durations import duration_at_most, parse_duration
 from alertd.rules.thresholds import Threshold, parse_threshold
 
+# AE keeps three months of data: no window, and no wait measured in evaluations, is longer.
+RETENTION = dt.timedelta(days=90)
+# A group evaluated less often than daily would page a day late; a longer interval is a typo.
+LONGEST_INTERVAL = dt.timedelta(days=1)
+
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+Wait = Annotated[dt.timedelta, BeforeValidator(duration_at_most(RETENTION))]
+Interval = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_INTERVAL))]
 ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -58,8 +65,8 @@ class RuleSpec(_Strict):
     min_samples: int = Field(default=1, ge=0)
     thresholds: ThresholdsSpec
     recover: ThresholdText | None = None
-    for_: Duration = Field(default=dt.timedelta(0), alias="for")
-    keep_firing_for: Duration = dt.timedelta(0)
+    for_: Wait = Field(default=dt.timedelta(0), alias="for")
+    keep_firing_for: Wait = dt.timedelta(0)
     no_data: Literal["keep", "ok", "alert"] = "keep"
     labels: dict[LabelName, str] = Field(default_factory=dict)
     annotations: dict[LabelName, str] = Field(default_factory=dict)
@@ -69,6 +76,6 @@ class GroupFile(_Strict):
     """A group's header; each rule is validated on its own, so one bad rule hides no other."""
 
     group: Name
-    interval: Duration = dt.timedelta(seconds=30)
+    interval: Interval = dt.timedelta(seconds=30)
     labels: dict[LabelName, str] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(min_length=1)

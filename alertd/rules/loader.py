@@ -88,11 +88,7 @@ def _read(files: Iterable[Path], errors: list[RuleError]) -> list[Document]:
     documents: list[Document] = []
     for path in files:
         try:
-            documents.append(yaml_source.load(str(path), path.read_text(encoding="utf-8")))
-        except OSError as exc:
-            errors.append(RuleError(Location(str(path)), f"cannot read: {exc.strerror}"))
-        except UnicodeDecodeError as exc:
-            errors.append(RuleError(Location(str(path)), f"not UTF-8 text (byte {exc.start})"))
+            documents.append(yaml_source.read(path))
         except RuleError as exc:
             errors.append(exc)
     return documents

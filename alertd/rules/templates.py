@@ -1,4 +1,4 @@
-"""Annotation templates: Jinja2 in a sandbox, checked when the rules load."""
+"""Annotation templates: Jinja2 in a budgeted sandbox, checked when the rules load."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import Template, TemplateSyntaxError, meta
 from jinja2.exceptions import TemplateAssertionError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from alertd.rules.sandbox import BudgetedEnvironment, OverBudget, render_within_budget
 
 # What a template may refer to when an alert's notification is rendered.
 TEMPLATE_VARIABLES = frozenset(
@@ -25,17 +26,38 @@ class TemplateError(ValueError):
 
 
 @functools.cache
-def environment() -> ImmutableSandboxedEnvironment:
-    """The one environment every template renders in: sandboxed, undefined is an error."""
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+def environment() -> BudgetedEnvironment:
+    """The one environment every template renders in: sandboxed, budgeted, strict."""
+    return BudgetedEnvironment()
+
+
+class _AnyName(dict[str, str]):
+    """Labels for a trial render: every name has a value."""
+
+    def __missing__(self, key: str) -> str:
+        return "example"
+
+
+def _trial_context() -> dict[str, Any]:
+    return {
+        "labels": _AnyName(),
+        "value": 1.0,
+        "threshold": "> 0",
+        "severity": "critical",
+        "alert": "Example",
+        "samples": 1,
+        "window": "5m",
+        "annotations": _AnyName(),
+    }
 
 
 def check_template(source: str) -> None:
-    """Raise TemplateError if `source` would fail to compile or names an unknown variable."""
+    """Raise TemplateError if `source` would fail to compile, names an unknown variable, or
+    exceeds the render budget when tried on an example alert."""
     env = environment()
     try:
         parsed = env.parse(source)
-        env.compile(source)
+        template = env.compile_budgeted(source)
     except TemplateAssertionError as exc:
         raise TemplateError(str(exc.message), exc.lineno) from None
     except TemplateSyntaxError as exc:
@@ -44,14 +66,20 @@ def check_template(source: str) -> None:
     if unknown:
         known = ", ".join(sorted(TEMPLATE_VARIABLES))
         raise TemplateError(f"unknown variable {', '.join(sorted(unknown))} (known: {known})")
+    try:
+        render_within_budget(template, _trial_context())
+    except OverBudget as exc:
+        raise TemplateError(f"too costly to render: {exc}") from None
+    except Exception:  # other failures depend on the real alert's values, unknown here
+        pass
 
 
 @functools.lru_cache(maxsize=4096)
 def _compiled(source: str) -> Template:
     # A storm renders the same few rule templates thousands of times; parse each once.
-    return environment().from_string(source)
+    return environment().compile_budgeted(source)
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render a checked template with an alert's context."""
-    return _compiled(source).render(**context)
+    """Render a checked template with an alert's context; OverBudget if it costs too much."""
+    return render_within_budget(_compiled(source), context)

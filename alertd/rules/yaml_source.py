@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,27 +69,86 @@ def dotted(path: Path) -> str:
     return text or "(file)"
 
 
-def load(file: str, text: str) -> Document:
-    """Parse one YAML document; syntax errors and duplicate keys become RuleErrors."""
-    loader = yaml.SafeLoader(text)
+# Rule files nest a few levels; far deeper nesting is a mistake or an attack on the parser.
+MAX_DEPTH = 64
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """A SafeLoader without aliases (a few bytes of them expand to gigabytes) or deep nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "aliases and anchors are not supported")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Refused(Exception):
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+def read(path: pathlib.Path) -> Document:
+    """Read and parse one file; unreadable bytes and YAML problems become RuleErrors."""
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RuleError(Location(str(path), 1, 1), f"cannot read: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        location = Location(str(path), *_line_column(before, len(before)))
+        raise RuleError(location, f"not UTF-8 text (byte {exc.start})") from None
+    return load(str(path), text)
+
+
+def load(file: str, text: str) -> Document:
+    """Parse one YAML document; syntax errors, aliases and duplicate keys become RuleErrors."""
+    loader: _PlainLoader | None = None
+    try:
+        loader = _PlainLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except _Refused as exc:
+        raise RuleError(_place(file, exc.mark), exc.message) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        location = _place(file, mark) if mark else Location(file, 1, 1)
         raise RuleError(location, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:
+        location = Location(file, *_line_column(text, exc.position))
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        message = f"invalid YAML: character U+{char:04X} is not allowed"
+        raise RuleError(location, message) from None
     except yaml.YAMLError as exc:
-        raise RuleError(Location(file), f"invalid YAML: {exc}") from None
+        raise RuleError(Location(file, 1, 1), f"invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     document = Document(file, data, text=text)
     if node is not None:
-        try:
-            _walk(document, node, ())
-        except RecursionError:
-            raise RuleError(Location(file, 1, 1), "a YAML alias refers to itself") from None
+        _walk(document, node, ())
     return document
+
+
+def _place(file: str, mark: yaml.Mark) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 def _mark(node: yaml.Node) -> Mark:

@@ -1,0 +1,43 @@
+"""Loading rules (at start and on SIGHUP) runs off the event loop, so the daemon keeps going."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from alertd import daemon
+from alertd.rules.ruleset import RuleSet
+
+pytestmark = pytest.mark.anyio
+RULES = Path(__file__).parents[1] / "rules"
+
+
+async def test_the_event_loop_keeps_running_while_rules_load() -> None:
+    loop_thread = threading.get_ident()
+    turns = 0
+    loading = True
+
+    async def other_work() -> None:
+        nonlocal turns
+        while loading:
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(other_work)
+        await anyio.lowlevel.checkpoint()
+        before = turns
+        found = await daemon.load([RULES], False)
+        during = turns - before
+        loading = False
+    assert not isinstance(found, list)
+    ruleset, _ = found
+    assert isinstance(ruleset, RuleSet)
+    assert ruleset.rules
+    assert threading.get_ident() == loop_thread
+    # Reading and checking four files takes far longer than one turn of the loop.
+    assert during > 5
