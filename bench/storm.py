@@ -85,7 +85,7 @@ from alertd.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the fakes live in tests/, which is not an installed package
-from tests.notify.fakes import Answer, FakeServices, Service  # noqa: E402
+from tests.notify.fakes import Answer, FakeServices, Service, read_body  # noqa: E402
 
 RULE = "StormAlert"
 RECEIVERS = ("slack", "teams", "pagerduty")
@@ -173,12 +173,7 @@ class Front:
         if scope["type"] != "http":
             await self.fakes(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path = scope["path"]
         found = next((v for p, v in self._services.items() if path.startswith(p)), None)
         if found is not None:

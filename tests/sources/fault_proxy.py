@@ -27,6 +27,8 @@ import anyio
 import httpx
 import uvicorn
 
+from tests.notify.fakes import read_body
+
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -59,12 +61,7 @@ class FaultProxy:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         mode = self.mode
         self.answered[mode] += 1
         async with anyio.create_task_group() as tasks:
