@@ -111,6 +111,8 @@ class NotificationService:
         while True:
             woken = commits.next()  # before reading: a commit made meanwhile wakes the next
             at = (self.clock.now() - delay).replace(microsecond=0)
+            # Notifier time never goes back, though the wall clock may (NTP).
+            at = max(at, self._stepped_at) if self._stepped_at is not None else at
             retry: dt.datetime | None = None
             try:
                 await self.flush(states(), at)
