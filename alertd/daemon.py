@@ -31,6 +31,7 @@ from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
@@ -110,6 +111,9 @@ async def run(
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             receivers, rates = build_receivers(config, client, out)
+            # The evaluator commits alert states and says so here; the notifier, woken,
+            # reads them and commits the notifications they call for.
+            commits = Commits()
             service = NotificationService(
                 Notifier(
                     config,
@@ -125,8 +129,7 @@ async def run(
                 source,
                 store,
                 source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
-                followup=service.followup,
-                committed=service.committed,
+                commits=commits,
                 health=health,
             )
             try:
@@ -148,9 +151,7 @@ async def run(
                 background.start_soon(
                     prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
                 )
-                background.start_soon(
-                    service.run_timer, lambda: evaluator.states, evaluator.commit_lock, delay
-                )
+                background.start_soon(service.run, lambda: evaluator.states, commits, delay)
                 async with anyio.create_task_group() as delivering:
                     delivering.start_soon(service.deliverer.run)
                     await delivering.start(scheduler.run, ruleset.groups)

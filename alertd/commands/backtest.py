@@ -16,8 +16,8 @@ import httpx
 from alertd.clock import SystemClock
 from alertd.commands.arguments import UsageError, seconds_option, time_option
 from alertd.daemon import build_source
-from alertd.engine.backtest import Between, backtest
-from alertd.engine.evaluator import Committed, Evaluator, Followup
+from alertd.engine.backtest import After, backtest
+from alertd.engine.evaluator import Evaluator
 from alertd.errors import SourceAuthError
 from alertd.model import Delivery, OutboxEntry, Query, Rows
 from alertd.notify.build import build_receivers, notify_config
@@ -166,9 +166,7 @@ class _Replay:
         self,
         source: Source,
         store: MemoryStore | None = None,
-        followup: Followup | None = None,
-        committed: Committed | None = None,
-        between: Between | None = None,
+        after: After | None = None,
     ) -> list[Any]:
         emit = self.console.emit if not self.args.notifications else lambda _: None
         return await backtest(
@@ -180,9 +178,7 @@ class _Replay:
             emit=emit,
             source_down_after=dt.timedelta(seconds=self.settings.source_down_after_seconds),
             store=store,
-            followup=followup,
-            committed=committed,
-            between=between,
+            after=after,
         )
 
     async def _with_notifications(
@@ -207,11 +203,16 @@ class _Replay:
             ),
         )
 
-        async def between(at: dt.datetime, evaluator: Evaluator) -> None:
-            async with evaluator.commit_lock:
-                await service.flush(evaluator.states, at)
+        async def after(evaluator: Evaluator, at: dt.datetime, ticked: bool) -> None:
+            """The notifier's steps: at each group timer that expires before a tick, then
+            at the tick; at the end, at the timers that expire by then."""
+            if not ticked:
+                await service.catch_up(evaluator.states, at)
+                return
+            await service.catch_up(evaluator.states, at - dt.timedelta(microseconds=1))
+            await service.flush(evaluator.states, at)
 
-        found = await self._replay(source, store, service.followup, service.committed, between)
+        found = await self._replay(source, store, after)
         if self.args.deliver:
             await service.deliverer.drain(DELIVER_SECONDS)
             self.outcome = await _outcome(service.deliverer, store)

@@ -7,15 +7,13 @@ import datetime as dt
 import heapq
 from collections.abc import Awaitable, Callable, Iterator
 
-from alertd.engine.evaluator import Committed, Evaluator, Followup
+from alertd.engine.evaluator import Evaluator
 from alertd.engine.timing import grid
 from alertd.model import Transition
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.sources.base import Source
 from alertd.store.base import Store
 from alertd.store.memory import MemoryStore
-
-ONE_SECOND = dt.timedelta(seconds=1)
 
 
 def ticks(
@@ -41,7 +39,8 @@ def _stream(
         yield at, index, group
 
 
-Between = Callable[[dt.datetime, Evaluator], Awaitable[None]]
+# Sees the alert states each tick committed, with its time (ticked), and the replay's end.
+After = Callable[[Evaluator, dt.datetime, bool], Awaitable[None]]
 
 
 async def backtest(
@@ -54,35 +53,26 @@ async def backtest(
     emit: Callable[[Transition], None] = lambda _: None,
     source_down_after: dt.timedelta = dt.timedelta(minutes=5),
     store: Store | None = None,
-    followup: Followup | None = None,
-    committed: Committed | None = None,
-    between: Between | None = None,
+    after: After | None = None,
 ) -> list[Transition]:
     """Every transition the rules make over [start, end]; nothing is sent anywhere.
 
-    `followup`/`committed` join each tick's commit as in the daemon; `between` runs at every
-    whole second without a tick, as the daemon's notification timer does.
+    `after` sees the alert states each tick committed, as the daemon's notifier does.
     """
     evaluator = Evaluator(
         ruleset,
         source,
         store or MemoryStore(),
         source_down_after=source_down_after,
-        followup=followup,
-        committed=committed,
     )
     transitions: list[Transition] = []
-    second = start.replace(microsecond=0)
     for at, group in ticks(ruleset.groups, start, end, step):
-        while between is not None and second < at:
-            await between(second, evaluator)
-            second += ONE_SECOND
         result = await evaluator.tick(group, at)
-        second = max(second, at + ONE_SECOND)
         for transition in result.transitions:
             emit(transition)
             transitions.append(transition)
-    while between is not None and second <= end:
-        await between(second, evaluator)
-        second += ONE_SECOND
+        if after is not None:
+            await after(evaluator, at, True)
+    if after is not None:
+        await after(evaluator, end, False)
     return transitions

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import anyio
 import structlog
@@ -16,22 +16,17 @@ import structlog
 from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
 from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
-from alertd.model import AlertState, NotifyChanges, Rows
+from alertd.model import AlertState, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
 from alertd.store.base import Commit, Store
+from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
-
-
-# Called with the alert states a tick is about to commit; returns what to commit with them.
-Followup = Callable[[Mapping[str, AlertState], dt.datetime], Awaitable[NotifyChanges]]
-# Called once a commit holding that Extra succeeded.
-Committed = Callable[[NotifyChanges], None]
 
 
 class Evaluator:
@@ -44,8 +39,7 @@ class Evaluator:
         store: Store,
         *,
         source_down_after: dt.timedelta = dt.timedelta(minutes=5),
-        followup: Followup | None = None,
-        committed: Committed | None = None,
+        commits: Commits | None = None,
         health: StateHealth | None = None,
     ) -> None:
         self.ruleset = ruleset
@@ -54,11 +48,11 @@ class Evaluator:
         self.source_down_after = source_down_after
         self.states: dict[str, AlertState] = {}
         self.unhealthy: dict[str, str] = {}
-        self.followup = followup
-        self.committed = committed
+        # Told of every commit: the notifier reads the states it left in the store.
+        self.commits = commits if commits is not None else Commits()
         self.health = health if health is not None else StateHealth()
-        # Ticks of different groups and the notification timer share the states and the
-        # outbox: one commit at a time keeps each commit's view consistent.
+        # Ticks of different groups share the states: one commit at a time keeps each
+        # commit's view consistent.
         self.commit_lock = anyio.Lock()
         # Whether a retirement the store could not commit waits for the next tick.
         self._unretired = False
@@ -151,22 +145,10 @@ class Evaluator:
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
         return result
 
-    async def _notify(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
-        """What the followup adds, or nothing if it fails: the alert states still commit,
-        and as notification is worked out from them, the next step sends what this missed."""
-        if self.followup is None:
-            return NotifyChanges()
-        try:
-            return await self.followup(states, at)
-        except Exception:
-            log.exception("notifier.bug", at=at.isoformat())
-            return NotifyChanges()
-
     async def _commit(self, name: str, at: dt.datetime, result: Step) -> None:
-        """Commit a step with what the followup adds; only then do the states move, so a
-        failed commit is simply redone by the next tick. Holds `commit_lock` (caller)."""
+        """Commit a step; only then do the states move, so a failed commit is simply
+        redone by the next tick. Holds `commit_lock` (caller)."""
         after = carry(self.states, result)
-        extra = await self._notify(after, at)
         await self.store.commit(
             Commit(
                 at=at,
@@ -175,14 +157,10 @@ class Evaluator:
                 removed=tuple(result.removed),
                 transitions=tuple(result.transitions),
                 points=tuple(result.points),
-                groups=extra.groups,
-                dropped_groups=extra.dropped_groups,
-                outbox=extra.outbox,
             )
         )
         self.states = after
-        if self.committed:
-            self.committed(extra)
+        self.commits.committed()
 
     def _mark_unhealthy(self, group: Group, unhealthy: Mapping[str, str]) -> None:
         for rule in group.rules:

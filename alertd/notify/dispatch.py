@@ -29,6 +29,8 @@ class Dispatch:
     groups: dict[str, GroupState] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    # The route each kept group answers to, for its timers (`alertd.notify.timers`).
+    routes: dict[str, RouteMatch] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +61,8 @@ def dispatch(
         present = members.get(key)
         match = present.match if present else _routed(group, route)
         _step_group(key, group, present, match, held, now, muted, sends_resolved, out)
+        if key in out.groups and match is not None:
+            out.routes[key] = match
     return out
 
 

@@ -1,8 +1,9 @@
 """The deciding half of notification: silence → inhibit → route → group → dedup → outbox.
 
 Pure given its inputs: the alerts firing now, the groups as last stored, the silences and
-the time. What it returns is committed to the store in the same transaction as the tick
-that produced the alert states, so a crash can lose or duplicate nothing.
+the time. It reads the alert states the evaluator committed and commits the groups and
+the outbox they call for in a transaction of its own: as it works from what is stored, a
+crash between the two commits only means the step is taken after the restart.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from alertd.notify.routing import RouteMatch, route
 from alertd.notify.silences import Silence, Silencer
 from alertd.notify.snapshots import SnapshotCache
 from alertd.notify.time_intervals import muted
+from alertd.notify.timers import next_due
 from alertd.rules.ruleset import Rule
 
 DEFAULT_MAX_AGE = dt.timedelta(hours=6)
@@ -40,6 +42,9 @@ class Notifier:
         self.max_age = max_age
         self.status_url = status_url
         self.groups: dict[str, GroupState] = {}
+        # The route of each group, for its timers; known once a step has seen the group.
+        self.routes: dict[str, RouteMatch] = {}
+        self._stepped: dict[str, RouteMatch] = {}
         self._snapshots = SnapshotCache()
         self._latest = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -69,6 +74,7 @@ class Notifier:
             muted=self._muted,
             sends_resolved=self._sends_resolved,
         )
+        self._stepped = result.routes
         outbox = tuple(
             OutboxEntry(
                 notification=dataclasses.replace(n, status_url=self.status_url),
@@ -83,8 +89,17 @@ class Notifier:
     def committed(self, changes: NotifyChanges) -> None:
         """Take the changes as the new groups, once the store has them."""
         self.groups.update({g.key: g for g in changes.groups})
+        self.routes.update(
+            {g.key: self._stepped[g.key] for g in changes.groups if g.key in self._stepped}
+        )
         for key in changes.dropped_groups:
             self.groups.pop(key, None)
+            self.routes.pop(key, None)
+
+    def next_due(self, now: dt.datetime) -> dt.datetime | None:
+        """When a group's timer next calls for a step after `now`, or None."""
+        timed = [(g, self.routes[k]) for k, g in self.groups.items() if k in self.routes]
+        return next_due(timed, now)
 
     def held(
         self, firing: Sequence[AlertSnapshot], silences: Sequence[Silence], now: dt.datetime

@@ -1,5 +1,5 @@
-"""Notification at run time: the notifier's step on every tick and on its own timer,
-committed with the store, and the delivery loop that drains the outbox."""
+"""Notification at run time: the notifier's own task, woken by the evaluator's commits and
+by its groups' timers, and the delivery loop that drains the outbox."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.notify.silences import Silence, from_record
 from alertd.store.base import Commit, Store
+from alertd.store.commits import Commits
 
 log = structlog.get_logger(__name__)
+
+ONE_SECOND = dt.timedelta(seconds=1)
+# A step that could not be committed is taken again this much later.
+RETRY = dt.timedelta(seconds=1)
 
 
 async def active_silences(store: Store, at: dt.datetime) -> list[Silence]:
@@ -25,7 +30,7 @@ async def active_silences(store: Store, at: dt.datetime) -> list[Silence]:
 
 
 class NotificationService:
-    """Ties the notifier to the evaluator's commits, and runs timers and delivery."""
+    """Runs the notifier beside the evaluator, meeting it in the store; and delivery."""
 
     def __init__(
         self,
@@ -43,13 +48,15 @@ class NotificationService:
         self.clock = clock
         self.on_enqueue = on_enqueue
         self.wall_clock_silences = wall_clock_silences
+        self.steps = 0  # notifier steps taken, committed or not
+        self._stepped_at: dt.datetime | None = None
 
     async def restore(self) -> None:
         self.notifier.groups = await self.store.load_groups()
         log.info("notifier.restored", groups=len(self.notifier.groups))
 
-    async def followup(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
-        """The notification changes a tick's states call for (committed with the tick).
+    async def decide(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
+        """The notification changes the alert states call for at `at`.
 
         Silences are people's decisions made on the wall clock: one added or expired now
         takes effect now, not an evaluation delay later. A replay has no such people, and
@@ -65,8 +72,10 @@ class NotificationService:
             self.on_enqueue(entry)
 
     async def flush(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
-        """A step between ticks, for group timers that expire then; commits what it finds."""
-        changes = await self.followup(states, at)
+        """One notifier step at `at`: commits the groups and outbox entries it finds."""
+        self.steps += 1
+        self._stepped_at = at
+        changes = await self.decide(states, at)
         if changes:
             commit = Commit(
                 at=at,
@@ -84,18 +93,57 @@ class NotificationService:
             self.committed(changes)
         return changes
 
-    async def run_timer(
-        self, states: Callable[[], Mapping[str, AlertState]], lock: anyio.Lock, delay: dt.timedelta
+    async def catch_up(self, states: Mapping[str, AlertState], through: dt.datetime) -> None:
+        """Step at each group timer that expires by `through`, on whole seconds (a replay,
+        between two ticks, as the daemon's timers would)."""
+        while self._stepped_at is not None:
+            due = self.notifier.next_due(self._stepped_at)
+            if due is None or (at := _whole_second(due)) > through:
+                return
+            await self.flush(states, at)
+
+    async def run(
+        self, states: Callable[[], Mapping[str, AlertState]], commits: Commits, delay: dt.timedelta
     ) -> None:
-        """Step the notifier every second of evaluation time, between ticks."""
+        """Step the notifier after each commit of alert states and when a group's timer
+        expires (evaluation time, `delay` behind the clock); nothing else makes a
+        notification due, so between these it sleeps."""
         while True:
+            woken = commits.next()  # before reading: a commit made meanwhile wakes the next
             at = (self.clock.now() - delay).replace(microsecond=0)
+            # Notifier time never goes back, though the wall clock may (NTP).
+            at = max(at, self._stepped_at) if self._stepped_at is not None else at
+            retry: dt.datetime | None = None
             try:
-                async with lock:
-                    await self.flush(states(), at)
+                await self.flush(states(), at)
             except StoreError as exc:
-                # Counted, and logged at error, by the state health; the next step retries.
+                # Counted, and logged at error, by the state health; retried shortly.
                 log.debug("notifier.commit_failed", at=at.isoformat(), error=str(exc))
+                retry = at + RETRY
             except Exception:
                 log.exception("notifier.bug", at=at.isoformat())
-            await self.clock.sleep(1.0)
+                retry = at + RETRY
+            due = self.notifier.next_due(at)
+            wakes = [d for d in (due, retry) if d is not None]
+            deadline = _whole_second(min(wakes)) + delay if wakes else None
+            await _first(woken, self.clock, deadline)
+
+
+async def _first(event: anyio.Event, clock: Clock, deadline: dt.datetime | None) -> None:
+    """Return when `event` is set or the clock reaches `deadline`, whichever is first."""
+    async with anyio.create_task_group() as tasks:
+        if deadline is not None:
+
+            async def timer() -> None:
+                await clock.sleep_until(deadline)
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(timer)
+        await event.wait()
+        tasks.cancel_scope.cancel()
+
+
+def _whole_second(instant: dt.datetime) -> dt.datetime:
+    """`instant`, or the next whole second after it: steps are taken on whole seconds."""
+    floor = instant.replace(microsecond=0)
+    return floor if floor == instant else floor + ONE_SECOND

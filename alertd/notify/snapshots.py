@@ -92,7 +92,7 @@ def threshold_text(rule: Rule | None, state: AlertState) -> str | None:
 class SnapshotCache:
     """Firing alerts as notifications show them, rendered once per change of the alert.
 
-    The notifier looks every second; rendering every template of every firing alert each
+    The notifier looks after every commit; rendering every template of every firing alert each
     time would cost far more than the alerts change.
     """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
@@ -12,6 +13,8 @@ import pytest
 
 from alertd.cli import main
 from alertd.emulator.server import RunningEmulator
+from alertd.model import AlertState, NotifyChanges
+from alertd.notify.service import NotificationService
 from alertd.simulator.timeline import demo_timeline
 from alertd.simulator.writer import write_range
 from tests.notify.fakes import FakeServices
@@ -69,6 +72,21 @@ def demo_data(ae: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     anyio.run(write)
 
 
+def count_notifier_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of notifier steps taken from now on, in a list that it updates."""
+    steps = [0]
+    decide = NotificationService.decide
+
+    async def counted(
+        self: NotificationService, states: Mapping[str, AlertState], at: dt.datetime
+    ) -> NotifyChanges:
+        steps[0] += 1
+        return await decide(self, states, at)
+
+    monkeypatch.setattr(NotificationService, "decide", counted)
+    return steps
+
+
 def series(labels: dict[str, str]) -> str:
     return next((v for k, v in labels.items() if k != "team"), "")
 
@@ -107,8 +125,9 @@ def test_backtest_prints_exactly_the_expected_alerts_at_the_expected_ticks(
 
 
 def test_backtest_notifications_group_wait_and_resolve_per_group(
-    demo_data: None, capsys: pytest.CaptureFixture[str]
+    demo_data: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    steps = count_notifier_steps(monkeypatch)
     end = ORIGIN + dt.timedelta(minutes=30)
     code = main(
         [
@@ -136,6 +155,10 @@ def test_backtest_notifications_group_wait_and_resolve_per_group(
         assert notes[0] == (first_firing + 0.5, "firing")
         assert notes[-1][1] == "resolved"
         assert all(kind == "firing" for _, kind in notes[:-1])
+    # The notifier steps after each tick (two groups, every 30 s of the half hour, both
+    # ends included) and at its groups' timers, which here all fall on ticks: not at
+    # every second between them.
+    assert steps == [2 * 61]
 
 
 def test_backtest_deliver_sends_replayed_pages_and_never_prints_the_routing_key(

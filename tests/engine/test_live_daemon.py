@@ -21,7 +21,15 @@ from alertd.clock import FakeClock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
-from alertd.model import Change, Notification, Transition
+from alertd.model import (
+    AlertState,
+    Change,
+    Notification,
+    Severity,
+    Status,
+    Transition,
+    fingerprint,
+)
 from alertd.notify.build import notify_config
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
@@ -29,6 +37,7 @@ from alertd.notify.receivers.base import Delivered, Payload
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group
+from alertd.store.commits import Commits
 from alertd.store.memory import MemoryStore
 from tests.engine.fakes import TableSource
 from tests.engine.timeline import DATASETS, T0
@@ -107,9 +116,8 @@ async def test_an_hour_of_the_daemon_runs_on_the_fake_clock(tmp_path: Path) -> N
         clock,
     )
     await service.restore()
-    evaluator = Evaluator(
-        ruleset, source, store, followup=service.followup, committed=service.committed
-    )
+    commits = Commits()
+    evaluator = Evaluator(ruleset, source, store, commits=commits)
     await evaluator.restore()
     ticks: list[tuple[dt.datetime, dt.datetime]] = []
     transitions: list[Transition] = []
@@ -122,7 +130,7 @@ async def test_an_hour_of_the_daemon_runs_on_the_fake_clock(tmp_path: Path) -> N
 
     started = time.perf_counter()
     async with anyio.create_task_group() as daemon:
-        daemon.start_soon(service.run_timer, lambda: evaluator.states, evaluator.commit_lock, DELAY)
+        daemon.start_soon(service.run, lambda: evaluator.states, commits, DELAY)
         daemon.start_soon(service.deliverer.run)
         await daemon.start(scheduler.run, ruleset.groups)
         await clock.advance_to(minutes(10))
@@ -153,5 +161,52 @@ async def test_an_hour_of_the_daemon_runs_on_the_fake_clock(tmp_path: Path) -> N
         (minutes(13), True, minutes(12)),
         (minutes(20.5), False, minutes(19.5)),
     ]
+    # The notifier steps once at its start and once after each commit (a tick's), and at
+    # no other time: here its groups' timers all expire at a tick. A poll each second
+    # would have taken 3,600 steps more.
+    assert commits.count == len(ticks)
+    assert service.steps == 1 + commits.count
     assert wall < 5.0, f"an hour took {wall:.2f} s of wall time"
     print(f"an hour of the daemon in {wall:.3f} s")
+
+
+async def test_between_commits_the_notifier_wakes_only_when_a_group_timer_expires(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "datasets.yaml").write_text(DATASETS)
+    (tmp_path / "live.yaml").write_text(RULES)
+    (tmp_path / "notify.yaml").write_text(NOTIFY)
+    config, errors = notify_config([tmp_path])
+    assert errors == []
+    assert config is not None
+    rules = {r.name: r for r in check_rules([tmp_path]).ruleset.rules}
+    clock = FakeClock(T0, autojump=False)
+    store = MemoryStore()
+    receiver = Recorder(clock)
+    service = NotificationService(
+        Notifier(config, rules), Deliverer(store, {"pager": receiver}, clock), store, clock
+    )
+    since = T0 - DELAY
+    errors_alert = AlertState(
+        fingerprint("Errors", ()), "Errors", (), Status.FIRING, Severity.CRITICAL,
+        active_since=since, firing_since=since, last_breach=since, value=50.0, samples=1,
+    )  # fmt: skip
+    states: dict[str, AlertState] = {}
+    commits = Commits()
+    async with anyio.create_task_group() as daemon:
+        daemon.start_soon(service.run, lambda: states, commits, DELAY)
+        daemon.start_soon(service.deliverer.run)
+        await clock.advance_to(T0)
+        assert service.steps == 1  # its first step, at its start
+        states[errors_alert.fingerprint] = errors_alert
+        commits.committed()  # one commit of alert states, and no other for 9 hours
+        await clock.advance_to(minutes(9 * 60))
+        daemon.cancel_scope.cancel()
+
+    hours = [T0 + dt.timedelta(hours=h, seconds=30) for h in (0, 4, 8)]
+    # group_wait after the commit, then every repeat_interval (evaluation times, a delay
+    # behind the clock).
+    assert receiver.sent == [(h, True, h - DELAY) for h in hours]
+    # A step at its start, one for the commit, then at each timer: group_wait, and after
+    # each page its group_interval (nothing changed: no page) and its repeat_interval.
+    assert service.steps == 2 + 1 + 2 + 2 + 1

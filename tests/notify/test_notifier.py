@@ -142,8 +142,8 @@ async def test_a_silence_added_now_holds_at_once_though_evaluation_runs_behind()
     )
     await store.add_silence(record)
     evaluated_at = at(540)  # the evaluation delay: a minute behind the wall clock
-    n.committed(await service.followup(states, evaluated_at))
-    assert not (await service.followup(states, evaluated_at + dt.timedelta(seconds=30))).outbox
+    n.committed(await service.decide(states, evaluated_at))
+    assert not (await service.decide(states, evaluated_at + dt.timedelta(seconds=30))).outbox
 
 
 def test_a_resolve_is_queued_for_a_receiver_whose_secret_is_unset_for_now() -> None:
