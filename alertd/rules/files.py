@@ -24,6 +24,10 @@ Interval = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_INTE
 ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+# `percent`, `ms`, `s`, `bytes`, `count`, or a short suffix such as `req/s` (no markup).
+UnitText = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9%/°µ._-]+(?: [A-Za-z0-9%/°µ._-]+)*$", max_length=16)
+]
 
 
 class _Strict(BaseModel):
@@ -65,6 +69,7 @@ class RuleSpec(_Strict):
     min_samples: int = Field(default=1, ge=0)
     thresholds: ThresholdsSpec
     recover: ThresholdText | None = None
+    unit: UnitText | None = None
     for_: Wait = Field(default=dt.timedelta(0), alias="for")
     keep_firing_for: Wait = dt.timedelta(0)
     no_data: Literal["keep", "ok", "alert"] = "keep"
