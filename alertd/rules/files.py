@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from alertd.rules.durations import duration_at_most, parse_duration
 from alertd.rules.thresholds import Threshold, parse_threshold
+from alertd.rules.units import parse_unit
 
 # AE keeps three months of data: no window, and no wait measured in evaluations, is longer.
 RETENTION = dt.timedelta(days=90)
@@ -24,10 +25,7 @@ Interval = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_INTE
 ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
-# `percent`, `ms`, `s`, `bytes`, `count`, or a short suffix such as `req/s` (no markup).
-UnitText = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9%/°µ._-]+(?: [A-Za-z0-9%/°µ._-]+)*$", max_length=16)
-]
+UnitText = Annotated[str, BeforeValidator(parse_unit)]
 
 
 class _Strict(BaseModel):

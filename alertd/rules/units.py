@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import math
+import re
 
 PERCENT = "percent"
 # Named units; any other text is a suffix printed after the number (`req/s`).
 NAMED_UNITS = frozenset({PERCENT, "ms", "s", "bytes", "count"})
+# A suffix is printed on pages as is: short, and nothing a receiver's markup could act on.
+_SUFFIX = re.compile(r"[A-Za-z0-9%/°µ._-]+(?: [A-Za-z0-9%/°µ._-]+)*")
+MAX_SUFFIX = 16
 _BINARY_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 _SI_UP = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
 _SI_DOWN = ("", "m", "µ", "n", "p", "f", "a", "z", "y")
+
+
+def parse_unit(text: object) -> str:
+    """A rule's `unit:`; raise ValueError unless it is a named unit or a plain short suffix."""
+    if isinstance(text, str) and len(text) <= MAX_SUFFIX and _SUFFIX.fullmatch(text):
+        return text
+    named = ", ".join(sorted(NAMED_UNITS))
+    raise ValueError(
+        f"unit must be one of {named}, or a suffix of at most {MAX_SUFFIX} letters, digits,"
+        " spaces or % / . _ - ° µ (e.g. 'req/s')"
+    )
 
 
 def number_text(value: float) -> str:
