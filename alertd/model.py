@@ -113,6 +113,7 @@ class Transition:
     value: float | None
     threshold: str | None = None
     reason: str = ""
+    unit: str | None = None  # the rule's `unit:`, for showing `value`
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class AlertSnapshot:
     annotations: Mapping[str, str]
     starts_at: dt.datetime
     ends_at: dt.datetime | None = None
+    unit: str | None = None  # the rule's `unit:`, for showing `value`
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,22 @@ class Policy:
     no_data: NoData
     stale_after: dt.timedelta
     no_data_severity: Severity = Severity.CRITICAL
+    unit: str | None = None  # carried on transitions so the console shows values in it
 
 
 def advance(
     state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
 ) -> tuple[AlertState, Transition | None]:
     """The state after this tick's verdict, and the transition it caused."""
+    after, transition = _advance(state, verdict, policy, now)
+    if transition is not None and policy.unit is not None:
+        transition = dataclasses.replace(transition, unit=policy.unit)
+    return after, transition
+
+
+def _advance(
+    state: AlertState, verdict: Verdict, policy: Policy, now: dt.datetime
+) -> tuple[AlertState, Transition | None]:
     verdict = _apply_no_data(verdict, policy)
     judged = verdict.condition in (Condition.BREACH, Condition.CLEAR)
     observed = dataclasses.replace(

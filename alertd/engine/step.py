@@ -58,6 +58,7 @@ def policy(rule: Rule, interval: dt.timedelta) -> Policy:
         no_data=rule.no_data,
         stale_after=max(2 * rule.window, MIN_STALE_AFTER, STALE_TICKS * interval),
         no_data_severity=max(rule.thresholds, key=lambda s: s.rank),
+        unit=rule.unit,
     )
 
 

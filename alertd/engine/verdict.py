@@ -9,6 +9,7 @@ from alertd.model import Severity
 from alertd.query.results import SeriesValue
 from alertd.rules.ruleset import Rule
 from alertd.rules.thresholds import Threshold
+from alertd.rules.units import value_in_unit
 
 
 class Condition(enum.Enum):
@@ -48,10 +49,10 @@ def judge(
     for severity in (Severity.CRITICAL, Severity.WARNING):
         threshold = rule.thresholds.get(severity)
         if threshold is not None and threshold.holds(value):
-            return Verdict(Condition.BREACH, severity, value, samples, threshold.text)
+            return Verdict(Condition.BREACH, severity, value, samples, threshold.shown)
     if firing and rule.recover is not None and not rule.recover.holds(value):
         mildest = min(rule.thresholds, key=lambda s: s.rank)
-        return Verdict(Condition.BREACH, mildest, value, samples, f"not yet {rule.recover.text}")
+        return Verdict(Condition.BREACH, mildest, value, samples, f"not yet {rule.recover.shown}")
     return Verdict(Condition.CLEAR, value=value, samples=samples)
 
 
@@ -65,14 +66,14 @@ def _held(rule: Rule, value: float, severity: Severity) -> str | None:
         return None  # the mildest severity already waits for `recover` itself
     margin = abs(rule.thresholds[mildest].bound - rule.recover.bound)
     if threshold.upward and value > threshold.bound - margin:
-        return f"{threshold.text}, until below {_shown(threshold, threshold.bound - margin)}"
+        return f"{threshold.shown}, until below {_shown(threshold, threshold.bound - margin)}"
     if threshold.downward and value < threshold.bound + margin:
-        return f"{threshold.text}, until above {_shown(threshold, threshold.bound + margin)}"
+        return f"{threshold.shown}, until above {_shown(threshold, threshold.bound + margin)}"
     return None
 
 
 def _shown(threshold: Threshold, bound: float) -> str:
-    """A bound written as the rule writes its threshold (a percent stays a percent)."""
-    if threshold.text.rstrip().endswith("%"):
-        return f"{bound * 100:.6g}%"
+    """A bound shown as the rule's thresholds are (a percent stays a percent)."""
+    if threshold.unit is not None:
+        return value_in_unit(bound, threshold.unit)
     return f"{bound:.6g}"

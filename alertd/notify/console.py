@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from alertd.model import Change, Notification, Transition
 from alertd.notify.receivers.base import Delivered, Payload, json_payload
+from alertd.rules.units import value_in_unit
 
 # Control characters from data could end a line early and forge another, or drive the
 # terminal (ANSI escapes): each prints as an escape, so one alert stays one line.
@@ -48,6 +49,7 @@ def as_json(transition: Transition) -> dict[str, Any]:
         "change": transition.change.value,
         "severity": transition.severity.value if transition.severity else None,
         "value": transition.value,
+        "unit": transition.unit,
         "threshold": transition.threshold,
         "reason": transition.reason or None,
     }
@@ -56,7 +58,7 @@ def as_json(transition: Transition) -> dict[str, Any]:
 def as_line(transition: Transition) -> str:
     labels = _labels(transition.labels)
     severity = transition.severity.value if transition.severity else "-"
-    value = "no data" if transition.value is None else f"{transition.value:.4g}"
+    value = _value(transition.value, transition.unit)
     threshold = f" ({printable(transition.threshold)})" if transition.threshold else ""
     reason = f" [{printable(transition.reason)}]" if transition.reason else ""
     stamp = transition.at.strftime("%Y-%m-%d %H:%M:%SZ")
@@ -64,6 +66,12 @@ def as_line(transition: Transition) -> str:
         f"{stamp} {_WORDS[transition.change]} {severity:<8} {printable(transition.rule)} "
         f"{{{labels}}} value={value}{threshold}{reason}"
     )
+
+
+def _value(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return "no data"
+    return f"{value:.4g}" if unit is None else printable(value_in_unit(value, unit))
 
 
 class ConsoleReceiver:
@@ -96,7 +104,9 @@ class ConsoleNotifications:
             state = "firing" if alert.firing else "resolved"
             severity = alert.severity.value if alert.severity else "-"
             shown = _labels((k, v) for k, v in alert.labels if k not in ("alertname", "severity"))
-            value = "no data" if alert.value is None else f"{alert.value:.4g}"
+            value = _value(alert.value, alert.unit)
+            if alert.firing and alert.threshold:
+                value += f" (threshold {printable(alert.threshold)})"
             summary = printable(alert.annotations.get("summary", ""))
             rule = printable(alert.rule)
             lines.append(
@@ -128,6 +138,7 @@ def notification_json(n: Notification) -> dict[str, Any]:
                 "status": "firing" if a.firing else "resolved",
                 "severity": a.severity.value if a.severity else None,
                 "value": a.value,
+                "unit": a.unit,
                 "threshold": a.threshold,
                 "annotations": dict(a.annotations),
                 "starts_at": a.starts_at.isoformat().replace("+00:00", "Z"),

@@ -39,6 +39,7 @@ def snapshot(state: AlertState, rule: Rule | None, threshold: str | None) -> Ale
         threshold=threshold,
         annotations=annotations,
         starts_at=state.firing_since,
+        unit=rule.unit if rule else None,
     )
 
 
@@ -82,11 +83,11 @@ def _annotations(
 
 
 def threshold_text(rule: Rule | None, state: AlertState) -> str | None:
-    """The threshold the alert's current severity stands for, as the rule file wrote it."""
+    """The threshold the alert's current severity stands for, in the rule's unit."""
     if rule is None or state.severity is None:
         return None
     threshold = rule.thresholds.get(state.severity)
-    return threshold.text if threshold else None
+    return threshold.shown if threshold else None
 
 
 class SnapshotCache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from alertd.rules.schema import Dataset
 from alertd.rules.templates import TemplateError, check_template
 from alertd.rules.thresholds import Threshold, recover_problem
 from alertd.rules.typecheck import parse_condition, parse_value
+from alertd.rules.units import PERCENT
 from alertd.rules.yaml_source import Document, Path, dotted, pydantic_errors
 
 RESERVED_LABELS = frozenset({"alertname", "severity"})
@@ -93,7 +95,9 @@ def _build_rule(
 ) -> Rule | None:
     value = _value(spec, out, datasets)
     _check_window(spec, out)
-    thresholds = _thresholds(spec, out)
+    unit = _unit(spec)
+    thresholds = {s: dataclasses.replace(t, unit=unit) for s, t in _thresholds(spec, out).items()}
+    recover = dataclasses.replace(spec.recover, unit=unit) if spec.recover else None
     labels = {**group.labels, **spec.labels}
     for name in sorted(set(labels) & (RESERVED_LABELS | set(spec.by))):
         out.error(
@@ -112,13 +116,24 @@ def _build_rule(
         window=spec.window,
         min_samples=spec.min_samples,
         thresholds=thresholds,
-        recover=spec.recover,
+        recover=recover,
         for_=spec.for_,
         keep_firing_for=spec.keep_firing_for,
         no_data=spec.no_data,
         labels=labels,
         annotations=dict(spec.annotations),
+        unit=unit,
     )
+
+
+def _unit(spec: RuleSpec) -> str | None:
+    """The rule's `unit:`; thresholds written in percent make a ratio shown in percent."""
+    if spec.unit is not None:
+        return spec.unit
+    written = [spec.thresholds.warning, spec.thresholds.critical, spec.recover]
+    if any(t is not None and t.text.endswith("%") for t in written):
+        return PERCENT
+    return None
 
 
 def _check_annotations(annotations: Mapping[str, str], out: _Collector) -> None:

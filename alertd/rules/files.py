@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from alertd.rules.durations import duration_at_most, parse_duration
 from alertd.rules.thresholds import Threshold, parse_threshold
+from alertd.rules.units import parse_unit
 
 # AE keeps three months of data: no window, and no wait measured in evaluations, is longer.
 RETENTION = dt.timedelta(days=90)
@@ -24,6 +25,7 @@ Interval = Annotated[dt.timedelta, BeforeValidator(duration_at_most(LONGEST_INTE
 ThresholdText = Annotated[Threshold, BeforeValidator(parse_threshold)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+UnitText = Annotated[str, BeforeValidator(parse_unit)]
 
 
 class _Strict(BaseModel):
@@ -65,6 +67,7 @@ class RuleSpec(_Strict):
     min_samples: int = Field(default=1, ge=0)
     thresholds: ThresholdsSpec
     recover: ThresholdText | None = None
+    unit: UnitText | None = None
     for_: Wait = Field(default=dt.timedelta(0), alias="for")
     keep_firing_for: Wait = dt.timedelta(0)
     no_data: Literal["keep", "ok", "alert"] = "keep"

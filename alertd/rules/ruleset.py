@@ -36,6 +36,8 @@ class Rule:
     no_data: NoData
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # How values and thresholds are shown to people; None shows plain numbers.
+    unit: str | None = None
 
     @property
     def aggregates(self) -> list[BoundAggregate]:

@@ -20,6 +20,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 
+from alertd.rules.units import humanize, humanize_duration, humanize_percentage
+
 # Work units a render may spend: a loop iteration, a call, an operator, a filter, or one
 # element visited while measuring a value. Real annotations spend a few dozen.
 MAX_WORK = 200_000
@@ -44,6 +46,13 @@ _NUMBER_ATTRIBUTES = frozenset({"real", "imag", "is_integer", "conjugate"})
 _SIZED_FILTERS = frozenset({"center", "indent", "batch", "slice", "wordwrap", "filesizeformat"})
 _LEFT_OUT_FILTERS = frozenset({"random"})  # nothing random on a page
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+# Prometheus' names for showing a value: `{{ value | humanize_percentage }}` -> `11.8%`.
+HUMANIZE_FILTERS: Mapping[str, Callable[[float], str]] = {
+    "humanize": humanize,
+    "humanize_percentage": humanize_percentage,
+    "humanize_duration": humanize_duration,
+}
 
 LOOP_FILTER = "alertd:loop"
 CONCAT_FILTER = "alertd:concat"
@@ -226,6 +235,9 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
         }
         filters = {n: f for n, f in self.filters.items() if n not in _LEFT_OUT_FILTERS}
         self.filters = {n: _budgeted_filter(n, f) for n, f in filters.items()}
+        self.filters.update(
+            {name: _budgeted_filter(name, func) for name, func in HUMANIZE_FILTERS.items()}
+        )
         self.filters[LOOP_FILTER] = _loop
         self.filters[CONCAT_FILTER] = _concat
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,9 @@ from alertd.rules.sandbox import BudgetedEnvironment, OverBudget, render_within_
 TEMPLATE_VARIABLES = frozenset(
     {"labels", "value", "threshold", "severity", "alert", "samples", "window", "annotations"}
 )
+
+# `{{ $labels.team }}` and `{{ $value }}` are how Prometheus templates say it.
+_PROMETHEUS_NAME = re.compile(r"\$(?:labels|value|externalLabels)\b(?:\.[A-Za-z_]\w*)?")
 
 
 class TemplateError(ValueError):
@@ -54,6 +58,10 @@ def _trial_context() -> dict[str, Any]:
 def check_template(source: str) -> None:
     """Raise TemplateError if `source` would fail to compile, names an unknown variable, or
     exceeds the render budget when tried on an example alert."""
+    if prometheus := _PROMETHEUS_NAME.search(source):
+        name = prometheus.group(0)
+        line = source.count("\n", 0, prometheus.start()) + 1
+        raise TemplateError(f"{name} is Prometheus syntax: write {name[1:]} (no $)", line)
     env = environment()
     try:
         parsed = env.parse(source)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from alertd.model import Severity
+from alertd.rules.units import threshold_in_unit
 
 _THRESHOLD = re.compile(
     r"^\s*(>=|<=|==|!=|>|<)\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)\s*$"
@@ -25,11 +26,17 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Threshold:
-    """`value op bound`; `text` is what the rule file said, for messages."""
+    """`value op bound`; `text` is what the rule file said, for messages about the file;
+    `shown` is how pages say it, in the rule's `unit` when it has one."""
 
     op: str
     bound: float
     text: str
+    unit: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.text if self.unit is None else threshold_in_unit(self.op, self.bound, self.unit)
 
     def holds(self, value: float) -> bool:
         return _OPS[self.op](value, self.bound)

@@ -258,6 +258,7 @@ def _snapshot_json(a: AlertSnapshot) -> Json:
         "severity": _enum_text(a.severity),
         "value": _json_number(a.value),
         "threshold": a.threshold,
+        "unit": a.unit,
         # An object in the order the rule wrote them, which is the order receivers show.
         "annotations": dict(a.annotations),
         "starts_at": time_text(a.starts_at),
@@ -274,6 +275,7 @@ def _snapshot(a: Json) -> AlertSnapshot:
         severity=_severity(a["severity"]),
         value=_number(a["value"]),
         threshold=a["threshold"],
+        unit=a.get("unit"),
         annotations={str(k): str(v) for k, v in a["annotations"].items()},
         starts_at=_time(a["starts_at"]),
         ends_at=_optional_time(a["ends_at"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from alertd.notify.receivers import (
 )
 from tests.notify import fakes
 from tests.notify.fakes import Answer, FakeServices, Service, alert, notification
+from tests.notify.test_units_shown import firing_snapshot, notification_of, ratio_rule
 
 pytestmark = pytest.mark.anyio
 
@@ -343,3 +345,28 @@ def _outside_credential_fields(payload: Payload) -> str:
     headers = [v for k, v in payload.headers if k.lower() not in ("authorization",)]
     followups = [_outside_credential_fields(f) for f in payload.followups]
     return json.dumps([body, headers, followups], ensure_ascii=False)
+
+
+# What each service's payload says of a ratio rule at 0.118 with threshold "> 5%".
+PERCENT_SHOWN = {
+    "slack-webhook": ("11.8 %", "(threshold &gt; 5 %)"),
+    "slack-bot": ("11.8 %", "(threshold &gt; 5 %)"),
+    "teams": ("11.8 %", "(threshold > 5 %)"),
+    "pagerduty": ('"value_text": "11.8 %"', '"threshold": "> 5 %"'),
+    "webhook": ("11.8% of queries fail",),
+}
+
+
+async def test_a_percent_rule_shows_its_value_and_threshold_in_percent(
+    case: Case, client: httpx.AsyncClient, fake: FakeServices, tmp_path: Path
+) -> None:
+    n = notification_of(firing_snapshot(ratio_rule(tmp_path)))
+    r = receiver(case, client, fake)
+    payload = r.render(n)
+
+    assert case.service(fake).check(fakes.received(payload)) == []
+    text = json.dumps(json.loads(payload.body), ensure_ascii=False)
+    for shown in PERCENT_SHOWN[case.id]:
+        assert shown in text
+    if case.id != "pagerduty":  # PagerDuty keeps the raw number beside `value_text`
+        assert "0.118" not in text

@@ -292,6 +292,6 @@ def test_a_held_severity_says_until_when(tmp_path: Path) -> None:
 """
     rule = make_rule(tmp_path, body)
     held = judge(rule, SeriesValue(0.048, 100), firing=True, severity=Severity.CRITICAL)
-    assert (held.severity, held.threshold) == (Severity.CRITICAL, "> 5%, until below 4.5%")
+    assert (held.severity, held.threshold) == (Severity.CRITICAL, "> 5 %, until below 4.5 %")
     fell = judge(rule, SeriesValue(0.04, 100), firing=True, severity=Severity.CRITICAL)
-    assert (fell.severity, fell.threshold) == (Severity.WARNING, "> 1%")
+    assert (fell.severity, fell.threshold) == (Severity.WARNING, "> 1 %")

@@ -56,7 +56,7 @@ def test_firing_alerts_reach_the_console_after_group_wait_with_rendered_annotati
     assert entry.notification.receiver == "console"
     (alert,) = entry.notification.alerts
     assert alert.annotations["summary"] == "P95 query time on users is 250.0 ms"
-    assert alert.threshold == "> 200"
+    assert alert.threshold == "> 200 ms"
     assert entry.expires_at > entry.next_attempt_at == at(30)
 
 

@@ -51,6 +51,8 @@ def test_a_simple_trigger_is_exactly_this_event() -> None:
                         "status": "firing",
                         "severity": "critical",
                         "value": 212.3456,
+                        "value_text": "212.35",
+                        "unit": None,
                         "threshold": "> 200",
                         "labels": {"table": "users", "env": "prod"},
                         "annotations": {

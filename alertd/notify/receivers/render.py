@@ -6,10 +6,10 @@ Plain text only: each receiver escapes or wraps these for its own markup.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterable, Mapping
 
 from alertd.model import AlertSnapshot, Notification, Severity
+from alertd.rules.units import number_text, value_in_unit
 
 ELLIPSIS = "…"
 # Alertmanager's own label for the rule name; a group keyed on it repeats the rule.
@@ -47,23 +47,17 @@ def severity(n: Notification) -> Severity | None:
 def headline(a: AlertSnapshot) -> str:
     """`SlowQueryP95 · critical · 212.35 (threshold > 200)` or `… · resolved · last 150`."""
     if not a.firing:
-        return f"{a.rule} · resolved · last {value_text(a.value)}"
+        return f"{a.rule} · resolved · last {value_text(a.value, a.unit)}"
     level = a.severity.value if a.severity else "firing"
     threshold = f" (threshold {a.threshold})" if a.threshold else ""
-    return f"{a.rule} · {level} · {value_text(a.value)}{threshold}"
+    return f"{a.rule} · {level} · {value_text(a.value, a.unit)}{threshold}"
 
 
-def value_text(value: float | None) -> str:
-    """A value as people read it: `212.35`, `1,234,567`, `0.0512`, `no data`."""
+def value_text(value: float | None, unit: str | None = None) -> str:
+    """A value as people read it: `212.35`, `1,234,567`, `0.0512`, `11.8 %`, `no data`."""
     if value is None:
         return "no data"
-    if value == 0:
-        return "0"
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 1:
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:.3g}"
+    return number_text(value) if unit is None else value_in_unit(value, unit)
 
 
 def labels_text(labels: Iterable[tuple[str, str]]) -> str:
