@@ -74,13 +74,9 @@ class Evaluator:
         result = retire(self.states, retirement(self.ruleset), at)
         self._unretired = False
         if result.transitions:
-            try:
-                await self._commit("retire", at, result)
-            except StoreError as exc:
-                self.health.write_failed("retire", exc, at)
+            if not await self._commit("retire", "retire", at, result):
                 self._unretired = True
                 return Step()
-            self.health.wrote(at)
             log.info("evaluator.retired", alerts=len(result.transitions))
         return result
 
@@ -99,15 +95,10 @@ class Evaluator:
             if self._unretired:
                 await self._retire(at)
             result = self._step(group, planned, answers, at)
-            try:
-                await self._commit(group.name, at, result)
-            except StoreError as exc:
-                # Nothing moved: the next tick judges again from the states as they were,
-                # and the state health says, at error, why nothing is being recorded.
-                self.health.write_failed(f"tick {group.name}", exc, at)
+            if not await self._commit(group.name, f"tick {group.name}", at, result):
+                # Nothing moved: the next tick judges again from the states as they were.
                 log.warning("tick.not_committed", group=group.name, at=at.isoformat())
                 return Step()
-            self.health.wrote(at)
         self._mark_unhealthy(group, result.unhealthy)
         log.info(
             "tick.done",
@@ -145,22 +136,29 @@ class Evaluator:
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
         return result
 
-    async def _commit(self, name: str, at: dt.datetime, result: Step) -> None:
+    async def _commit(self, name: str, what: str, at: dt.datetime, result: Step) -> bool:
         """Commit a step; only then do the states move, so a failed commit is simply
-        redone by the next tick. Holds `commit_lock` (caller)."""
+        redone by the next tick. Whether it committed; the state health hears either way
+        (at error, `what` could not be recorded, and why). Holds `commit_lock` (caller)."""
         after = carry(self.states, result)
-        await self.store.commit(
-            Commit(
-                at=at,
-                group=name,
-                states=tuple(result.states.values()),
-                removed=tuple(result.removed),
-                transitions=tuple(result.transitions),
-                points=tuple(result.points),
+        try:
+            await self.store.commit(
+                Commit(
+                    at=at,
+                    group=name,
+                    states=tuple(result.states.values()),
+                    removed=tuple(result.removed),
+                    transitions=tuple(result.transitions),
+                    points=tuple(result.points),
+                )
             )
-        )
+        except StoreError as exc:
+            self.health.write_failed(what, exc, at)
+            return False
         self.states = after
         self.commits.committed()
+        self.health.wrote(at)
+        return True
 
     def _mark_unhealthy(self, group: Group, unhealthy: Mapping[str, str]) -> None:
         for rule in group.rules:
