@@ -117,16 +117,30 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
+async def run_for(
+    scheduler: GroupScheduler,
+    clock: FakeClock,
+    groups: list[Group],
+    seconds: float,
+    *,
+    then: float = 0,
+) -> None:
+    """Tick `groups` for `seconds` of the clock, then shut the scheduler down, the clock
+    running `then` seconds more for a tick in flight to finish."""
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(scheduler.run, groups)
+        await clock.run_for(seconds)
+        tasks.start_soon(scheduler.shutdown)  # it waits for the tick in flight
+        await clock.run_for(then)
+
+
 @pytest.mark.anyio
 async def test_each_grid_point_is_evaluated_once_at_its_instant_plus_the_delay(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock(at(17), autojump=False)
     scheduler, evaluator, group = make(tmp_path, clock)
-    async with anyio.create_task_group() as tasks:
-        await tasks.start(scheduler.run, [group])
-        await clock.run_for(120 - 17)
-        await scheduler.shutdown()
+    await run_for(scheduler, clock, [group], 120 - 17)
     # At 17 s, `now - delay` is -43 s: the first grid point at or after it is -30 s.
     assert evaluator.ticks == [at(s) for s in (-30, 0, 30, 60)]
     assert [started for _, started, _ in evaluator.spans] == [at(s) for s in (30, 60, 90, 120)]
@@ -141,11 +155,7 @@ async def test_a_tick_that_overruns_its_interval_counts_the_grid_points_it_passe
     scheduler, evaluator, group = make(tmp_path, clock)
     evaluator.work["g"] = 70
     with structlog.testing.capture_logs() as logs:
-        async with anyio.create_task_group() as tasks:
-            await tasks.start(scheduler.run, [group])
-            await clock.run_for(150)
-            tasks.start_soon(scheduler.shutdown)  # it waits for the tick in flight
-            await clock.run_for(60)
+        await run_for(scheduler, clock, [group], 150, then=60)
     # The tick at 0 s ends at 70 s; the next starts on the grid at 90 s, and says that
     # the grid points at 30 s and 60 s went by.
     assert [(s, e) for _, s, e in evaluator.spans] == [(at(0), at(70)), (at(90), at(160))]
@@ -162,10 +172,7 @@ async def test_a_bug_in_a_scheduled_tick_is_logged_and_the_next_grid_point_ticks
     scheduler, evaluator, group = make(tmp_path, clock)
     evaluator.fail_next = True
     with structlog.testing.capture_logs() as logs:
-        async with anyio.create_task_group() as tasks:
-            await tasks.start(scheduler.run, [group])
-            await clock.run_for(60)
-            await scheduler.shutdown()
+        await run_for(scheduler, clock, [group], 60)
     assert [(e["event"], e["at"]) for e in logs if e["event"] == "tick.bug"] == [
         ("tick.bug", at(-60).isoformat())
     ]
@@ -178,11 +185,7 @@ async def test_groups_beyond_the_concurrency_limit_wait_their_turn(tmp_path: Pat
     scheduler, evaluator, group = make(tmp_path, clock, concurrency=1)
     other = dataclasses.replace(group, name="h")
     evaluator.work.update(g=10, h=10)
-    async with anyio.create_task_group() as tasks:
-        await tasks.start(scheduler.run, [group, other])
-        await clock.run_for(30)
-        tasks.start_soon(scheduler.shutdown)
-        await clock.run_for(30)
+    await run_for(scheduler, clock, [group, other], 30, then=30)
     assert [(name, s, e) for name, s, e in evaluator.spans] == [
         ("g", at(0), at(10)),
         ("h", at(10), at(20)),
