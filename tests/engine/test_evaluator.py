@@ -45,6 +45,16 @@ async def reload_during_tick(
         source.gate.set()
 
 
+def relabelled(tmp_path: Path) -> tuple[RuleSet, RuleSet, TableSource]:
+    """A rule by table, the same rule reloaded with a label added, and a source on which
+    it fires for table users."""
+    old = make_ruleset(tmp_path / "old", BY_TABLE)
+    new = make_ruleset(tmp_path / "new", BY_TABLE + "    labels: {team: db}\n")
+    source = TableSource()
+    source.series["db"] = {"users": 50}
+    return old, new, source
+
+
 def summary(transitions: list[Transition]) -> list[tuple[dt.timedelta, str, str]]:
     return [(t.at - T0, t.rule, t.change.value) for t in transitions]
 
@@ -118,10 +128,7 @@ async def test_a_tick_in_flight_during_a_reload_skips_a_rule_whose_definition_ch
 async def test_a_reload_that_changes_a_rules_labels_resolves_its_old_alerts(
     tmp_path: Path,
 ) -> None:
-    old = make_ruleset(tmp_path / "old", BY_TABLE)
-    new = make_ruleset(tmp_path / "new", BY_TABLE + "    labels: {team: db}\n")
-    source = TableSource()
-    source.series["db"] = {"users": 50}
+    old, new, source = relabelled(tmp_path)
     evaluator, store = evaluator_for(old, source)
     (fired,) = (await evaluator.tick(old.groups[0], T0)).transitions
     assert fired.labels == (("table", "users"),)
@@ -226,10 +233,7 @@ async def test_a_tick_the_store_cannot_commit_moves_nothing_and_says_the_state_i
 async def test_a_reload_the_store_cannot_commit_retires_the_old_alerts_at_a_later_tick(
     tmp_path: Path,
 ) -> None:
-    old = make_ruleset(tmp_path / "old", BY_TABLE)
-    new = make_ruleset(tmp_path / "new", BY_TABLE + "    labels: {team: db}\n")
-    source = TableSource()
-    source.series["db"] = {"users": 50}
+    old, new, source = relabelled(tmp_path)
     store = UnwritableStore()
     store.full = False
     health = StateHealth()
