@@ -181,6 +181,10 @@ class Queued:
     status: Delivery
     attempts: int
 
+    @classmethod
+    def of(cls, entry: OutboxEntry) -> Queued:
+        return cls(entry.id, entry.notification.firing, entry.status, entry.attempts)
+
     @property
     def maybe_seen(self) -> bool:
         """Whether the receiver may have this notification: delivered, or attempted and
@@ -227,7 +231,7 @@ def revived(recorded: OutboxEntry, newest: Queued, newer: bool) -> bool:
     It does when it was superseded unsent for having nothing to resolve (`newer` says it
     was made after `recorded`) and `recorded` may have reached the receiver after all.
     """
-    outcome = Queued(recorded.id, recorded.notification.firing, recorded.status, recorded.attempts)
+    outcome = Queued.of(recorded)
     return (
         newer
         and outcome.maybe_seen

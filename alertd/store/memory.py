@@ -186,7 +186,7 @@ class MemoryStore:
         for e in _by_creation(self._outbox.values()):
             if e.status is Delivery.DELIVERED and e.ref is not None:
                 newest_refs[_queue_of(e)] = e.id
-            if _queued(e).tells:
+            if Queued.of(e).tells:
                 newest_seen[_queue_of(e)] = e
         kept = {
             *newest_refs.values(),
@@ -230,9 +230,9 @@ class MemoryStore:
         if not pending:
             return
         newest = pending[-1]
-        seen = [q for q in map(_queued, entries) if q.id != newest.id and q.tells]
+        seen = [q for q in map(Queued.of, entries) if q.id != newest.id and q.tells]
         for entry_id, reason in supersede(
-            [_queued(e) for e in pending], seen[-1] if seen else None
+            [Queued.of(e) for e in pending], seen[-1] if seen else None
         ):
             self._outbox[entry_id] = dataclasses.replace(
                 self._outbox[entry_id],
@@ -244,7 +244,7 @@ class MemoryStore:
     def _revive(self, stored: OutboxEntry, outcome: OutboxEntry) -> None:
         entries = self._group(_queue_of(stored))
         newest = entries[-1]
-        if revived(outcome, _queued(newest), newer=newest.id != stored.id):
+        if revived(outcome, Queued.of(newest), newer=newest.id != stored.id):
             self._outbox[newest.id] = dataclasses.replace(
                 newest, status=Delivery.PENDING, last_error=None, finished_at=None
             )
@@ -269,7 +269,3 @@ def _by_creation(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
 
 def _queue_of(entry: OutboxEntry) -> tuple[str, str]:
     return entry.notification.receiver, entry.notification.group_key
-
-
-def _queued(entry: OutboxEntry) -> Queued:
-    return Queued(entry.id, entry.notification.firing, entry.status, entry.attempts)

@@ -245,10 +245,7 @@ class SqliteStore:
     ) -> list[OutboxEntry]:
         check_limit(limit)
         entries, unreadable = await self._run("outbox", _outbox, status, limit)
-        for entry_id, reason in unreadable:
-            log.error(
-                "outbox.unreadable", path=str(self._path), notification=entry_id, error=reason
-            )
+        self._log_unreadable("outbox.unreadable", unreadable)
         return entries
 
     async def _set_aside(self, unreadable: list[tuple[str, str]], now: dt.datetime) -> None:
@@ -259,22 +256,13 @@ class SqliteStore:
             await self._run("due", _set_aside, changes)
         except StoreError as exc:
             # Left pending, it is skipped again by the next read, and set aside then.
-            for entry_id, reason in unreadable:
-                log.error(
-                    "outbox.unreadable",
-                    path=str(self._path),
-                    notification=entry_id,
-                    error=reason,
-                    set_aside_failed=str(exc),
-                )
+            self._log_unreadable("outbox.unreadable", unreadable, set_aside_failed=str(exc))
             return
+        self._log_unreadable("outbox.unreadable_set_aside", unreadable)
+
+    def _log_unreadable(self, event: str, unreadable: list[tuple[str, str]], **extra: str) -> None:
         for entry_id, reason in unreadable:
-            log.error(
-                "outbox.unreadable_set_aside",
-                path=str(self._path),
-                notification=entry_id,
-                error=reason,
-            )
+            log.error(event, path=str(self._path), notification=entry_id, error=reason, **extra)
 
     async def last_ref(self, receiver: str, group_key: str) -> str | None:
         return await self._run("last_ref", _last_ref, receiver, group_key)
