@@ -62,14 +62,9 @@ def _annotations(
     for name, source in rule.annotations.items():
         try:
             rendered[name] = render(source, context)
-        except OverBudget as exc:
-            # Over budget is the template's fault, whatever the value: say so in the log.
-            log.warning(
-                "annotation.render_failed", alert=rule.name, annotation=name, error=str(exc)
-            )
-            rendered[name] = source
         except Exception as exc:  # arithmetic in a template can fail any way at all
-            if state.value is None:
+            # Over budget is the template's fault, whatever the value: it goes to the log.
+            if state.value is None and not isinstance(exc, OverBudget):
                 # Arithmetic on a missing value (no data, held by `no_data` or
                 # `keep_firing_for`) is expected to fail; say plainly what is missing.
                 rendered[name] = NO_VALUE.format(alert=rule.name, window=context["window"])

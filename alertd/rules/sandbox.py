@@ -208,8 +208,9 @@ def _loop(iterable: Any) -> Iterator[Any]:
 
 def _concat(parts: list[Any]) -> str:
     """The `~` operator: parts are measured before they are joined."""
-    _joined_size([str(measure(p)) for p in parts])
-    return "".join(str(p) for p in parts)
+    texts = [str(measure(p)) for p in parts]
+    _joined_size(texts)
+    return "".join(texts)
 
 
 def _range(*args: int) -> range:

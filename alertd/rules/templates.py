@@ -65,7 +65,7 @@ def check_template(source: str) -> None:
     env = environment()
     try:
         parsed = env.parse(source)
-        template = env.compile_budgeted(source)
+        template = _compiled(source)
     except TemplateAssertionError as exc:
         raise TemplateError(str(exc.message), exc.lineno) from None
     except TemplateSyntaxError as exc:

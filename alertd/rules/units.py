@@ -61,8 +61,6 @@ def _bytes(value: float) -> str:
     while size >= 1024 and step < len(_BINARY_PREFIXES) - 1:
         size, step = size / 1024, step + 1
     sign = "-" if value < 0 else ""
-    if step == 0:
-        return f"{sign}{number_text(size)} B"
     return f"{sign}{number_text(size)} {_BINARY_PREFIXES[step]}"
 
 

@@ -170,12 +170,8 @@ def _walk(document: Document, node: yaml.Node, path: Path) -> None:
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                raise RuleError(
-                    Location(
-                        document.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                    ),
-                    f"duplicate key {key!r}",
-                )
+                location = _place(document.file, key_node.start_mark)
+                raise RuleError(location, f"duplicate key {key!r}")
             seen.add(key)
             document.keys[(*path, key)] = _mark(key_node)
             _walk(document, value_node, (*path, key))

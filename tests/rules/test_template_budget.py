@@ -16,6 +16,8 @@ from alertd.commands import check
 from alertd.model import AlertState, Severity, Status, fingerprint
 from alertd.notify.snapshots import snapshot
 from alertd.query.check import check_rules
+from alertd.rules.loader import LoadResult
+from alertd.rules.ruleset import Rule
 from alertd.rules.sandbox import MAX_SIZE, MAX_WORK, OverBudget
 from alertd.rules.templates import TemplateError, check_template, render
 
@@ -123,21 +125,34 @@ def test_alertd_check_reports_a_costly_annotation_at_its_line(tmp_path: Path) ->
     assert "too costly to render" in err.getvalue()
 
 
-def test_a_template_over_budget_on_real_labels_pages_with_its_source(tmp_path: Path) -> None:
-    # Fine on check's example labels, too large on the label this alert really has.
-    source = "{{ labels.table * 1000 }}"
+def _shipped_with_summary(tmp_path: Path, source: str) -> LoadResult:
+    """The shipped database rules, loaded with the P95 rule's summary replaced by `source`."""
     shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
     text = (RULES / "database.yaml").read_text()
     summary = 'summary: "P95 query time on {{ labels.table }} is {{ value | round(1) }} ms"'
     (tmp_path / "database.yaml").write_text(text.replace(summary, f'summary: "{source}"'))
-    loaded = check_rules([tmp_path])
-    assert loaded.errors == []
-    rule = next(r for r in loaded.ruleset.rules if r.annotations.get("summary") == source)
+    return check_rules([tmp_path])
+
+
+def _firing_on_a_long_table(rule: Rule, value: float | None, samples: int) -> AlertState:
     labels = (("table", "t" * 100),)
-    state = AlertState(
+    return AlertState(
         fingerprint(rule.name, labels), rule.name, labels, Status.FIRING, Severity.CRITICAL,
-        active_since=T0, firing_since=T0, last_breach=T0, value=250.0, samples=30,
+        active_since=T0, firing_since=T0, last_breach=T0, value=value, samples=samples,
     )  # fmt: skip
+
+
+def _summarised_by(loaded: LoadResult, source: str) -> Rule:
+    return next(r for r in loaded.ruleset.rules if r.annotations.get("summary") == source)
+
+
+def test_a_template_over_budget_on_real_labels_pages_with_its_source(tmp_path: Path) -> None:
+    # Fine on check's example labels, too large on the label this alert really has.
+    source = "{{ labels.table * 1000 }}"
+    loaded = _shipped_with_summary(tmp_path, source)
+    assert loaded.errors == []
+    rule = _summarised_by(loaded, source)
+    state = _firing_on_a_long_table(rule, value=250.0, samples=30)
     with capture_logs() as logs:
         shown = snapshot(state, rule, "> 200")
     assert shown.annotations["summary"] == source
@@ -166,17 +181,8 @@ def test_a_filter_building_a_large_value_is_refused_before_it_builds_it(source: 
 
 def test_a_template_over_budget_shows_its_source_even_without_a_value(tmp_path: Path) -> None:
     source = "{{ labels.table * 1000 }}"
-    shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
-    text = (RULES / "database.yaml").read_text()
-    summary = 'summary: "P95 query time on {{ labels.table }} is {{ value | round(1) }} ms"'
-    (tmp_path / "database.yaml").write_text(text.replace(summary, f'summary: "{source}"'))
-    loaded = check_rules([tmp_path])
-    rule = next(r for r in loaded.ruleset.rules if r.annotations.get("summary") == source)
-    labels = (("table", "t" * 100),)
-    state = AlertState(
-        fingerprint(rule.name, labels), rule.name, labels, Status.FIRING, Severity.CRITICAL,
-        active_since=T0, firing_since=T0, last_breach=T0, value=None, samples=0,
-    )  # fmt: skip
+    rule = _summarised_by(_shipped_with_summary(tmp_path, source), source)
+    state = _firing_on_a_long_table(rule, value=None, samples=0)
     with capture_logs() as logs:
         shown = snapshot(state, rule, "> 200")
     assert shown.annotations["summary"] == source
