@@ -1,0 +1,195 @@
+"""The status page: alerts firing and pending, rule health, silences, and a page per alert.
+
+Server-rendered HTML with its charts as inline SVG: no script, no external asset; pages
+refresh themselves, except the forms, so typing is never lost. Templates autoescape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jinja2 import Environment, PackageLoader
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from alertd.clock import Clock
+from alertd.model import AlertState
+from alertd.notify.inhibit import InhibitRule
+from alertd.notify.silences import Silence, from_record
+from alertd.rules.ruleset import RuleSet
+from alertd.server import status_view as view
+from alertd.server.silence_forms import (
+    FormError,
+    SilenceForm,
+    check_token,
+    create_silence,
+    expire_silence,
+    local_path,
+    read_form,
+)
+from alertd.server.svg_chart import chart
+from alertd.store.base import Store
+
+HISTORY_POINTS = 120
+REFRESH_SECONDS = 30
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("alertd.server", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = lambda at: (
+        "" if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    )
+    return env
+
+
+def status_routes(
+    *,
+    store: Store,
+    states: Callable[[], Mapping[str, AlertState]],
+    ruleset: Callable[[], RuleSet],
+    clock: Clock,
+    api_token: str | None,
+    inhibit_rules: Callable[[], Sequence[InhibitRule]] = tuple,
+    rule_errors: Callable[[], Mapping[str, str]] = dict,
+    refresh_seconds: int = REFRESH_SECONDS,
+) -> list[Route]:
+    """The status page's routes, reading the daemon's parts each time a page is asked for.
+
+    `states` and `ruleset` return the evaluator's current ones; `rule_errors` the rules
+    whose last query failed, with why; `api_token` the bearer token the API accepts, which
+    the forms ask for (None: changes are off).
+    """
+    env = _environment()
+    changes_on = bool(api_token)
+
+    def page(name: str, status: int = 200, refresh: bool = False, **context: Any) -> Response:
+        template = env.get_template(name)
+        html = template.render(
+            changes_on=changes_on,
+            refresh=refresh_seconds if refresh else None,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    async def silences_now(now: dt.datetime) -> list[Silence]:
+        return [from_record(r) for r in await store.silences() if r.ends_at > now]
+
+    async def index(request: Request) -> Response:
+        now = clock.now()
+        current = dict(states())
+        rules = ruleset()
+        silences = await silences_now(now)
+        muting = view.Muting(current.values(), silences, inhibit_rules(), now)
+        return page(
+            "index.html",
+            refresh=True,
+            now=now,
+            ago=view.since_text(now),
+            alerts=view.alert_rows(current, {r.name: r for r in rules.rules}, muting),
+            rules=view.rule_rows(rules, current, rule_errors()),
+            silences=view.silence_rows(silences, now),
+        )
+
+    async def alert(request: Request) -> Response:
+        fingerprint = request.path_params["fingerprint"]
+        now = clock.now()
+        current = dict(states())
+        state = current.get(fingerprint)
+        history = await store.history(fingerprint, HISTORY_POINTS)
+        since = history[0].at if history else None
+        transitions = view.for_alert(await store.transitions(since=since), fingerprint)
+        if state is None and not history and not transitions:
+            return page(
+                "message.html",
+                404,
+                title="No such alert",
+                message=(
+                    f"alertd knows no alert {fingerprint}: it may have resolved before its "
+                    "history was pruned."
+                ),
+            )
+        known = state or (transitions[-1] if transitions else None)
+        rule_name = known.rule if known else ""
+        labels = known.labels if known else ()
+        rule = next((r for r in ruleset().rules if r.name == rule_name), None)
+        unit = rule.unit if rule else None
+        muting = view.Muting(current.values(), await silences_now(now), inhibit_rules(), now)
+        drawn = chart(history, view.bounds(rule), transitions, lambda v: view.show_value(v, unit))
+        return page(
+            "alert.html",
+            refresh=True,
+            now=now,
+            ago=view.since_text(now),
+            fingerprint=fingerprint,
+            rule=rule,
+            rule_name=rule_name,
+            labels=labels,
+            state=state,
+            value=view.show_value(state.value, unit) if state else None,
+            threshold=view.thresholds_text(rule, state.severity if state else None),
+            muted=muting.reason(state) if state else None,
+            matchers=view.matchers_for(rule_name, labels),
+            chart=drawn,
+            transitions=list(reversed(transitions)),
+            show=lambda v: view.show_value(v, unit),
+        )
+
+    async def new_silence_form(request: Request) -> Response:
+        form = SilenceForm(
+            matchers=request.query_params.get("matchers", ""),
+            next=local_path(request.query_params.get("next")),
+        )
+        return page("silence_new.html", form=form, error=None)
+
+    async def post_silence(request: Request) -> Response:
+        try:
+            fields = read_form(await request.body())
+        except FormError as exc:
+            return page("message.html", exc.status, title="Not done", message=exc.message)
+        form = SilenceForm.of(fields)
+        try:
+            check_token(fields, api_token)
+            await create_silence(store, form, clock.now())
+        except FormError as exc:
+            return page("silence_new.html", exc.status, form=form, error=exc.message)
+        return RedirectResponse(form.next, status_code=303)
+
+    async def expire_form(request: Request) -> Response:
+        silence_id = request.path_params["silence_id"]
+        found = [s for s in await store.silences() if s.id == silence_id]
+        if not found:
+            return page(
+                "message.html",
+                404,
+                title="No such silence",
+                message=(f"alertd has no silence {silence_id}."),
+            )
+        row = view.silence_rows([from_record(found[0])], clock.now())
+        return page("silence_expire.html", silence=found[0], active=bool(row), error=None)
+
+    async def post_expire(request: Request) -> Response:
+        silence_id = request.path_params["silence_id"]
+        try:
+            fields = read_form(await request.body())
+            check_token(fields, api_token)
+            await expire_silence(store, silence_id, clock.now())
+        except FormError as exc:
+            return page("message.html", exc.status, title="Not done", message=exc.message)
+        return RedirectResponse("/#silences", status_code=303)
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/alerts/{fingerprint}", alert, methods=["GET"]),
+        Route("/silences/new", new_silence_form, methods=["GET"]),
+        Route("/silences", post_silence, methods=["POST"]),
+        Route("/silences/{silence_id}/expire", expire_form, methods=["GET"]),
+        Route("/silences/{silence_id}/expire", post_expire, methods=["POST"]),
+    ]
