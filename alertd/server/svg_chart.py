@@ -33,6 +33,7 @@ class Mark:
     x: float
     label: str
     kind: str  # the change: pending, firing, resolved, ...
+    row: int = 0  # the line its label is written on, so near marks' labels do not overlap
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def chart(
     segments = tuple(" ".join(f"{a},{b}" for a, b in run) for run in runs if len(run) > 1)
     dots = tuple(run[0] for run in runs if len(run) == 1)
     lines = tuple(Line(y(b.value), b.label, b.kind) for b in bounds)
-    marks = tuple(Mark(x(t.at), t.change.value, t.change.value) for t in transitions)
+    marks = _labelled([Mark(x(t.at), t.change.value, t.change.value) for t in transitions])
     levels = [low + (high - low) * i / (TICKS - 1) for i in range(TICKS)]
     instants = [start + (end - start) * i / (TICKS - 1) for i in range(TICKS)]
     y_ticks = tuple(Tick(y(v), show(v)) for v in levels)
@@ -117,6 +118,22 @@ def chart(
         y_ticks,
         x_ticks,
     )
+
+
+LABEL_WIDTH = 70
+
+
+def _labelled(marks: list[Mark]) -> tuple[Mark, ...]:
+    """The marks with each label on the first line where it clears the label before it."""
+    ends: list[float] = []
+    placed = []
+    for mark in sorted(marks, key=lambda m: m.x):
+        row = next((i for i, end in enumerate(ends) if end <= mark.x), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = mark.x + LABEL_WIDTH
+        placed.append(Mark(mark.x, mark.label, mark.kind, row))
+    return tuple(placed)
 
 
 def _range(values: Sequence[float]) -> tuple[float, float]:
