@@ -53,9 +53,11 @@ def check_token(form: Mapping[str, str], api_token: str | None) -> None:
 
 def local_path(text: str | None, default: str = "/") -> str:
     """Where to go after a change: a path on this server, never another site."""
-    if text and text.startswith("/") and not text.startswith("//") and "\\" not in text:
-        return text
-    return default
+    # Browsers drop tabs and newlines from URLs and read a backslash as a slash, so those
+    # would turn a path into `//host` as surely as writing it.
+    if not text or not text.startswith("/") or any(c <= " " or c == "\\" for c in text):
+        return default
+    return default if text.startswith("//") else text
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Every expectation below is worked out from `write_known_traffic`: each row stand
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -30,8 +30,11 @@ HOUR_SECONDS = 3600
 
 
 @pytest.fixture(scope="module")
-def traffic(ae: RunningEmulator) -> None:
+def traffic(ae: RunningEmulator) -> Iterator[None]:
+    """The known traffic for this module's tests; the emulator is left empty after them."""
     write_known_traffic(ae)
+    yield
+    ae.reset()
 
 
 class Served:

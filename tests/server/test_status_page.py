@@ -12,7 +12,8 @@ import pytest
 from starlette.applications import Starlette
 
 from alertd.clock import FakeClock
-from alertd.model import AlertState
+from alertd.model import AlertState, Severity, Status
+from alertd.server.silence_forms import local_path
 from alertd.server.status_page import status_routes
 from alertd.store.memory import MemoryStore
 from tests.server.emulated import shipped_rules
@@ -33,10 +34,17 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 class Page:
-    def __init__(self, client: httpx.AsyncClient, store: MemoryStore, made: Scenario) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        store: MemoryStore,
+        made: Scenario,
+        states: dict[str, AlertState],
+    ) -> None:
         self.client = client
         self.store = store
         self.made = made
+        self.states = states  # what the evaluator holds now; a test may change it
 
     async def html(self, path: str, status: int = 200) -> str:
         response = await self.client.get(path)
@@ -48,7 +56,7 @@ class Page:
 async def serve(token: str | None, errors: Mapping[str, str] | None = None) -> AsyncIterator[Page]:
     store = MemoryStore()
     made = await stored(store)
-    states: dict[str, AlertState] = made.states
+    states: dict[str, AlertState] = dict(made.states)
     rules = shipped_rules()
     routes = status_routes(
         store=store,
@@ -61,7 +69,7 @@ async def serve(token: str | None, errors: Mapping[str, str] | None = None) -> A
     )
     transport = httpx.ASGITransport(app=Starlette(routes=routes))
     async with httpx.AsyncClient(transport=transport, base_url="http://status") as client:
-        yield Page(client, store, made)
+        yield Page(client, store, made, states)
 
 
 @pytest.fixture
@@ -278,6 +286,52 @@ async def test_after_a_change_the_form_goes_only_to_a_local_page(page: Page) -> 
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("/alerts/abc", "/alerts/abc"),
+        ("/#silences", "/#silences"),
+        ("//evil.example/", "/"),
+        ("/\t/evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("", "/"),
+    ],
+)
+def test_only_paths_on_this_server_are_followed(given: str, kept: str) -> None:
+    assert local_path(given) == kept
+
+
+async def test_a_resolved_alert_keeps_its_page_from_its_history(page: Page) -> None:
+    resolved = {k: v for k, v in page.made.states.items() if k != SLOW}
+    page.states.clear()
+    page.states.update(resolved)
+    html = await page.html(f"/alerts/{SLOW}")
+    assert "<h1>SlowQueryP95</h1>" in html
+    assert ">inactive<" in html
+    assert "polyline" in html
+    assert "silence this alert" in html
+    assert SLOW not in (await page.html("/")).split('<table id="rules">')[0]
+
+
+async def test_labels_and_values_are_escaped(page: Page) -> None:
+    hostile = AlertState(
+        "0000000000000001",
+        "SlowQueryP95",
+        (("table", '<img src=x onerror="alert(1)">'),),
+        Status.FIRING,
+        Severity.WARNING,
+        active_since=AT,
+        firing_since=AT,
+        value=160.0,
+    )
+    page.states[hostile.fingerprint] = hostile
+    for path in ("/", f"/alerts/{hostile.fingerprint}"):
+        html = await page.html(path)
+        assert "<img" not in html
+        assert "table=&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
 
 
 async def test_silence_expired_through_the_form_unmutes_the_alert(page: Page) -> None:
