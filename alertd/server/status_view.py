@@ -103,10 +103,13 @@ class Muting:
         silences: Sequence[Silence],
         inhibit_rules: Sequence[InhibitRule],
         now: dt.datetime,
+        asked: Iterable[AlertState] | None = None,
     ) -> None:
-        self._now = now
-        identities = [_identity(s) for s in states]
+        """`states` are every alert (the firing ones inhibit); `asked`, when given, the only
+        ones `reason` will be asked about, which is all the silences need to know."""
+        states = list(states)
         firing = [_identity(s) for s in states if s.status is Status.FIRING]
+        identities = [_identity(s) for s in (states if asked is None else asked)]
         self._silencer = Silencer(silences, now, identities)
         self._inhibitor = Inhibitor(firing, inhibit_rules)
 
@@ -130,14 +133,30 @@ def _identity(state: AlertState) -> Labels:
     return with_identity(state.rule, state.labels, state.severity)
 
 
-def alert_rows(
-    states: Mapping[str, AlertState], rules: Mapping[str, Rule], muting: Muting
-) -> list[AlertRow]:
+_FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def shown_first(states: Iterable[AlertState]) -> list[AlertState]:
     """Firing alerts, then pending ones; the most severe and the oldest first."""
+    active = [s for s in states if s.status is not Status.INACTIVE]
+    return sorted(
+        active,
+        key=lambda s: (
+            s.status is not Status.FIRING,
+            s.severity is not Severity.CRITICAL,
+            s.firing_since or s.active_since or _FAR,
+            s.rule,
+            s.labels,
+        ),
+    )
+
+
+def alert_rows(
+    shown: Iterable[AlertState], rules: Mapping[str, Rule], muting: Muting
+) -> list[AlertRow]:
+    """A row for each alert, in the order given."""
     rows = []
-    for state in states.values():
-        if state.status is Status.INACTIVE:
-            continue
+    for state in shown:
         rule = rules.get(state.rule)
         unit = rule.unit if rule else None
         rows.append(
@@ -154,17 +173,7 @@ def alert_rows(
                 silence_matchers=matchers_for(state.rule, state.labels),
             )
         )
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    return sorted(
-        rows,
-        key=lambda r: (
-            r.status != Status.FIRING.value,
-            r.severity != Severity.CRITICAL.value,
-            r.since or far,
-            r.rule,
-            r.labels,
-        ),
-    )
+    return rows
 
 
 def rule_rows(

@@ -12,9 +12,10 @@ import pytest
 from starlette.applications import Starlette
 
 from alertd.clock import FakeClock
-from alertd.model import AlertState, Severity, Status
+from alertd.model import AlertState, SeriesPoint, Severity, Status
 from alertd.server.silence_forms import local_path
 from alertd.server.status_page import status_routes
+from alertd.store.base import Commit
 from alertd.store.memory import MemoryStore
 from tests.server.emulated import shipped_rules
 from tests.server.scenario import (
@@ -24,6 +25,7 @@ from tests.server.scenario import (
     INHIBIT_RULES,
     SILENCE_ID,
     SLOW,
+    STEP,
     Scenario,
     stored,
 )
@@ -53,7 +55,9 @@ class Page:
         return response.text
 
 
-async def serve(token: str | None, errors: Mapping[str, str] | None = None) -> AsyncIterator[Page]:
+async def serve(
+    token: str | None, errors: Mapping[str, str] | None = None, max_rows: int = 500
+) -> AsyncIterator[Page]:
     store = MemoryStore()
     made = await stored(store)
     states: dict[str, AlertState] = dict(made.states)
@@ -66,6 +70,7 @@ async def serve(token: str | None, errors: Mapping[str, str] | None = None) -> A
         api_token=token,
         inhibit_rules=lambda: INHIBIT_RULES,
         rule_errors=lambda: errors or {},
+        max_alert_rows=max_rows,
     )
     transport = httpx.ASGITransport(app=Starlette(routes=routes))
     async with httpx.AsyncClient(transport=transport, base_url="http://status") as client:
@@ -110,6 +115,15 @@ async def test_firing_alerts_come_before_pending_ones(page: Page) -> None:
     html = await page.html("/")
     order = [m.group(1) for m in re.finditer(r'data-fingerprint="(\w+)"', html)]
     assert order == [SLOW, FAILED, API]  # critical, warning, then the pending one
+
+
+async def test_a_storm_lists_the_first_alerts_and_counts_the_rest() -> None:
+    async for served in serve(TOKEN, max_rows=2):
+        html = await served.html("/")
+        assert re.findall(r'data-fingerprint="(\w+)"', html) == [SLOW, FAILED]
+        assert "2 firing, 1 pending" in html
+        assert "1 more alerts are not listed here" in html
+        assert "muted: inhibited by SlowQueryP95" in row(html, FAILED)
 
 
 async def test_muted_alerts_say_why(page: Page) -> None:
@@ -314,6 +328,14 @@ async def test_a_resolved_alert_keeps_its_page_from_its_history(page: Page) -> N
     assert "polyline" in html
     assert "silence this alert" in html
     assert SLOW not in (await page.html("/")).split('<table id="rules">')[0]
+
+
+async def test_a_series_known_only_by_its_history_still_has_a_chart(page: Page) -> None:
+    points = tuple(SeriesPoint("00000000000000aa", AT - STEP * i, 1.0 + i, 5) for i in range(3))
+    await page.store.commit(Commit(AT, "database", points=points))
+    html = await page.html("/alerts/00000000000000aa")
+    assert "polyline" in html
+    assert "silence this alert" not in html
 
 
 async def test_labels_and_values_are_escaped(page: Page) -> None:
