@@ -11,7 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from alertd.server.analytics_questions import Asker, Question, total
+import anyio
+
+from alertd.server.analytics_questions import (
+    AnalyticsError,
+    Answer,
+    Asker,
+    Question,
+    total,
+)
 from alertd.server.analytics_reports import CACHE_HIT, DATABASE, PERFORMANCE, Report
 
 
@@ -81,8 +89,22 @@ def status(score: float | None) -> str:
 
 async def performance_overview(asker: Asker, window: dt.timedelta, at: dt.datetime) -> Report:
     questions = [i.question for i in INPUTS] + list(_VOLUME)
-    now = await asker.ask(questions, window, at)
-    before = await asker.ask(questions, window, at - window)
+    found: dict[dt.datetime, dict[str, Answer]] = {}
+    failed: list[AnalyticsError] = []
+
+    async def ask(end: dt.datetime) -> None:
+        # Kept rather than raised, so the caller sees an AnalyticsError, not a group of them.
+        try:
+            found[end] = await asker.ask(questions, window, end)
+        except AnalyticsError as exc:
+            failed.append(exc)
+
+    async with anyio.create_task_group() as tasks:
+        for end in (at, at - window):
+            tasks.start_soon(ask, end)
+    if failed:
+        raise failed[0]
+    now, before = found[at], found[at - window]
     inputs: dict[str, Any] = {}
     scores, previous_scores = [], []
     for item in INPUTS:

@@ -280,5 +280,8 @@ async def test_a_failing_source_is_a_502_and_is_not_kept(
             response = await client.get("/api/analytics/database/health")
             assert response.status_code == 502
             assert "pitchey_database_metrics" in response.json()["error"]
-    assert len(source.queries) == 2
+        assert len(source.queries) == 2
+        response = await client.get("/api/analytics/performance/overview")
+        assert response.status_code == 502
+        assert "Authorization" in response.json()["error"]
     await source.aclose()
