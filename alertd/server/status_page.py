@@ -21,6 +21,7 @@ from alertd.model import AlertState, Status
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.silences import Silence, from_record
 from alertd.rules.ruleset import RuleSet
+from alertd.rules.units import humanize_duration
 from alertd.server import status_view as view
 from alertd.server.silence_forms import (
     FormError,
@@ -48,6 +49,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["duration"] = lambda span: humanize_duration(span.total_seconds())
     env.filters["utc"] = lambda at: (
         "" if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     )

@@ -182,6 +182,7 @@ def chart_of(html: str) -> ET.Element:
 async def test_alert_page_charts_values_against_thresholds_with_transitions(page: Page) -> None:
     html = await page.html(f"/alerts/{SLOW}")
     assert "212.35 ms (threshold &gt; 200 ms)" in html
+    assert "<code>p95(duration)</code> over 5m by table" in html
     svg = chart_of(html)
     lines = {line.get("class"): line for line in svg.iter(f"{SVG}line") if line.get("class")}
     warning, critical = lines["threshold threshold-warning"], lines["threshold threshold-critical"]
