@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -26,6 +26,8 @@ from alertd.server.parts import ServerParts
 
 PREFIX = "alertd_"
 OUTBOX_READ_LIMIT = 100_000
+# What `generate_latest` writes; every Prometheus version reads it.
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclasses.dataclass
@@ -258,6 +260,6 @@ def router(parts: ServerParts) -> APIRouter:
         # On a store error the figures read last stay; the store's health says why.
         with contextlib.suppress(StoreError):
             await read_outbox(parts, outbox)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), media_type=TEXT_FORMAT)
 
     return api
