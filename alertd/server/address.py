@@ -22,3 +22,12 @@ def parse_address(text: str) -> tuple[str, int]:
 def url_of(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
+
+
+def status_url(address: str) -> str:
+    """The page a person opens for `address`; the address itself when it does not parse
+    (the daemon then refuses it, saying why)."""
+    try:
+        return url_of(*parse_address(address))
+    except ValueError:
+        return address
