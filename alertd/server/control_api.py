@@ -23,14 +23,14 @@ def router(parts: ServerParts) -> APIRouter:
         responses={
             **CHANGE_RESPONSES,
             422: {"model": ErrorMessage, "description": "the new files were refused"},
-            501: {"model": ErrorMessage, "description": "this server cannot reload"},
+            404: {"model": ErrorMessage, "description": "this server has nothing to reload"},
         },
     )
     async def reload(request: Request) -> Reloaded:
         """Take the rule files again; invalid ones are refused and the old ones kept."""
         check_token(request, parts.api_token)
         if parts.reload is None:
-            raise ApiError(501, "reloading is not available here")
+            raise ApiError(404, "reloading is not available here")
         if not await parts.reload():
             raise ApiError(422, "reload failed: the old rules are kept (the log says why)")
         return Reloaded(message="reloaded")

@@ -107,7 +107,12 @@ async def daemon(tmp_path: Path, token: str | None = TOKEN) -> Daemon:
         source_stats=stats,
         api_token=token,
     )
+    parts.reload = parts.reload_status.tracked(_reloaded, clock)
     return Daemon(parts, source, clock, store, evaluator)
+
+
+async def _reloaded() -> bool:
+    return True
 
 
 async def _nothing(*_: object) -> None:
