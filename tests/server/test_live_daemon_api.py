@@ -149,8 +149,18 @@ def test_amtool_silences_and_alerts_agree_with_alertd(daemon: Running, tmp_path:
     assert unsilenced["status"]["silencedBy"] == []
 
 
-def test_promtool_accepts_the_metrics(daemon: Running) -> None:
+def test_promtool_accepts_the_metrics_and_a_reload_shows_in_them(daemon: Running) -> None:
+    refused = httpx.post(daemon.url + "-/reload", timeout=10)
+    assert refused.status_code == 401
+    reloaded = httpx.post(
+        daemon.url + "-/reload", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    assert reloaded.json() == {"message": "reloaded"}
+    daemon.wait_for("rules.reloaded")
     text = httpx.get(daemon.url + "metrics", timeout=10).text
+    assert "alertd_config_last_reload_successful 1.0" in text
+    assert 'alertd_rule_group_last_evaluation_duration_seconds{group="live"}' in text
+    assert 'alertd_source_requests_total{dataset="pitchey_database_metrics"}' in text
     assert "alertd_alerts{" in text
     checked = subprocess.run(
         [tool("promtool"), "check", "metrics"],
