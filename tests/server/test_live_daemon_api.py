@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -171,3 +172,26 @@ def test_promtool_accepts_the_metrics_and_a_reload_shows_in_them(daemon: Running
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout + checked.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("nowhere", "ALERTD_HTTP_ADDR or --http: 'nowhere' is not HOST:PORT"),
+        ("127.0.0.1:99999", "the port must be a number from 0 to 65535"),
+        ("taken", "cannot serve HTTP on 127.0.0.1:"),
+    ],
+)
+def test_an_address_it_cannot_serve_on_stops_the_start(
+    tmp_path: Path, ae: RunningEmulator, address: str, says: str
+) -> None:
+    rules = rules_folder(tmp_path / "rules")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if address == "taken":
+            address = f"127.0.0.1:{taken.getsockname()[1]}"
+        process = start_daemon(tmp_path, ae, rules, "--http", address)
+        _, err = process.communicate(timeout=WAIT_SECONDS)
+    assert process.returncode == 1
+    assert says in err
