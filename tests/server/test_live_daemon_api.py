@@ -160,6 +160,7 @@ def test_promtool_accepts_the_metrics_and_a_reload_shows_in_them(daemon: Running
     daemon.wait_for("rules.reloaded")
     text = httpx.get(daemon.url + "metrics", timeout=10).text
     assert "alertd_config_last_reload_successful 1.0" in text
+    assert "alertd_event_loop_lag_seconds " in text
     assert 'alertd_rule_group_last_evaluation_duration_seconds{group="live"}' in text
     assert 'alertd_source_requests_total{dataset="pitchey_database_metrics"}' in text
     assert "alertd_alerts{" in text
