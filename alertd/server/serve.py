@@ -88,6 +88,10 @@ class HttpServer:
                 log.info("http.started", url=self.url)
                 task_status.started()
 
+    def close(self) -> None:
+        """Release the socket of a server that will not `run` after all."""
+        self._socket.close()
+
     def stop(self) -> None:
         self._server.should_exit = True
 
