@@ -116,3 +116,18 @@ async def test_reload_is_counted(alertd: Daemon, auth: dict[str, str]) -> None:
         assert metrics[("alertd_config_last_reload_successful", ())] == 0.0
         assert metrics[("alertd_config_last_reload_success_timestamp_seconds", ())] == reloaded_at
         assert (await http.post("/-/reload")).status_code == 401
+
+
+async def test_a_reload_that_raises_is_a_failed_reload(
+    alertd: Daemon, auth: dict[str, str]
+) -> None:
+    async def broken() -> bool:
+        raise RuntimeError("bug")
+
+    parts = alertd.parts
+    parts.reload = parts.reload_status.tracked(broken, alertd.clock)
+    async for http in harness.client(parts):
+        refused = await http.post("/-/reload", headers=auth)
+        assert refused.status_code == 422
+        metrics = await scrape(http)
+        assert metrics[("alertd_config_last_reload_successful", ())] == 0.0
