@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--transitions", action="store_true", help="print every transition on stdout too"
     )
+    run.add_argument("--http", metavar="HOST:PORT", help=HTTP_HELP)
 
     backtest = commands.add_parser("backtest", help="replay rules over history, send nothing")
     backtest.add_argument("--from", dest="start", required=True, help="ISO-8601 start (UTC)")
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--rules", type=Path, default=None, help="default: $ALERTD_RULES_DIR or rules/"
     )
+    demo.add_argument("--http", metavar="HOST:PORT", help=HTTP_HELP)
 
     simulate = commands.add_parser("simulate", help="write simulated traffic into an emulator")
     simulate.add_argument("--emulator", default="http://127.0.0.1:8787")
@@ -90,8 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=7)
 
     silence = commands.add_parser("silence", help="add, list or expire silences")
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument(
+        "--url",
+        default=os.environ.get("ALERTD_URL"),
+        help="a running daemon's HTTP API (default: $ALERTD_URL; unset: the state file)",
+    )
     actions = silence.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="mute matching alerts for a while")
+    add = actions.add_parser("add", help="mute matching alerts for a while", parents=[remote])
     add.add_argument(
         "matchers",
         nargs="+",
@@ -105,10 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--comment", required=True, help="why the alerts are muted")
     add.add_argument("--author", help="who is silencing (default: $USER)")
     add.add_argument("--json", action="store_true", help="print the silence as JSON")
-    listing = actions.add_parser("list", help="active and pending silences")
+    listing = actions.add_parser("list", help="active and pending silences", parents=[remote])
     listing.add_argument("--all", action="store_true", help="include expired silences")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
-    expire = actions.add_parser("expire", help="end a silence now")
+    expire = actions.add_parser("expire", help="end a silence now", parents=[remote])
     expire.add_argument("id", metavar="ID")
 
     notify_test = commands.add_parser(
@@ -126,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Commands a person watches log warnings only, so their output stays readable.
+HTTP_HELP = "serve the HTTP API here (default: $ALERTD_HTTP_ADDR or 127.0.0.1:9079)"
 _QUIET = frozenset({"check", "query", "backtest", "simulate", "demo", "silence", "notify-test"})
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
 PIPE_CLOSED = 141

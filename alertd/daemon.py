@@ -29,8 +29,11 @@ from alertd.notify.receiver_config import ConsoleConfig
 from alertd.notify.service import NotificationService
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
+from alertd.server.daemon_http import HttpSetupError, http_server
+from alertd.server.parts import ReloadStatus, ServerParts
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.sources.stats import SourceStats
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
@@ -53,6 +56,7 @@ def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
         concurrency=settings.query_concurrency,
         deadline=settings.query_deadline_seconds,
         max_response_bytes=settings.query_max_response_bytes,
+        stats=SourceStats(clock.now),
     )
 
 
@@ -147,7 +151,35 @@ async def run(
                 on_step=emit,
                 concurrency=settings.group_concurrency,
             )
+            reload = ReloadStatus()
+            reload_rules = reload.tracked(
+                functools.partial(_reload, scheduler, evaluator, service, paths, show, json_lines),
+                clock,
+            )
+            # The HTTP API, health and metrics read the parts built above.
+            try:
+                http = http_server(
+                    settings,
+                    ServerParts(
+                        evaluator,
+                        service.notifier,
+                        store,
+                        clock,
+                        health,
+                        clock.now(),
+                        deliverer=service.deliverer,
+                        scheduler=scheduler,
+                        source_stats=source.stats,
+                        reload=reload_rules,
+                        reload_status=reload,
+                    ),
+                    source,
+                )
+            except HttpSetupError as exc:
+                print(str(exc), file=err)
+                return 1
             async with anyio.create_task_group() as background:
+                await background.start(http.run)
                 background.start_soon(
                     prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
                 )
@@ -161,10 +193,8 @@ async def run(
                         groups=len(ruleset.groups),
                         receivers=sorted(receivers),
                     )
-                    reload = functools.partial(
-                        _reload, scheduler, evaluator, service, paths, show, json_lines
-                    )
-                    await _serve_signals(reload, stop)
+                    await _serve_signals(reload_rules, stop)
+                    http.stop()
                     await scheduler.shutdown()
                     # The delivery loop ends (its sends in flight finish) before the drain
                     # starts, so no notification is sent by both.
@@ -180,7 +210,7 @@ async def run(
     return 0
 
 
-async def _serve_signals(reload: Callable[[], Awaitable[None]], stop: anyio.Event | None) -> None:
+async def _serve_signals(reload: Callable[[], Awaitable[object]], stop: anyio.Event | None) -> None:
     """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
     async with anyio.create_task_group() as tasks:
         if stop is not None:
@@ -253,11 +283,12 @@ async def _reload(
     paths: Sequence[Path],
     show: Callable[[Sequence[Transition]], None],
     json_lines: bool,
-) -> None:
+) -> bool:
+    """Take the rules and notification settings anew; False (logged) when they are bad."""
     found = await load(paths, json_lines)
     if isinstance(found, list):
         log.error("rules.reload_failed", errors=[str(e) for e in found])
-        return
+        return False
     ruleset, config = found
     evaluator.ruleset = ruleset
     service.notifier.rules = {r.name: r for r in ruleset.rules}
@@ -266,6 +297,7 @@ async def _reload(
     scheduler.schedule(ruleset.groups)
     log.info("rules.reloaded", rules=len(ruleset.rules))
     show(retired.transitions)
+    return True
 
 
 def _reload_routing(notifier: Notifier, config: NotifyConfig) -> None:

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     notification_max_age_seconds: float = Field(default=6 * 3600.0, gt=0)
     # Transitions, delivered notifications and ended silences older than this are deleted.
     retention_days: float = Field(default=14.0, gt=0)
+    # Where `run` and `demo` serve the HTTP API, health and metrics (HOST:PORT). Loopback
+    # by default; 9079 is clear of Prometheus (9090), Alertmanager (9093/9094) and the
+    # exporters' range (9100-9999).
+    http_addr: str = "127.0.0.1:9079"
+    # The bearer token the API's changing endpoints need; unset, they are off.
+    api_token: SecretStr = SecretStr("")
+    api_token_file: Path | None = None
 
     @property
     def state_file(self) -> Path:

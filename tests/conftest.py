@@ -47,3 +47,10 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     """One shared HTTP client, as the daemon's receivers share one."""
     async with httpx.AsyncClient() as shared:
         yield shared
+
+
+@pytest.fixture(autouse=True)
+def _http_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daemons started by tests (in process or as children) serve HTTP on a port of
+    their own, never the default one another daemon on this machine may hold."""
+    monkeypatch.setenv("ALERTD_HTTP_ADDR", "127.0.0.1:0")

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from alertd import daemon
 from alertd.clock import ScaledClock, SystemClock
 from alertd.emulator.server import running_emulator
+from alertd.server.address import status_url
 from alertd.settings import Settings
 from alertd.simulator.timeline import demo_timeline
 from alertd.simulator.writer import run_live, write_range
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
         print(f"alertd demo: --speed must be positive, not {args.speed:g}", file=err)
         return 2
     try:
-        code, finished = _play(args.speed, rules_dir, out, err)
+        code, finished = _play(args.speed, rules_dir, out, err, getattr(args, "http", None))
     except KeyboardInterrupt:  # Ctrl-C before the daemon took over the signal
         code, finished = 0, False
     if code:
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
     return 0
 
 
-def _play(speed: float, rules_dir: Path, out: TextIO, err: TextIO) -> tuple[int, bool]:
+def _play(
+    speed: float, rules_dir: Path, out: TextIO, err: TextIO, http: str | None = None
+) -> tuple[int, bool]:
     """The daemon's exit code, and whether the timeline played to its end."""
     timeline = demo_timeline()
     with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
@@ -59,9 +62,12 @@ def _play(speed: float, rules_dir: Path, out: TextIO, err: TextIO) -> tuple[int,
             evaluation_delay_seconds=10,
             source_down_after_seconds=300,
         )
+        if http:
+            settings = settings.model_copy(update={"http_addr": http})
         origin = SystemClock().now().replace(second=0, microsecond=0)
         clock = ScaledClock(origin, speed)
         minutes = timeline.length.total_seconds() / 60
+        print(f"alertd demo: status page at {status_url(settings.http_addr)}", file=out, flush=True)
         print(
             f"alertd demo: AE emulator at {ae.base_url}; {minutes:.0f} simulated minutes of "
             f"Pitchey traffic with incidents at {speed:g}x "

@@ -15,6 +15,8 @@ from alertd.settings import Settings
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
+    if args.http:
+        settings = settings.model_copy(update={"http_addr": args.http})
 
     async def main() -> int:
         return await daemon.run(

@@ -7,6 +7,7 @@ silence written here takes effect at its next tick; SQLite's WAL lets both open 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -19,6 +20,7 @@ import anyio
 
 from alertd.clock import Clock, SystemClock
 from alertd.commands.arguments import UsageError, time_option
+from alertd.commands.silence_remote import RemoteError, RemoteSilences
 from alertd.errors import StoreError
 from alertd.model import SilenceRecord
 from alertd.notify.silences import (
@@ -30,6 +32,7 @@ from alertd.notify.silences import (
     to_record,
 )
 from alertd.rules.durations import parse_duration
+from alertd.server.auth import read_token
 from alertd.settings import Settings
 from alertd.store.sqlite import SqliteStore
 
@@ -39,8 +42,11 @@ COLUMNS = ("id", "state", "matchers", "starts", "ends", "author", "comment")
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock | None = None) -> int:
     """Carry out `silence add|list|expire`: 0 done, 1 failed or unknown id, 2 bad usage."""
-    path = Settings().state_file
+    settings = Settings()
+    path = settings.state_file
     now = (clock or SystemClock()).now()
+    if getattr(args, "url", None):
+        return _remote(args, settings, now, out, err)
     try:
         if args.action == "add":
             return _add(args, path, now, out, err)
@@ -51,6 +57,37 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock | None 
     except StoreError as exc:
         print(str(exc), file=err)
         return 1
+    raise AssertionError(f"unhandled silence action {args.action}")
+
+
+def _remote(
+    args: argparse.Namespace, settings: Settings, now: dt.datetime, out: TextIO, err: TextIO
+) -> int:
+    """The action through the daemon at `--url` / ALERTD_URL, with ALERTD_API_TOKEN."""
+    try:
+        token = read_token(settings.api_token.get_secret_value(), settings.api_token_file)
+    except ValueError as exc:
+        print(f"alertd silence: {exc}", file=err)
+        return 1
+    remote = RemoteSilences(args.url, token)
+    try:
+        if args.action == "add":
+            return _add(args, None, now, out, err, remote)
+        if args.action == "list":
+            shown = [s for s in remote.silences() if args.all or s.state(now) != "expired"]
+            return _show(shown, now, show_expired=args.all, json_output=args.json, out=out)
+        if args.action == "expire":
+            before = remote.get(args.id)
+            if before is None:
+                print(f"no silence {args.id!r} at {args.url}", file=err)
+                return 1
+            remote.expire(args.id)
+            return _expired(before, now, out)
+    except RemoteError as exc:
+        print(f"alertd silence: {exc}", file=err)
+        return 1
+    finally:
+        remote.close()
     raise AssertionError(f"unhandled silence action {args.action}")
 
 
@@ -99,7 +136,14 @@ def as_json(silence: Silence, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _add(args: argparse.Namespace, path: Path, now: dt.datetime, out: TextIO, err: TextIO) -> int:
+def _add(
+    args: argparse.Namespace,
+    path: Path | None,
+    now: dt.datetime,
+    out: TextIO,
+    err: TextIO,
+    remote: RemoteSilences | None = None,
+) -> int:
     author = args.author or os.environ.get("USER") or "unknown"
     try:
         silence = requested(
@@ -114,7 +158,11 @@ def _add(args: argparse.Namespace, path: Path, now: dt.datetime, out: TextIO, er
     except (SilenceError, UsageError) as exc:
         print(f"alertd silence add: {exc}", file=err)
         return 2
-    anyio.run(_store, path, to_record(silence))
+    if remote is not None:
+        silence = dataclasses.replace(silence, id=remote.add(silence))
+    else:
+        assert path is not None
+        anyio.run(_store, path, to_record(silence))
     if args.json:
         print(json.dumps(as_json(silence, now)), file=out)
     else:
@@ -138,6 +186,12 @@ def _list(
     shown = [
         s for s in (from_record(r) for r in records) if show_expired or s.state(now) != "expired"
     ]
+    return _show(shown, now, show_expired=show_expired, json_output=json_output, out=out)
+
+
+def _show(
+    shown: list[Silence], now: dt.datetime, *, show_expired: bool, json_output: bool, out: TextIO
+) -> int:
     if json_output:
         print(json.dumps([as_json(s, now) for s in shown]), file=out)
     elif not shown:
@@ -155,7 +209,12 @@ def _expire(path: Path, silence_id: str, now: dt.datetime, out: TextIO, err: Tex
     if before is None:
         print(f"no silence {silence_id!r} in {path} (see alertd silence list --all)", file=err)
         return 1
-    silence = from_record(before)
+    return _expired(from_record(before), now, out)
+
+
+def _expired(silence: Silence, now: dt.datetime, out: TextIO) -> int:
+    """Say what expiring `silence` (as it was before) did."""
+    silence_id = silence.id
     if silence.state(now) == "expired":
         print(f"silence {silence_id} had already ended at {_short(silence.ends_at)}", file=out)
     else:

@@ -29,6 +29,16 @@ from alertd.store.health import StateHealth
 log = structlog.get_logger(__name__)
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupEvaluation:
+    """A group's last tick, as the HTTP API and metrics show it: when it evaluated, how
+    long it took (event-loop seconds), and each SQL statement with the rules it answers."""
+
+    at: dt.datetime
+    duration_seconds: float
+    queries: tuple[tuple[str, tuple[str, ...]], ...]
+
+
 class Evaluator:
     """Holds the alert states between ticks; the store holds them across restarts."""
 
@@ -56,6 +66,10 @@ class Evaluator:
         self.commit_lock = anyio.Lock()
         # Whether a retirement the store could not commit waits for the next tick.
         self._unretired = False
+        # Read by the HTTP API and metrics: each group's last tick, and how many ticks in
+        # a row each dataset's queries have failed (0 once it answers).
+        self.evaluations: dict[str, GroupEvaluation] = {}
+        self.dataset_failures: dict[str, int] = {}
 
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
@@ -82,6 +96,7 @@ class Evaluator:
 
     async def tick(self, group: Group, at: dt.datetime) -> Step:
         """Evaluate one group for the windows ending at `at`, and commit what changed."""
+        started = anyio.current_time()
         try:
             planned = plan(group.rules, self.ruleset.datasets, at)
         except (PlanError, UnsafeLiteralError) as exc:
@@ -91,6 +106,7 @@ class Evaluator:
             self._mark_unhealthy(group, {rule.name: str(exc) for rule in group.rules})
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
         answers = await run_plan(planned, self.source)
+        self._count_outcomes(planned, answers)
         async with self.commit_lock:
             if self._unretired:
                 await self._retire(at)
@@ -100,6 +116,11 @@ class Evaluator:
                 log.warning("tick.not_committed", group=group.name, at=at.isoformat())
                 return Step()
         self._mark_unhealthy(group, result.unhealthy)
+        self.evaluations[group.name] = GroupEvaluation(
+            at,
+            anyio.current_time() - started,
+            tuple((p.query.sql, p.query.rules) for p in planned.queries),
+        )
         log.info(
             "tick.done",
             group=group.name,
@@ -159,6 +180,13 @@ class Evaluator:
         self.commits.committed()
         self.health.wrote(at)
         return True
+
+    def _count_outcomes(
+        self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+    ) -> None:
+        for dataset, error in _outcomes(planned, answers).items():
+            failed = self.dataset_failures.get(dataset, 0) + 1 if error is not None else 0
+            self.dataset_failures[dataset] = failed
 
     def _mark_unhealthy(self, group: Group, unhealthy: Mapping[str, str]) -> None:
         for rule in group.rules:

@@ -81,7 +81,7 @@ def analytics_routes(
             try:
                 window = parse_window(text)
             except WindowError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+                return JSONResponse({"message": str(exc)}, status_code=400)
 
             async def compute() -> Report:
                 at = clock.now().replace(microsecond=0)
@@ -91,7 +91,7 @@ def analytics_routes(
             try:
                 body = await cache.get((path, window), compute)
             except AnalyticsError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=502)
+                return JSONResponse({"message": str(exc)}, status_code=502)
             return JSONResponse({"window": text, **body}, headers=headers)
 
         return Route(path, answer, methods=["GET"])

@@ -24,6 +24,7 @@ from alertd.model import Query, Rows
 from alertd.retry_after import retry_after_seconds
 from alertd.sources import ae_rows
 from alertd.sources.answer_shape import shape_problem
+from alertd.sources.stats import SourceStats
 
 REJECTION_CHARS = 500
 # Past this many seconds of retrying, a tick is better off without the answer.
@@ -58,6 +59,7 @@ class AnalyticsEngineSource:
         monotonic: Callable[[], float] = time.monotonic,
         deadline: float = DEFAULT_DEADLINE_SECONDS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        stats: SourceStats | None = None,
     ) -> None:
         if timeout <= 0 or retries < 0 or concurrency < 1:
             raise ValueError("need timeout > 0, retries >= 0 and concurrency >= 1")
@@ -71,6 +73,7 @@ class AnalyticsEngineSource:
         # message; refuse it here, naming nothing of its value.
         if any(not 0x21 <= ord(ch) <= 0x7E for ch in token.get_secret_value()):
             raise ValueError("the API token holds characters that cannot go in an HTTP header")
+        self.stats = stats if stats is not None else SourceStats()
         self._api_base = api_base.rstrip("/")
         self._account_id = account_id
         self._url = f"{self._api_base}/accounts/{quote(account_id, safe='')}/analytics_engine/sql"
@@ -100,6 +103,8 @@ class AnalyticsEngineSource:
         """Run one query; raise `SourceError` once it failed for good, ran out of attempts,
         or would have to wait past its deadline."""
         budget = _Budget(self._monotonic, self._deadline, self._retries + 1)
+        stats = self.stats.of(query.dataset)
+        stats.queries += 1
         retrying = AsyncRetrying(
             stop=budget.stop,
             wait=self._delay,
@@ -111,8 +116,11 @@ class AnalyticsEngineSource:
             async for attempt in retrying:
                 with attempt:
                     number = attempt.retry_state.attempt_number
+                    if number == 2:
+                        stats.retried += 1
                     rows = await self._attempt(query, number, budget)
         except SourceError as exc:
+            stats.failed += 1
             if not exc.retryable:
                 raise
             raise SourceError(
@@ -121,6 +129,7 @@ class AnalyticsEngineSource:
                 status=exc.status,
                 retry_after=exc.retry_after,
             ) from exc
+        stats.rows_read += len(rows.data)
         return rows
 
     async def aclose(self) -> None:
@@ -166,6 +175,7 @@ class AnalyticsEngineSource:
             "Content-Type": "text/plain; charset=utf-8",
         }
         sql = query.sql.encode("utf-8")
+        self.stats.attempted(query.dataset, len(sql))
         try:
             async with self._client.stream(
                 "POST", self._url, content=sql, headers=headers, timeout=self._timeout

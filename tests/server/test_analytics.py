@@ -238,7 +238,7 @@ async def test_window_parameter_narrows_every_number(served: Served) -> None:
 @pytest.mark.parametrize("window", ["abc", "0s", "1.5s", "-5m", "91d", ""])
 async def test_a_bad_window_is_a_400_naming_it(served: Served, window: str) -> None:
     body = await served.get(f"/api/analytics/database/health?window={window}", status=400)
-    assert body["error"].startswith(f"window {window!r}")
+    assert body["message"].startswith(f"window {window!r}")
     assert served.source.queries == []
 
 
@@ -279,9 +279,9 @@ async def test_a_failing_source_is_a_502_and_is_not_kept(
         for _ in range(2):
             response = await client.get("/api/analytics/database/health")
             assert response.status_code == 502
-            assert "pitchey_database_metrics" in response.json()["error"]
+            assert "pitchey_database_metrics" in response.json()["message"]
         assert len(source.queries) == 2
         response = await client.get("/api/analytics/performance/overview")
         assert response.status_code == 502
-        assert "Authorization" in response.json()["error"]
+        assert "Authorization" in response.json()["message"]
     await source.aclose()

@@ -1,0 +1,83 @@
+"""What the HTTP server reads: the daemon's live parts, handed over once at start."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from alertd.clock import Clock
+from alertd.engine.evaluator import Evaluator
+from alertd.engine.scheduler import GroupScheduler
+from alertd.notify.delivery import Deliverer
+from alertd.notify.notifier import Notifier
+from alertd.sources.stats import SourceStats
+from alertd.store.base import Store
+from alertd.store.health import StateHealth
+
+log = structlog.get_logger(__name__)
+
+# Reloads the rules and notification settings; whether the new ones were taken.
+Reload = Callable[[], Awaitable[bool]]
+
+# Readiness wants each dataset to have answered within this many of its last ticks.
+READY_FAILED_TICKS = 3
+
+
+@dataclasses.dataclass
+class ReloadStatus:
+    """How the last reload went, for `alertd_config_last_reload_*`."""
+
+    successful: bool = True
+    last_success_at: dt.datetime | None = None
+
+    def record(self, ok: bool, at: dt.datetime) -> None:
+        self.successful = ok
+        if ok:
+            self.last_success_at = at
+
+    def tracked(self, reload: Reload, clock: Clock) -> Reload:
+        """`reload`, recording here how each call went (SIGHUP and the API share it)."""
+
+        async def reload_and_record() -> bool:
+            try:
+                ok = await reload()
+            except Exception:  # a bug in reloading must not end the daemon or the request
+                log.exception("rules.reload_failed")
+                ok = False
+            self.record(ok, clock.now())
+            return ok
+
+        return reload_and_record
+
+
+@dataclasses.dataclass
+class LoopLag:
+    """How late the event loop last woke a timer, in seconds (see `serve.watch_loop`)."""
+
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
+class ServerParts:
+    """The daemon's parts the API reads at each request, so a reload shows at once.
+
+    `api_token` None turns the changing endpoints off (they answer 403 saying so).
+    """
+
+    evaluator: Evaluator
+    notifier: Notifier
+    store: Store
+    clock: Clock
+    health: StateHealth
+    started_at: dt.datetime
+    deliverer: Deliverer | None = None
+    scheduler: GroupScheduler | None = None
+    source_stats: SourceStats | None = None
+    reload: Reload | None = None
+    reload_status: ReloadStatus = dataclasses.field(default_factory=ReloadStatus)
+    loop_lag: LoopLag = dataclasses.field(default_factory=LoopLag)
+    api_token: str | None = None
+    version: str = "0.1.0"
