@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 
 from alertd.clock import Clock
 from alertd.errors import ReceiverError, StoreError
@@ -106,9 +107,37 @@ class Deliverer:
         self.outcomes = Outcomes(store, clock, self.health)
         # Receivers whose loop met a store error since it last began a round.
         self._store_trouble: set[str] = set()
-        self.counters: dict[str, Counters] = {name: Counters() for name in receivers}
-        self._limits = {name: RateLimit(clock, (rates or {}).get(name, 10.0)) for name in receivers}
-        self._concurrency = {name: anyio.CapacityLimiter(concurrency) for name in receivers}
+        self.concurrency = concurrency
+        self.counters: dict[str, Counters] = {}
+        self._limits: dict[str, RateLimit] = {}
+        self._concurrency: dict[str, anyio.CapacityLimiter] = {}
+        self._loops: dict[str, anyio.CancelScope] = {}
+        self._tasks: TaskGroup | None = None
+        self._take(receivers, rates or {})
+
+    def _take(self, receivers: Mapping[str, Receiver], rates: Mapping[str, float]) -> None:
+        self.receivers = dict(receivers)
+        for name in receivers:
+            rate = rates.get(name, 10.0)
+            self.counters.setdefault(name, Counters())
+            limit = self._limits.get(name)
+            if limit is None or limit.rate != rate:
+                self._limits[name] = RateLimit(self.clock, rate)
+            self._concurrency.setdefault(name, anyio.CapacityLimiter(self.concurrency))
+
+    def reload(self, receivers: Mapping[str, Receiver], rates: Mapping[str, float]) -> None:
+        """Send through `receivers` from now on (a reload rebuilt them).
+
+        The next attempt of a receiver that is still there goes through its new instance
+        (a rotated webhook URL takes effect), keeping its queue and rate limit; a send in
+        flight finishes as it began. A receiver no longer configured stops delivering:
+        its entries wait, and expire at their age limit, as after a restart without it.
+        """
+        self._take(receivers, rates)
+        if self._tasks is None:
+            return
+        self._start_loops(self._tasks)
+        self._tasks.start_soon(self._expire_unconfigured_until_done)
 
     async def deliver_due(self, receiver: str) -> int:
         """Attempt every entry of `receiver` due now; the number attempted."""
@@ -149,11 +178,27 @@ class Deliverer:
             self._store_trouble.add(outcome.notification.receiver)
 
     async def run(self) -> None:
-        """Deliver for every receiver until cancelled."""
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._expire_unconfigured_until_done)
-            for name in self.receivers:
-                tasks.start_soon(self._loop, name)
+        """Deliver for every receiver until cancelled; `reload` starts and stops loops."""
+        try:
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                tasks.start_soon(self._expire_unconfigured_until_done)
+                self._start_loops(tasks)
+                await anyio.sleep_forever()
+        finally:
+            self._tasks = None
+            self._loops.clear()
+
+    def _start_loops(self, tasks: TaskGroup) -> None:
+        """A loop for each receiver that has none; the loops of those gone are stopped."""
+        for name, scope in list(self._loops.items()):
+            if name not in self.receivers:
+                scope.cancel()
+                del self._loops[name]
+        for name in self.receivers:
+            if name not in self._loops:
+                self._loops[name] = anyio.CancelScope()
+                tasks.start_soon(self._loop, name, self._loops[name], name=f"deliver {name}")
 
     async def _expire_unconfigured_until_done(self) -> None:
         """`expire_unconfigured`, retried with backoff while the store fails: the
@@ -217,7 +262,11 @@ class Deliverer:
                 return
             await self.clock.sleep(POLL_SECONDS if not attempted else 0)
 
-    async def _loop(self, receiver: str) -> None:
+    async def _loop(self, receiver: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            await self._deliver_forever(receiver)
+
+    async def _deliver_forever(self, receiver: str) -> None:
         failures = 0
         while True:
             self._store_trouble.discard(receiver)

@@ -9,7 +9,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from alertd import daemon
+from alertd import pipeline
 from alertd.rules.ruleset import RuleSet
 
 pytestmark = pytest.mark.anyio
@@ -31,11 +31,11 @@ async def test_the_event_loop_keeps_running_while_rules_load() -> None:
         tasks.start_soon(other_work)
         await anyio.lowlevel.checkpoint()
         before = turns
-        found = await daemon.load([RULES], False)
+        found = await pipeline.load([RULES])
         during = turns - before
         loading = False
     assert not isinstance(found, list)
-    ruleset, _ = found
+    ruleset = found.ruleset
     assert isinstance(ruleset, RuleSet)
     assert ruleset.rules
     assert threading.get_ident() == loop_thread
