@@ -89,6 +89,7 @@ class NotificationService:
         self.notifier.committed(changes)
         for entry in changes.outbox:
             self.on_enqueue(entry)
+        self.deliverer.enqueued({entry.notification.receiver for entry in changes.outbox})
 
     async def flush(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
         """One notifier step at `at`: commits the groups and outbox entries it finds."""
