@@ -26,6 +26,13 @@ def watched(paths: Sequence[Path]) -> list[Path]:
     return [p for p in dict.fromkeys(folders) if p.is_dir()]
 
 
+def relevant(change: watchfiles.Change, path: str) -> bool:
+    """A YAML file, or a ConfigMap's `..data` link or `..` folder; not a state file or an
+    editor's swap file kept beside the rules."""
+    name = Path(path).name
+    return name.startswith("..") or name.endswith((".yaml", ".yml"))
+
+
 async def watch_rules(
     paths: Sequence[Path],
     reload: Callable[[], Awaitable[object]],
@@ -41,10 +48,9 @@ async def watch_rules(
     folders = watched(paths)
     if not folders:
         return
-    # The rules loader picks the files; any change (a symlink swap included) may matter.
     changes = watchfiles.awatch(
         *folders,
-        watch_filter=None,
+        watch_filter=relevant,
         debounce=debounce_ms,
         rust_timeout=idle_ms,
         yield_on_timeout=True,

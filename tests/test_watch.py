@@ -8,9 +8,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+import watchfiles
 
 from alertd.pipeline import load_config
-from alertd.watch import watch_rules
+from alertd.watch import relevant, watch_rules
 from tests.engine.timeline import DATASETS
 
 pytestmark = pytest.mark.anyio
@@ -104,3 +105,14 @@ async def test_an_editors_save_reloads_the_edited_rules(tmp_path: Path) -> None:
             await reloaded.wait()
             tasks.cancel_scope.cancel()
     assert seen == [["Second"]]
+
+
+def test_only_rule_files_and_configmap_links_count_as_changes(tmp_path: Path) -> None:
+    def counts(name: str) -> bool:
+        return relevant(watchfiles.Change.modified, str(tmp_path / name))
+
+    assert [counts(n) for n in ("live.yaml", "notify.yml", "..data", "..2026_12_02.1")] == [
+        True
+    ] * 4
+    # A state file, an editor's swap file, anything else kept beside the rules.
+    assert [counts(n) for n in ("alertd.db-wal", ".live.yaml.swp", "notes.txt")] == [False] * 3
