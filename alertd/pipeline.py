@@ -247,35 +247,37 @@ class Pipeline:
         webhook URL is used from the next send on.
         """
         async with self._reloading:
-            found = await load(self.paths)
-            built: Receivers | list[RuleError] = found if isinstance(found, list) else []
-            if isinstance(found, Config):
-                built = receivers_for(
-                    found,
-                    self.wiring.client,
-                    self.wiring.out,
-                    console_json=self.wiring.console_json,
-                )
+            found = await self._validated()
             self.last_reload_at = self.wiring.clock.now()
-            if isinstance(built, list) or not isinstance(found, Config):
-                errors = built if isinstance(built, list) else []
+            if isinstance(found, list):
                 self.last_reload_successful = False
-                self.reload_errors = errors
-                log.error("rules.reload_failed", errors=[str(e) for e in errors])
+                self.reload_errors = found
+                log.error("rules.reload_failed", errors=[str(e) for e in found])
                 return False
-            self._swap(found, built)
-            retired = await self.evaluator.reload(found.ruleset, self.now())
-            self.scheduler.schedule(found.ruleset.groups)
+            config, receivers = found
+            self._swap(config, receivers)
+            retired = await self.evaluator.reload(config.ruleset, self.now())
+            self.scheduler.schedule(config.ruleset.groups)
             self.last_reload_successful = True
             self.reload_errors = []
             log.info(
                 "rules.reloaded",
-                rules=len(found.ruleset.rules),
-                groups=len(found.ruleset.groups),
-                receivers=sorted(built.by_name),
+                rules=len(config.ruleset.rules),
+                groups=len(config.ruleset.groups),
+                receivers=sorted(receivers.by_name),
             )
             self.show(retired.transitions)
             return True
+
+    async def _validated(self) -> tuple[Config, Receivers] | list[RuleError]:
+        """The rules folder loaded afresh with its receivers built, or every error."""
+        found = await load(self.paths)
+        if isinstance(found, list):
+            return found
+        built = receivers_for(
+            found, self.wiring.client, self.wiring.out, console_json=self.wiring.console_json
+        )
+        return built if isinstance(built, list) else (found, built)
 
     def _swap(self, config: Config, receivers: Receivers) -> None:
         for skipped in config.notify.skipped:
