@@ -79,8 +79,14 @@ class Hooks:
 
     clock: FakeClock
     sent: list[tuple[dt.datetime, str, str, list[str]]] = field(default_factory=list)
+    # Paths that answer 503 (a revoked URL behind a proxy), and what they were sent.
+    down: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path in self.down:
+            self.refused.append(request.url.path)
+            return httpx.Response(503)
         body = json.loads(request.content)
         names = sorted(a["labels"]["alertname"] for a in body["alerts"])
         self.sent.append((self.clock.now(), request.url.path, body["status"], names))
@@ -234,3 +240,27 @@ async def test_a_reload_swaps_rules_and_receivers_keeping_unchanged_rules_as_the
     source.series["db"] = {}
     await clock.advance_to(minutes(10))
     assert hooks.sent[3:] == [(minutes(9.5), "/two", "resolved", ["Errors"])]
+
+
+async def test_a_notification_waiting_for_a_retry_goes_to_the_receivers_rotated_url(
+    running: Running, tmp_path: Path
+) -> None:
+    pipeline, clock, hooks = running.pipeline, running.clock, running.hooks
+    hooks.down.add("/one")
+    running.source.series["db"] = {"": 50}
+    await clock.advance_to(minutes(4))
+    assert hooks.sent == []
+    assert len(hooks.refused) >= 2  # the page, retried with backoff
+    (waiting,) = await pipeline.wiring.store.outbox()
+    assert waiting.attempts == len(hooks.refused)
+
+    (tmp_path / "rules" / "notify.yaml").write_text(notify("http://127.0.0.1:9/two"))
+    assert await pipeline.reload()
+    await clock.advance_to(minutes(10))
+    # The same notification, at its next retry, through the rebuilt receiver.
+    assert [(path, status, names) for _, path, status, names in hooks.sent] == [
+        ("/two", "firing", ["Errors"])
+    ]
+    (delivered,) = await pipeline.wiring.store.outbox()
+    assert delivered.id == waiting.id
+    assert delivered.attempts == len(hooks.refused) + 1
