@@ -110,6 +110,26 @@ class FakeClock:
         await self.advance_to(self._now + dt.timedelta(seconds=seconds))
 
 
+async def wait_first(clock: Clock, deadline: dt.datetime | None, *events: anyio.Event) -> None:
+    """Return when one of `events` is set or `clock` reaches `deadline`, whichever is first
+    (with neither deadline nor events, at once)."""
+    async with anyio.create_task_group() as tasks:
+
+        async def wait(event: anyio.Event) -> None:
+            await event.wait()
+            tasks.cancel_scope.cancel()
+
+        if deadline is not None:
+
+            async def timer() -> None:
+                await clock.sleep_until(deadline)
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(timer)
+        for event in events:
+            tasks.start_soon(wait, event)
+
+
 async def settle() -> None:
     """Let every task that can run, run, until all of them wait.
 

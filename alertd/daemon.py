@@ -1,10 +1,9 @@
-"""`alertd run`: the only place that builds every part and wires them together."""
+"""`alertd run`: opens the store, the source and the HTTP client, builds the pipeline on
+them (alertd/pipeline.py) and runs it until stopped."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import functools
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -15,49 +14,30 @@ import httpx
 import structlog
 
 from alertd.clock import Clock
-from alertd.engine.evaluator import Evaluator
-from alertd.engine.scheduler import GroupScheduler
 from alertd.engine.step import Step
-from alertd.errors import RuleError, StoreError
+from alertd.errors import StoreError
 from alertd.model import Transition
-from alertd.notify.build import build_receivers, notify_config
-from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver, as_json
-from alertd.notify.delivery import Deliverer
-from alertd.notify.notifier import Notifier
-from alertd.notify.receiver_config import ConsoleConfig
-from alertd.notify.service import NotificationService
-from alertd.query.check import check_rules
-from alertd.rules.ruleset import Group, RuleSet
+from alertd.pipeline import (
+    RECEIVER_TIMEOUT_SECONDS,
+    Config,
+    Pipeline,
+    Wiring,
+    build_source,
+    load,
+    receivers_for,
+)
+from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
-from alertd.server.parts import ReloadStatus, ServerParts
+from alertd.server.parts import Reload, ReloadStatus, ServerParts
 from alertd.settings import Settings
-from alertd.sources.analytics_engine import AnalyticsEngineSource
-from alertd.sources.stats import SourceStats
-from alertd.store.commits import Commits
-from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
+from alertd.watch import watch_rules
 
 log = structlog.get_logger(__name__)
 
-RECEIVER_TIMEOUT_SECONDS = 10.0
 DRAIN_SECONDS = 10.0
-
-
-def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
-    return AnalyticsEngineSource(
-        settings.cloudflare_api_base,
-        settings.cloudflare_account_id,
-        settings.cloudflare_api_token,
-        sleep=clock.sleep,
-        timeout=settings.query_timeout_seconds,
-        retries=settings.query_retries,
-        concurrency=settings.query_concurrency,
-        deadline=settings.query_deadline_seconds,
-        max_response_bytes=settings.query_max_response_bytes,
-        stats=SourceStats(clock.now),
-    )
 
 
 async def run(
@@ -76,26 +56,11 @@ async def run(
     if problem:
         print(problem, file=err)
         return 1
-    found = await load(paths, json_lines)
+    found = await load(paths)
     if isinstance(found, list):
         for error in found:
             print(error, file=err)
         return 1
-    ruleset, config = found
-    for skipped in config.skipped:
-        log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
-    console = ConsoleReceiver(out, json_lines=json_lines)
-
-    def show(changes: Sequence[Transition]) -> None:
-        for transition in changes:
-            log.info("alert.transition", **as_json(transition))
-            if transitions:
-                console.emit(transition)
-
-    async def emit(group: Group, step: Step) -> None:
-        show(step.transitions)
-
-    delay = dt.timedelta(seconds=settings.evaluation_delay_seconds)
     try:
         source = build_source(settings, clock)
     except ValueError as exc:
@@ -110,108 +75,141 @@ async def run(
         await source.aclose()
         print(str(exc), file=err)
         return 1
-    # Whether the store takes writes; what /metrics and readiness are to report.
-    health = StateHealth()
     try:
         async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
-            receivers, rates = build_receivers(config, client, out)
-            # The evaluator commits alert states and says so here; the notifier, woken,
-            # reads them and commits the notifications they call for.
-            commits = Commits()
-            service = NotificationService(
-                Notifier(
-                    config,
-                    {r.name: r for r in ruleset.rules},
-                    max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
-                ),
-                Deliverer(store, receivers, clock, rates=rates, health=health),
+            wiring = Wiring(
                 store,
-                clock,
-            )
-            evaluator = Evaluator(
-                ruleset,
                 source,
-                store,
-                source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
-                commits=commits,
-                health=health,
-            )
-            try:
-                await service.restore()
-                await evaluator.restore()
-                retired = await evaluator.retire(_now(clock, delay))
-            except StoreError as exc:  # a store unusable at start is refused like a bad file
-                print(str(exc), file=err)
-                return 1
-            show(retired.transitions)
-            scheduler = GroupScheduler(
-                evaluator,
                 clock,
-                delay=delay,
-                on_step=emit,
-                concurrency=settings.group_concurrency,
+                client,
+                out,
+                console_json=json_lines,
+                source_stats=source.stats,
             )
-            reload = ReloadStatus()
-            reload_rules = reload.tracked(
-                functools.partial(_reload, scheduler, evaluator, service, paths, show, json_lines),
-                clock,
+            return await serve(
+                wiring, settings, paths, found, err=err, transitions=transitions, stop=stop
             )
-            # The HTTP API, health and metrics read the parts built above.
-            try:
-                http = http_server(
-                    settings,
-                    ServerParts(
-                        evaluator,
-                        service.notifier,
-                        store,
-                        clock,
-                        health,
-                        clock.now(),
-                        deliverer=service.deliverer,
-                        scheduler=scheduler,
-                        source_stats=source.stats,
-                        reload=reload_rules,
-                        reload_status=reload,
-                    ),
-                    source,
-                )
-            except HttpSetupError as exc:
-                print(str(exc), file=err)
-                return 1
-            async with anyio.create_task_group() as background:
-                await background.start(http.run)
-                background.start_soon(
-                    prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
-                )
-                background.start_soon(service.run, lambda: evaluator.states, commits, delay)
-                async with anyio.create_task_group() as delivering:
-                    delivering.start_soon(service.deliverer.run)
-                    await delivering.start(scheduler.run, ruleset.groups)
-                    log.info(
-                        "daemon.started",
-                        rules=len(ruleset.rules),
-                        groups=len(ruleset.groups),
-                        receivers=sorted(receivers),
-                    )
-                    await _serve_signals(reload_rules, stop)
-                    http.stop()
-                    await scheduler.shutdown()
-                    # The delivery loop ends (its sends in flight finish) before the drain
-                    # starts, so no notification is sent by both.
-                    delivering.cancel_scope.cancel()
-                # What was decided before the stop is sent now if it can be; the rest
-                # waits in the outbox for the next start.
-                await service.deliverer.drain(DRAIN_SECONDS)
-                background.cancel_scope.cancel()
     finally:
         await source.aclose()
         await store.aclose()
+
+
+async def serve(
+    wiring: Wiring,
+    settings: Settings,
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    err: TextIO,
+    transitions: bool = False,
+    stop: anyio.Event | None = None,
+    signals: bool = True,
+    watch: bool = True,
+    http: bool = True,
+    started: Callable[[Pipeline], None] = lambda _: None,
+) -> int:
+    """The daemon on parts opened by the caller (a test hands in a MemoryStore, an
+    in-process source and a FakeClock): 0 once stopped, 1 if it cannot start.
+
+    `signals` listens for SIGTERM/SIGINT (stop) and SIGHUP (reload); `watch` reloads when
+    a rules folder changes; `http` serves the HTTP API and status page. `started` is
+    handed the running pipeline, whose `reload()` anything else may call.
+    """
+    console = ConsoleReceiver(wiring.out, json_lines=wiring.console_json)
+
+    def show(changes: Sequence[Transition]) -> None:
+        for transition in changes:
+            log.info("alert.transition", **as_json(transition))
+            if transitions:
+                console.emit(transition)
+
+    async def emit(group: Group, step: Step) -> None:
+        show(step.transitions)
+
+    for skipped in config.notify.skipped:
+        log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
+    receivers = receivers_for(config, wiring.client, wiring.out, console_json=wiring.console_json)
+    if isinstance(receivers, list):
+        for error in receivers:
+            print(error, file=err)
+        return 1
+    pipeline = Pipeline(paths, config, receivers, wiring, settings, on_step=emit, show=show)
+    try:
+        await pipeline.restore()
+    except StoreError as exc:  # a store unusable at start is refused like a bad file
+        print(str(exc), file=err)
+        return 1
+    store, clock = wiring.store, wiring.clock
+    # SIGHUP, the rules folder's watch and `POST /-/reload` all reload through this, so the
+    # metrics say how the last one went whoever asked.
+    reload_status = ReloadStatus()
+    reload = reload_status.tracked(pipeline.reload, clock)
+    server = None
+    if http:
+        try:
+            server = http_server(
+                settings, _server_parts(pipeline, reload, reload_status), wiring.source
+            )
+        except HttpSetupError as exc:
+            print(str(exc), file=err)
+            return 1
+    async with anyio.create_task_group() as background:
+        if server is not None:
+            await background.start(server.run)
+        background.start_soon(
+            prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
+        )
+        background.start_soon(pipeline.run_notifier)
+        if watch:
+            background.start_soon(watch_rules, paths, reload)
+        async with anyio.create_task_group() as delivering:
+            delivering.start_soon(pipeline.deliverer.run)
+            await delivering.start(pipeline.scheduler.run, config.ruleset.groups)
+            log.info(
+                "daemon.started",
+                rules=len(config.ruleset.rules),
+                groups=len(config.ruleset.groups),
+                receivers=sorted(receivers.by_name),
+            )
+            started(pipeline)
+            await _serve_signals(reload, stop, signals)
+            if server is not None:
+                server.stop()
+            await pipeline.scheduler.shutdown()
+            # The delivery loop ends (its sends in flight finish) before the drain
+            # starts, so no notification is sent by both.
+            delivering.cancel_scope.cancel()
+        # What was decided before the stop is sent now if it can be; the rest waits in
+        # the outbox for the next start.
+        await pipeline.deliverer.drain(DRAIN_SECONDS)
+        background.cancel_scope.cancel()
     log.info("daemon.stopped")
     return 0
 
 
-async def _serve_signals(reload: Callable[[], Awaitable[object]], stop: anyio.Event | None) -> None:
-    """Wait for a stop; SIGHUP reloads the rules, keeping the old ones if the new are bad."""
+def _server_parts(pipeline: Pipeline, reload: Reload, status: ReloadStatus) -> ServerParts:
+    """What the HTTP API reads: the pipeline's parts, which a reload keeps (it swaps what
+    they hold, not them)."""
+    wiring = pipeline.wiring
+    return ServerParts(
+        pipeline.evaluator,
+        pipeline.service.notifier,
+        wiring.store,
+        wiring.clock,
+        wiring.health,
+        wiring.clock.now(),
+        deliverer=pipeline.deliverer,
+        scheduler=pipeline.scheduler,
+        source_stats=wiring.source_stats,
+        reload=reload,
+        reload_status=status,
+    )
+
+
+async def _serve_signals(
+    reload: Callable[[], Awaitable[bool]], stop: anyio.Event | None, signals: bool
+) -> None:
+    """Wait for a stop; SIGHUP reloads, keeping the old set if the new one is bad."""
     async with anyio.create_task_group() as tasks:
         if stop is not None:
 
@@ -220,94 +218,16 @@ async def _serve_signals(reload: Callable[[], Awaitable[object]], stop: anyio.Ev
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(wait_stop)
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-            async for received in signals:
-                if received == signal.SIGHUP:
+        if not signals:
+            await anyio.sleep_forever()
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as received:
+            async for signum in received:
+                if signum == signal.SIGHUP:
                     try:
                         await reload()
                     except Exception:
                         log.exception("rules.reload_failed")
                     continue
-                log.info("daemon.stopping", signal=signal.Signals(received).name)
+                log.info("daemon.stopping", signal=signal.Signals(signum).name)
                 tasks.cancel_scope.cancel()
                 return
-
-
-async def load(
-    paths: Sequence[Path], json_lines: bool
-) -> tuple[RuleSet, NotifyConfig] | list[RuleError]:
-    """The rules and notification settings in `paths`, or every error found in them.
-
-    Reading and checking files takes a while on a big rule set; in a worker thread it
-    keeps ticks, deliveries and signals going meanwhile.
-    """
-    return await anyio.to_thread.run_sync(_load, paths, json_lines)
-
-
-def _load(
-    paths: Sequence[Path], json_lines: bool
-) -> tuple[RuleSet, NotifyConfig] | list[RuleError]:
-    loaded = check_rules(paths)
-    config, notify_errors = notify_config(paths)
-    errors = [*loaded.errors, *notify_errors]
-    if errors or config is None:
-        return errors
-    return loaded.ruleset, _console_format(config, json_lines)
-
-
-def _console_format(config: NotifyConfig, json_lines: bool) -> NotifyConfig:
-    """With `--json`, console receivers write JSON lines whatever the file asks, so every
-    line `run` prints on stdout is JSON."""
-    if not json_lines:
-        return config
-    receivers = {
-        name: dataclasses.replace(
-            receiver, integration=receiver.integration.model_copy(update={"format": "json"})
-        )
-        if isinstance(receiver.integration, ConsoleConfig)
-        else receiver
-        for name, receiver in config.receivers.items()
-    }
-    return dataclasses.replace(config, receivers=receivers)
-
-
-def _now(clock: Clock, delay: dt.timedelta) -> dt.datetime:
-    """The evaluation-time "now" that notifications and retirements use."""
-    return (clock.now() - delay).replace(microsecond=0)
-
-
-async def _reload(
-    scheduler: GroupScheduler,
-    evaluator: Evaluator,
-    service: NotificationService,
-    paths: Sequence[Path],
-    show: Callable[[Sequence[Transition]], None],
-    json_lines: bool,
-) -> bool:
-    """Take the rules and notification settings anew; False (logged) when they are bad."""
-    found = await load(paths, json_lines)
-    if isinstance(found, list):
-        log.error("rules.reload_failed", errors=[str(e) for e in found])
-        return False
-    ruleset, config = found
-    evaluator.ruleset = ruleset
-    service.notifier.rules = {r.name: r for r in ruleset.rules}
-    _reload_routing(service.notifier, config)
-    retired = await evaluator.retire(_now(scheduler.clock, scheduler.delay))
-    scheduler.schedule(ruleset.groups)
-    log.info("rules.reloaded", rules=len(ruleset.rules))
-    show(retired.transitions)
-    return True
-
-
-def _reload_routing(notifier: Notifier, config: NotifyConfig) -> None:
-    """Take new routes, inhibitions and time intervals; receivers are built at start, so
-    changed receivers keep the old notification settings until a restart."""
-    if config.receivers != notifier.config.receivers:
-        log.warning(
-            "notify.reload_needs_restart",
-            reason="receivers changed; routes, inhibitions and time intervals kept as they were",
-        )
-        return
-    notifier.config = config
-    log.info("notify.reloaded")

@@ -15,19 +15,23 @@ import httpx
 
 from alertd.clock import SystemClock
 from alertd.commands.arguments import UsageError, seconds_option, time_option
-from alertd.daemon import build_source
 from alertd.engine.backtest import After, backtest
 from alertd.engine.evaluator import Evaluator
-from alertd.errors import SourceAuthError
+from alertd.errors import RuleErrors, SourceAuthError
 from alertd.model import Delivery, OutboxEntry, Query, Rows
-from alertd.notify.build import build_receivers, notify_config
-from alertd.notify.config import NotifyConfig
 from alertd.notify.console import ConsoleReceiver
 from alertd.notify.delivery import Deliverer
-from alertd.notify.notifier import DEFAULT_MAX_AGE, Notifier
+from alertd.notify.notifier import DEFAULT_MAX_AGE
 from alertd.notify.receivers.base import Receiver
-from alertd.notify.service import NotificationService
-from alertd.query.check import check_rules
+from alertd.pipeline import (
+    RECEIVER_TIMEOUT_SECONDS,
+    Config,
+    Wiring,
+    build_notification,
+    build_source,
+    load_config,
+    receivers_for,
+)
 from alertd.rules.ruleset import RuleSet
 from alertd.settings import Settings
 from alertd.sources.base import Source
@@ -53,17 +57,20 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) 
         return 2
     args.notifications = args.notifications or args.deliver  # sending needs them made
     paths: list[Path] = [args.rules] if args.rules else [settings.rules_dir]
-    loaded = check_rules(paths)
-    config, notify_errors = notify_config(paths) if args.notifications else (None, [])
-    if loaded.errors or notify_errors:
-        for error in [*loaded.errors, *notify_errors]:
+    loaded = load_config(paths, notifications=args.notifications)
+    if isinstance(loaded, list):
+        for error in loaded:
             print(error, file=err)
         return 1
     replay = _Replay(settings, loaded.ruleset, start, end, step, out, args)
     try:
-        count = anyio.run(replay.run, config)
+        count = anyio.run(replay.run, loaded if args.notifications else None)
     except SourceAuthError as exc:
         print(str(exc), file=err)
+        return 1
+    except RuleErrors as exc:  # a receiver that cannot be built
+        for error in exc.errors:
+            print(error, file=err)
         return 1
     if not args.json:
         print(f"{count} transition(s) from {start.isoformat()} to {end.isoformat()}", file=err)
@@ -143,7 +150,7 @@ class _Replay:
         self.console = ConsoleReceiver(out, json_lines=args.json)
         self.outcome: _Outcome | None = None
 
-    async def run(self, config: NotifyConfig | None) -> int:
+    async def run(self, config: Config | None) -> int:
         """The number of transitions; raises SourceAuthError if AE refuses the credentials."""
         count = 0
         with anyio.CancelScope() as scope:
@@ -156,10 +163,10 @@ class _Replay:
             raise source.refused
         return count
 
-    async def _run(self, source: Source, config: NotifyConfig | None) -> int:
+    async def _run(self, source: Source, config: Config | None) -> int:
         if config is None:
             return len(await self._replay(source))
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
             return await self._with_notifications(source, config, client)
 
     async def _replay(
@@ -182,24 +189,27 @@ class _Replay:
         )
 
     async def _with_notifications(
-        self, source: Source, config: NotifyConfig, client: httpx.AsyncClient
+        self, source: Source, config: Config, client: httpx.AsyncClient
     ) -> int:
         # Delivered after the replay, history is sent as it happened: nothing it made is
         # superseded by what came later.
         store = MemoryStore(supersede=False)
-        receivers, rates = build_receivers(config, client, self.out)
         clock = SystemClock()
+        wiring = Wiring(store, source, clock, client, self.out)
+        receivers = receivers_for(config, client, self.out, console_json=False)
+        if isinstance(receivers, list):
+            raise RuleErrors(receivers)
         # Notifications are stamped with historical times; their age limit counts from the
         # wall clock, or --deliver would find every one already expired.
         max_age = clock.now() - self.start + DEFAULT_MAX_AGE
-        service = NotificationService(
-            Notifier(config, {r.name: r for r in self.ruleset.rules}, max_age=max_age),
-            Deliverer(store, receivers, clock, rates=rates),
-            store,
-            clock,
+        service = build_notification(
+            config,
+            wiring,
+            receivers,
+            max_age=max_age,
             wall_clock_silences=False,
             on_enqueue=lambda entry: print(
-                json.dumps(_printed(entry, receivers)), file=self.out, flush=True
+                json.dumps(_printed(entry, receivers.by_name)), file=self.out, flush=True
             ),
         )
 

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from alertd.notify.build import notify_config
+from alertd.notify.build import notify_config_of
 from alertd.query.check import CHECK_INSTANT, check_rules
 from alertd.query.plan import plan
 
 
 def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
     result = check_rules(paths)
-    config, notify_errors = notify_config(paths)
+    # The notification file as the rules loader parsed it, not read a second time.
+    config, notify_errors = notify_config_of(result.foreign)
     errors = [*result.errors, *notify_errors]
     for error in sorted(
         errors, key=lambda e: (e.location.file, e.location.line, e.location.column)

@@ -21,13 +21,13 @@ import httpx
 
 from alertd.clock import Clock, SystemClock
 from alertd.commands.environment import rules_dir_problem
-from alertd.daemon import RECEIVER_TIMEOUT_SECONDS
 from alertd.errors import ReceiverError
 from alertd.model import AlertSnapshot, Notification, Severity, fingerprint
-from alertd.notify.build import build_receivers, notify_config
+from alertd.notify.build import notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.matchers import with_identity
 from alertd.notify.receivers.base import Receiver
+from alertd.pipeline import RECEIVER_TIMEOUT_SECONDS, receivers_for
 
 TEST_ALERT = "AlertdTest"
 
@@ -115,12 +115,12 @@ async def _send(config: NotifyConfig, name: str, clock: Clock, out: TextIO, err:
     # Only the receiver under test is built, so a broken neighbour cannot stop the test.
     only = dataclasses.replace(config, receivers={name: config.receivers[name]})
     async with httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS) as client:
-        try:
-            receivers, rates = build_receivers(only, client, out)
-        except ValueError as exc:
-            print(f"receiver {name!r}: {exc}", file=err)
+        built = receivers_for(only, client, out, console_json=False)
+        if isinstance(built, list):
+            for error in built:
+                print(f"receiver {name!r}: {error.message}", file=err)
             return 1
-        receiver = receivers[name]
+        receiver, rates = built.by_name[name], built.rates
         trigger = build_test_notification(name, socket.gethostname(), clock.now())
         try:
             delivered = await receiver.send(receiver.render(trigger))

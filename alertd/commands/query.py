@@ -14,8 +14,8 @@ import anyio
 from alertd.clock import SystemClock
 from alertd.commands.arguments import seconds_option, time_option
 from alertd.commands.environment import rules_dir_problem
-from alertd.daemon import build_source
 from alertd.errors import AlertdError, ExpressionError
+from alertd.pipeline import build_source
 from alertd.query.plan import plan
 from alertd.query.results import RuleResult, SeriesValue, read
 from alertd.rules.adhoc import adhoc_rule

@@ -76,6 +76,15 @@ class Evaluator:
         self.states = await self.store.load()
         log.info("evaluator.restored", alerts=len(self.states))
 
+    async def reload(self, ruleset: RuleSet, at: dt.datetime) -> Step:
+        """Take `ruleset` between two commits and end the alerts it no longer owns.
+
+        Alerts of rules that are still there keep their states; a tick in flight commits
+        only its rules that are unchanged (`current`)."""
+        async with self.commit_lock:
+            self.ruleset = ruleset
+            return await self._retire(at)
+
     async def retire(self, at: dt.datetime) -> Step:
         """End the alerts of rules that no longer exist or whose identity changed, and the
         source alerts of datasets no rule reads; called after a restore and every reload."""

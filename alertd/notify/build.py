@@ -10,7 +10,13 @@ import httpx
 from pydantic import SecretStr
 
 from alertd.errors import Location, RuleError
-from alertd.notify.config import NotifyConfig, console_only, load_notify, notify_files
+from alertd.notify.config import (
+    NotifyConfig,
+    console_only,
+    load_notify,
+    notify_files,
+    notify_from_document,
+)
 from alertd.notify.console import ConsoleNotifications
 from alertd.notify.receiver_config import (
     ConsoleConfig,
@@ -25,6 +31,7 @@ from alertd.notify.receivers.pagerduty import PagerDutyReceiver
 from alertd.notify.receivers.slack import SlackBotReceiver, SlackWebhookReceiver
 from alertd.notify.receivers.teams import TeamsReceiver
 from alertd.notify.receivers.webhook import WebhookReceiver
+from alertd.rules.yaml_source import Document
 
 # Sends per second each service takes (reference/notifiers.md): Slack about one message a
 # second per webhook, Teams four, PagerDuty 120 events a minute per routing key.
@@ -32,20 +39,26 @@ DEFAULT_RATES = {"slack": 1.0, "teams": 4.0, "pagerduty": 2.0, "webhook": 10.0, 
 
 
 def build_receivers(
-    config: NotifyConfig, client: httpx.AsyncClient, out: TextIO
+    config: NotifyConfig, client: httpx.AsyncClient, out: TextIO, *, console_json: bool = False
 ) -> tuple[dict[str, Receiver], dict[str, float]]:
-    """Every configured receiver with an integration, and its rate limit."""
+    """Every configured receiver with an integration, and its rate limit.
+
+    `console_json` makes console receivers write JSON lines whatever the file asks (`run
+    --json`: every line on stdout is then JSON).
+    """
     receivers: dict[str, Receiver] = {}
     rates: dict[str, float] = {}
     for name, settings in config.receivers.items():
-        built = _build(settings, client, out)
+        built = _build(settings, client, out, console_json)
         if built is not None and settings.kind is not None:
             receivers[name] = built
             rates[name] = DEFAULT_RATES[settings.kind]
     return receivers, rates
 
 
-def _build(settings: ReceiverSettings, client: httpx.AsyncClient, out: TextIO) -> Receiver | None:
+def _build(
+    settings: ReceiverSettings, client: httpx.AsyncClient, out: TextIO, console_json: bool
+) -> Receiver | None:
     name, integration = settings.name, settings.integration
     if isinstance(integration, SlackConfig):
         if integration.bot_token is not None:
@@ -69,7 +82,9 @@ def _build(settings: ReceiverSettings, client: httpx.AsyncClient, out: TextIO) -
             max_alerts=integration.max_alerts,
         )
     if isinstance(integration, ConsoleConfig):
-        return ConsoleNotifications(name, out, json_lines=integration.format == "json")
+        return ConsoleNotifications(
+            name, out, json_lines=console_json or integration.format == "json"
+        )
     return None
 
 
@@ -82,11 +97,18 @@ def _secret(value: SecretStr | None) -> SecretStr:
 def notify_config(paths: Sequence[Path]) -> tuple[NotifyConfig | None, list[RuleError]]:
     """The notification settings among the rule paths; every alert to the console if none."""
     files = notify_files(paths)
-    if not files:
-        return console_only(), []
     if len(files) > 1:
-        names = ", ".join(str(f) for f in files)
-        return None, [
-            RuleError(Location(str(files[1])), f"only one notification file is allowed: {names}")
-        ]
-    return load_notify(files[0])
+        return None, [_only_one(files)]
+    return load_notify(files[0]) if files else (console_only(), [])
+
+
+def notify_config_of(documents: Sequence[Document]) -> tuple[NotifyConfig | None, list[RuleError]]:
+    """`notify_config` of the notification files the rules loader already parsed."""
+    if len(documents) > 1:
+        return None, [_only_one([Path(d.file) for d in documents])]
+    return notify_from_document(documents[0]) if documents else (console_only(), [])
+
+
+def _only_one(files: Sequence[Path]) -> RuleError:
+    names = ", ".join(str(f) for f in files)
+    return RuleError(Location(str(files[1])), f"only one notification file is allowed: {names}")

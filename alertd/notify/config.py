@@ -266,6 +266,14 @@ def load_notify(
         document = yaml_source.read(path)
     except RuleError as exc:
         return None, [exc]
+    return notify_from_document(document, env)
+
+
+def notify_from_document(
+    document: Document, env: Mapping[str, str] | None = None
+) -> tuple[NotifyConfig | None, list[RuleError]]:
+    """`load_notify` of a file already parsed (the rules loader hands it on)."""
+    path = Path(document.file)
     errors: list[RuleError] = []
     data = document.data if isinstance(document.data, dict) else {}
     context = {

@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 
 from alertd.clock import Clock
 from alertd.errors import ReceiverError, StoreError
@@ -30,6 +31,9 @@ from alertd.store.health import StateHealth
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 1.0
+# An idle receiver's loop waits to be told of new entries (`enqueued`) or for its earliest
+# retry; it looks at the outbox at least this often all the same.
+IDLE_SECONDS = 60.0
 UNCONFIGURED_SCAN = 100_000
 STORE_BACKOFF_SECONDS = 1.0
 MAX_STORE_BACKOFF_SECONDS = 60.0
@@ -106,9 +110,48 @@ class Deliverer:
         self.outcomes = Outcomes(store, clock, self.health)
         # Receivers whose loop met a store error since it last began a round.
         self._store_trouble: set[str] = set()
-        self.counters: dict[str, Counters] = {name: Counters() for name in receivers}
-        self._limits = {name: RateLimit(clock, (rates or {}).get(name, 10.0)) for name in receivers}
-        self._concurrency = {name: anyio.CapacityLimiter(concurrency) for name in receivers}
+        self.concurrency = concurrency
+        self.counters: dict[str, Counters] = {}
+        self._limits: dict[str, RateLimit] = {}
+        self._concurrency: dict[str, anyio.CapacityLimiter] = {}
+        # Set when something is enqueued for the receiver, waking its idle loop.
+        self._wake: dict[str, anyio.Event] = {}
+        self._loops: dict[str, anyio.CancelScope] = {}
+        self._tasks: TaskGroup | None = None
+        self._take(receivers, rates or {})
+
+    def _take(self, receivers: Mapping[str, Receiver], rates: Mapping[str, float]) -> None:
+        self.receivers = dict(receivers)
+        for name in receivers:
+            rate = rates.get(name, 10.0)
+            self.counters.setdefault(name, Counters())
+            limit = self._limits.get(name)
+            if limit is None or limit.rate != rate:
+                self._limits[name] = RateLimit(self.clock, rate)
+            self._concurrency.setdefault(name, anyio.CapacityLimiter(self.concurrency))
+            self._wake.setdefault(name, anyio.Event())
+
+    def reload(self, receivers: Mapping[str, Receiver], rates: Mapping[str, float]) -> None:
+        """Send through `receivers` from now on (a reload rebuilt them).
+
+        The next attempt of a receiver that is still there goes through its new instance
+        (a rotated webhook URL takes effect), keeping its queue and rate limit; a send in
+        flight finishes as it began. A receiver no longer configured stops delivering:
+        its entries wait, and expire at their age limit, as after a restart without it.
+        """
+        self._take(receivers, rates)
+        if self._tasks is None:
+            return
+        self._start_loops(self._tasks)
+        self._tasks.start_soon(self._expire_unconfigured_until_done)
+        self.enqueued(self.receivers)
+
+    def enqueued(self, receivers: Iterable[str]) -> None:
+        """Wake the loops of `receivers`: entries were committed to their queues."""
+        for name in receivers:
+            event = self._wake.get(name)
+            if event is not None:
+                event.set()
 
     async def deliver_due(self, receiver: str) -> int:
         """Attempt every entry of `receiver` due now; the number attempted."""
@@ -149,11 +192,27 @@ class Deliverer:
             self._store_trouble.add(outcome.notification.receiver)
 
     async def run(self) -> None:
-        """Deliver for every receiver until cancelled."""
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._expire_unconfigured_until_done)
-            for name in self.receivers:
-                tasks.start_soon(self._loop, name)
+        """Deliver for every receiver until cancelled; `reload` starts and stops loops."""
+        try:
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                tasks.start_soon(self._expire_unconfigured_until_done)
+                self._start_loops(tasks)
+                await anyio.sleep_forever()
+        finally:
+            self._tasks = None
+            self._loops.clear()
+
+    def _start_loops(self, tasks: TaskGroup) -> None:
+        """A loop for each receiver that has none; the loops of those gone are stopped."""
+        for name, scope in list(self._loops.items()):
+            if name not in self.receivers:
+                scope.cancel()
+                del self._loops[name]
+        for name in self.receivers:
+            if name not in self._loops:
+                self._loops[name] = anyio.CancelScope()
+                tasks.start_soon(self._loop, name, self._loops[name], name=f"deliver {name}")
 
     async def _expire_unconfigured_until_done(self) -> None:
         """`expire_unconfigured`, retried with backoff while the store fails: the
@@ -217,9 +276,15 @@ class Deliverer:
                 return
             await self.clock.sleep(POLL_SECONDS if not attempted else 0)
 
-    async def _loop(self, receiver: str) -> None:
+    async def _loop(self, receiver: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            await self._deliver_forever(receiver)
+
+    async def _deliver_forever(self, receiver: str) -> None:
         failures = 0
         while True:
+            # Taken before looking: an entry enqueued while this round reads still wakes it.
+            wake = self._wake[receiver] = anyio.Event()
             self._store_trouble.discard(receiver)
             try:
                 attempted = await self.deliver_due(receiver)
@@ -234,8 +299,42 @@ class Deliverer:
             failures = failures + 1 if trouble else 0
             if failures:
                 await self.clock.sleep(self._store_backoff(failures))
+            elif attempted:
+                await self.clock.sleep(0)
             else:
-                await self.clock.sleep(0 if attempted else POLL_SECONDS)
+                await self._idle(receiver, wake)
+
+    async def _idle(self, receiver: str, wake: anyio.Event) -> None:
+        """Wait until something is enqueued for `receiver`, or its earliest retry is due."""
+        seconds = IDLE_SECONDS
+        due = await self._next_attempt(receiver)
+        if due is not None:
+            seconds = min(seconds, max((due - self.clock.now()).total_seconds(), POLL_SECONDS))
+        async with anyio.create_task_group() as tasks:
+
+            async def woken() -> None:
+                await wake.wait()
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(woken)
+            await self.clock.sleep(seconds)
+            tasks.cancel_scope.cancel()
+
+    async def _next_attempt(self, receiver: str) -> dt.datetime | None:
+        """When the receiver's queue next has an entry due (a retry), or None when nothing
+        of it waits. Only the oldest pending entry of each group is ever due (`Store.due`).
+        """
+        try:
+            pending = await self.store.outbox(status=Delivery.PENDING, limit=UNCONFIGURED_SCAN)
+        except StoreError as exc:
+            self.health.read_failed("next_attempt", exc)
+            return None
+        heads: dict[str, OutboxEntry] = {}
+        for entry in sorted(pending, key=lambda e: e.notification.created_at):
+            if entry.notification.receiver == receiver:
+                heads.setdefault(entry.notification.group_key, entry)
+        known = (self.outcomes.as_known(e) for e in heads.values())
+        return min((e.next_attempt_at for e in known if e is not None), default=None)
 
     async def _attempt(self, entry: OutboxEntry, until: dt.datetime | None = None) -> bool:
         """Try to send `entry`; False when it was left pending because `until` came first."""

@@ -48,6 +48,14 @@ class Notifier:
         self._snapshots = SnapshotCache()
         self._latest = dt.datetime.min.replace(tzinfo=dt.UTC)
 
+    def reload(self, config: NotifyConfig, rules: Mapping[str, Rule]) -> None:
+        """Take new notification settings and rules; the groups and their timers stay.
+
+        A group whose route now names another receiver is resolved at the old one and
+        opened at the new at the next step (`dispatch`)."""
+        self.config = config
+        self.rules = rules
+
     def step(
         self,
         states: Mapping[str, AlertState],

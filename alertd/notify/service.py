@@ -9,12 +9,15 @@ from collections.abc import Callable, Mapping
 import anyio
 import structlog
 
-from alertd.clock import Clock
+from alertd.clock import Clock, wait_first
 from alertd.errors import StoreError
 from alertd.model import AlertState, NotifyChanges, OutboxEntry
+from alertd.notify.config import NotifyConfig
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
+from alertd.notify.receivers.base import Receiver
 from alertd.notify.silences import Silence, from_record
+from alertd.rules.ruleset import Rule
 from alertd.store.base import Commit, Store
 from alertd.store.commits import Commits
 
@@ -50,6 +53,22 @@ class NotificationService:
         self.wall_clock_silences = wall_clock_silences
         self.steps = 0  # notifier steps taken, committed or not
         self._stepped_at: dt.datetime | None = None
+        # Set to have the notifier step now, with no commit of alert states (a reload).
+        self._poked = anyio.Event()
+
+    def reload(
+        self,
+        config: NotifyConfig,
+        rules: Mapping[str, Rule],
+        receivers: Mapping[str, Receiver],
+        rates: Mapping[str, float],
+    ) -> None:
+        """Take new notification settings, rules and receivers, and step at once so new
+        routes take effect without waiting for a commit. The groups, their timers and the
+        outbox stay as they are."""
+        self.notifier.reload(config, rules)
+        self.deliverer.reload(receivers, rates)
+        self._poked.set()
 
     async def restore(self) -> None:
         self.notifier.groups = await self.store.load_groups()
@@ -70,6 +89,7 @@ class NotificationService:
         self.notifier.committed(changes)
         for entry in changes.outbox:
             self.on_enqueue(entry)
+        self.deliverer.enqueued({entry.notification.receiver for entry in changes.outbox})
 
     async def flush(self, states: Mapping[str, AlertState], at: dt.datetime) -> NotifyChanges:
         """One notifier step at `at`: commits the groups and outbox entries it finds."""
@@ -110,6 +130,8 @@ class NotificationService:
         notification due, so between these it sleeps."""
         while True:
             woken = commits.next()  # before reading: a commit made meanwhile wakes the next
+            if self._poked.is_set():
+                self._poked = anyio.Event()
             at = (self.clock.now() - delay).replace(microsecond=0)
             # Notifier time never goes back, though the wall clock may (NTP).
             at = max(at, self._stepped_at) if self._stepped_at is not None else at
@@ -126,21 +148,7 @@ class NotificationService:
             due = self.notifier.next_due(at)
             wakes = [d for d in (due, retry) if d is not None]
             deadline = _whole_second(min(wakes)) + delay if wakes else None
-            await _first(woken, self.clock, deadline)
-
-
-async def _first(event: anyio.Event, clock: Clock, deadline: dt.datetime | None) -> None:
-    """Return when `event` is set or the clock reaches `deadline`, whichever is first."""
-    async with anyio.create_task_group() as tasks:
-        if deadline is not None:
-
-            async def timer() -> None:
-                await clock.sleep_until(deadline)
-                tasks.cancel_scope.cancel()
-
-            tasks.start_soon(timer)
-        await event.wait()
-        tasks.cancel_scope.cancel()
+            await wait_first(self.clock, deadline, woken, self._poked)
 
 
 def _whole_second(instant: dt.datetime) -> dt.datetime:

@@ -31,17 +31,34 @@ class LoadResult:
     ruleset: RuleSet
     errors: list[RuleError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Files among the paths that belong to other parts of alertd (the notification file),
+    # as parsed here: read once, handed on rather than read again.
+    foreign: list[Document] = field(default_factory=list)
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
-    """The YAML files named, and those inside the directories named, in a stable order."""
+    """The YAML files named, and those inside the directories named, in a stable order.
+
+    Hidden entries inside a directory are left out: a Kubernetes ConfigMap volume keeps
+    each file twice, as `name.yaml` and in the timestamped `..2026_...` folder it links to.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in (".yaml", ".yml") and not _hidden(p.relative_to(path))
+                )
+            )
         else:
             found.append(path)
     return list(dict.fromkeys(found))
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def load(paths: Sequence[Path]) -> LoadResult:
@@ -61,13 +78,16 @@ def load(paths: Sequence[Path]) -> LoadResult:
 
     datasets: dict[str, Dataset] = {}
     group_documents: list[Document] = []
+    foreign: list[Document] = []
     for document in documents:
         keys = _keys(document)
         if "datasets" in keys:
             _load_datasets(document, datasets, errors)
         elif "group" in keys:
             group_documents.append(document)
-        elif not keys & FOREIGN_KEYS:
+        elif keys & FOREIGN_KEYS:
+            foreign.append(document)
+        else:
             errors.append(
                 RuleError(
                     document.location(()),
@@ -80,7 +100,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
         )
 
     groups = _load_groups(group_documents, datasets, errors)
-    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files)
+    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files, foreign)
 
 
 def _read(files: Iterable[Path], errors: list[RuleError]) -> list[Document]:

@@ -126,6 +126,20 @@ def test_sighup_reloads_rules_resolving_a_removed_rule_and_keeps_running_on_bad_
     assert left == []  # the good rules went on: nothing resolved or paged again
 
 
+def test_a_change_in_the_rules_folder_reloads_without_a_signal(
+    tmp_path: Path, ae: RunningEmulator, rules: Path
+) -> None:
+    process, lines = start(tmp_path, ae, rules)
+    assert "FIRING" in lines.get(timeout=60)
+    (rules / "live.yaml").write_text(RULE.replace("alert: QueriesSeen", "alert: QueriesCounted"))
+    changes = [transition_line(lines), transition_line(lines)]
+    assert any("RESOLVED" in c and "QueriesSeen" in c for c in changes), changes
+    assert any("FIRING" in c and "QueriesCounted" in c for c in changes), changes
+    code, err = stop(process)
+    assert code == 0, err
+    assert '"event": "rules.changed"' in err
+
+
 TRANSITION = re.compile(r"^\d{4}-\d\d-\d\d ")  # a transition, not a notification
 
 

@@ -2,10 +2,10 @@
 the notifier's timer and the delivery loop, with exact instants for every tick,
 transition and delivered notification.
 
-`alertd.daemon.run` opens its own SQLite store, HTTP client and signal handlers, so the
-same parts are wired here as it wires them, on a MemoryStore (the SQLite store waits on a
-thread, which a driven FakeClock cannot see), a Source that answers in-process and a
-receiver that records what it is given.
+The parts are wired here by hand, on a MemoryStore (the SQLite store waits on a thread,
+which a driven FakeClock cannot see), a Source that answers in-process and a receiver that
+records what it is given, to see each one's instants; tests/test_daemon_in_process.py
+drives the daemon itself (`alertd.daemon.serve`) the same way.
 """
 
 from __future__ import annotations

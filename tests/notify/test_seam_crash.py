@@ -6,8 +6,11 @@ makes the same outbox an uninterrupted run makes."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from alertd.clock import FakeClock
@@ -22,8 +25,11 @@ from alertd.rules.ruleset import RuleSet
 from alertd.store.sqlite import SqliteStore
 from tests.engine.fakes import TableSource
 from tests.engine.timeline import DATASETS, T0
+from tests.notify.seam_process import SERIES
 
 pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).parents[2]
 
 RULES = """\
 group: seam
@@ -49,20 +55,6 @@ route:
   group_interval: 1m
   repeat_interval: 4h
 """
-# Errors per table at each tick, 30 s apart: pages, a change of grade, a second table,
-# one table resolving, then all.
-SERIES = [
-    {},
-    {"users": 50},
-    {"users": 50},
-    {"users": 8},
-    {"users": 8, "pitches": 40},
-    {"users": 8, "pitches": 40},
-    {"pitches": 40},
-    {"pitches": 40},
-    {},
-    {},
-]
 Said = tuple[str, dt.datetime, Delivery, bool, tuple[tuple[str, bool, str | None], ...]]
 
 
@@ -146,3 +138,24 @@ async def test_a_crash_between_a_tick_and_the_notifier_makes_the_same_outbox(
         (dt.timedelta(seconds=180), True, ((pitches, True, "critical"), (users, False, "warning"))),
         (dt.timedelta(seconds=240), False, ((pitches, False, "critical"),)),
     ]
+
+
+async def test_a_process_killed_between_a_tick_and_the_notifier_makes_the_same_outbox(
+    tmp_path: Path,
+) -> None:
+    """The same, with real processes: each life resumes from the state file, takes the
+    notifier's step the last one was killed before, ticks once and is killed (SIGKILL)
+    right after the evaluator's commit."""
+    uninterrupted = await run(tmp_path, "uninterrupted", crash_after_each_tick=False)
+    path = tmp_path / "killed.db"
+    for k in range(len(SERIES) + 1):
+        command = [sys.executable, "-m", "tests.notify.seam_process", str(path), str(tmp_path)]
+        with anyio.fail_after(60):
+            life = await anyio.run_process([*command, str(k)], cwd=ROOT, check=False)
+        last = k == len(SERIES)
+        assert life.returncode == (0 if last else -signal.SIGKILL), life.stderr.decode()
+    store = await SqliteStore.open(path)
+    try:
+        assert await outbox(store) == uninterrupted
+    finally:
+        await store.aclose()
