@@ -35,11 +35,11 @@ from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
+from alertd.systemd import ServiceManager
 
 log = structlog.get_logger(__name__)
 
 RECEIVER_TIMEOUT_SECONDS = 10.0
-DRAIN_SECONDS = 10.0
 
 
 def build_source(settings: Settings, clock: Clock) -> AnalyticsEngineSource:
@@ -68,6 +68,7 @@ async def run(
     stop: anyio.Event | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`), finish the tick in flight, persist, return 0."""
+    manager = ServiceManager.from_environment()
     problem = settings.credentials_problem()
     if problem:
         print(problem, file=err)
@@ -148,6 +149,7 @@ async def run(
                 concurrency=settings.group_concurrency,
             )
             async with anyio.create_task_group() as background:
+                background.start_soon(manager.keep_alive)
                 background.start_soon(
                     prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
                 )
@@ -161,17 +163,20 @@ async def run(
                         groups=len(ruleset.groups),
                         receivers=sorted(receivers),
                     )
+                    # Rules loaded, store open, first ticks scheduled: ready.
+                    manager.notify("READY=1", f"STATUS=evaluating {len(ruleset.rules)} rules")
                     reload = functools.partial(
                         _reload, scheduler, evaluator, service, paths, show, json_lines
                     )
                     await _serve_signals(reload, stop)
+                    manager.notify("STOPPING=1", "STATUS=finishing the tick in flight")
                     await scheduler.shutdown()
                     # The delivery loop ends (its sends in flight finish) before the drain
                     # starts, so no notification is sent by both.
                     delivering.cancel_scope.cancel()
                 # What was decided before the stop is sent now if it can be; the rest
                 # waits in the outbox for the next start.
-                await service.deliverer.drain(DRAIN_SECONDS)
+                await service.deliverer.drain(settings.shutdown_drain_seconds)
                 background.cancel_scope.cancel()
     finally:
         await source.aclose()
