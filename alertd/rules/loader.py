@@ -21,6 +21,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # Files with these top-level keys belong to other parts of alertd (notification routing).
 FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals"})
+# A rule test file (`alertd test`) may live among the rules; loading rules passes it by.
+RULE_TEST_KEY = "rule_files"
 DATASETS_FILE = "datasets.yaml"
 
 
@@ -67,7 +69,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
             _load_datasets(document, datasets, errors)
         elif "group" in keys:
             group_documents.append(document)
-        elif not keys & FOREIGN_KEYS:
+        elif not keys & FOREIGN_KEYS and RULE_TEST_KEY not in keys:
             errors.append(
                 RuleError(
                     document.location(()),

@@ -84,7 +84,8 @@ def read(path: Path) -> tuple[TestFile, list[Path]]:
         first = exc.errors()[0]
         where = tuple(first["loc"])
         raise RuleError(
-            document.location(where),
+            # A key that does not belong is pointed at by its name, any other by its value.
+            document.location(where, key=first["type"] == "extra_forbidden"),
             f"{yaml_source.dotted(where)}: {first['msg'].removeprefix('Value error, ')}",
         ) from None
     if spec.start.tzinfo is None:
