@@ -85,3 +85,34 @@ def test_an_empty_token_file_is_refused(
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN_FILE", str(tmp_path / "token"))
     assert main(["check", str(tmp_path)]) == 1
     assert capsys.readouterr().err == f"the API token file {tmp_path / 'token'} is empty\n"
+
+
+def test_an_unusable_systemd_state_directory_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    not_a_folder = tmp_path / "state"
+    not_a_folder.write_text("")
+    rules = Path(__file__).parents[2] / "rules"
+    env = {
+        **os.environ,
+        "STATE_DIRECTORY": str(not_a_folder),
+        "CLOUDFLARE_ACCOUNT_ID": "a",
+        "CLOUDFLARE_API_TOKEN": "t",
+        "ALERTD_LOG_LEVEL": "error",
+    }
+    env.pop("ALERTD_STATE_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "alertd", "run", "--rules", str(rules)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"cannot open the state store at {not_a_folder}/alertd.db: "
+        f"{not_a_folder} is not a directory\n"
+    )
