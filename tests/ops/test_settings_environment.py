@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,10 +91,6 @@ def test_an_empty_token_file_is_refused(
 
 
 def test_an_unusable_systemd_state_directory_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
     not_a_folder = tmp_path / "state"
     not_a_folder.write_text("")
     rules = Path(__file__).parents[2] / "rules"
