@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import httpx
-import yaml
 from pydantic import SecretStr
 
 from alertd.clock import FakeClock
@@ -25,14 +22,21 @@ from alertd.notify.config import NotifyConfig
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.notify.service import NotificationService
-from alertd.notify.snapshots import rendered_annotations
 from alertd.rules.durations import format_duration
 from alertd.rules.ruleset import RuleSet
 from alertd.rules.schema import Dataset
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.store.memory import MemoryStore
 
-from .spec import Case, ExpectedAlert, ExpectedNotification, Series
+from .compare import (
+    difference,
+    expected_alert,
+    expected_notification,
+    found_alert,
+    found_notification,
+    in_order,
+)
+from .spec import Case, Series
 
 ACCOUNT, TOKEN = "rule-tests", "rule-tests"
 # Replayed notifications carry the replay's times; none may expire because of its age.
@@ -166,83 +170,26 @@ async def run_case(
     for evaluation in case.eval:
         at = start + evaluation.at
         states = next((s for t, s in reversed(seen) if t <= at), {})
-        expected = [_expected_alert(a) for a in evaluation.alerts]
+        expected = [expected_alert(a) for a in evaluation.alerts]
         got = [
-            _got_alert(s, rules, evaluation.alerts)
+            found_alert(s, rules, evaluation.alerts)
             for s in states.values()
             if s.status is not Status.INACTIVE
         ]
-        if _sorted(expected) != _sorted(got):
+        if in_order(expected) != in_order(got):
             outcome.failures.append(
-                _difference(
-                    f"alerts at {format_duration(evaluation.at)}", _sorted(expected), _sorted(got)
+                difference(
+                    f"alerts at {format_duration(evaluation.at)}", in_order(expected), in_order(got)
                 )
             )
     if case.notifications is not None:
-        expected_n = [_expected_notification(n) for n in case.notifications]
+        expected_n = [expected_notification(n) for n in case.notifications]
         got_n = [
-            _got_notification(
+            found_notification(
                 entry, start, case.notifications[i] if i < len(case.notifications) else None
             )
             for i, entry in enumerate(queued)
         ]
         if expected_n != got_n:
-            outcome.failures.append(_difference("notifications", expected_n, got_n))
+            outcome.failures.append(difference("notifications", expected_n, got_n))
     return outcome
-
-
-def _expected_alert(alert: ExpectedAlert) -> dict[str, Any]:
-    return alert.model_dump(exclude_none=True)
-
-
-def _got_alert(
-    state: AlertState, rules: Mapping[str, Any], expected: Sequence[ExpectedAlert]
-) -> dict[str, Any]:
-    labels = dict(state.labels)
-    got: dict[str, Any] = {"alert": state.rule, "state": state.status.value}
-    twin = next((a for a in expected if a.alert == state.rule and a.labels == labels), None)
-    # Severity and annotations are compared where the test names them.
-    if state.severity is not None and (twin is None or twin.severity is not None):
-        got["severity"] = state.severity.value
-    got["labels"] = labels
-    rule = rules.get(state.rule)
-    if rule is not None and (twin is None or twin.annotations is not None):
-        rendered = rendered_annotations(state, rule)
-        if twin is not None and twin.annotations is not None:
-            rendered = {k: v for k, v in rendered.items() if k in twin.annotations}
-        got["annotations"] = rendered
-    return got
-
-
-def _expected_notification(n: ExpectedNotification) -> dict[str, Any]:
-    shown = n.model_dump(exclude_none=True)
-    if n.at is not None:
-        shown["at"] = format_duration(n.at)
-    return shown
-
-
-def _got_notification(
-    entry: OutboxEntry, start: dt.datetime, expected: ExpectedNotification | None
-) -> dict[str, Any]:
-    n = entry.notification
-    got: dict[str, Any] = {"receiver": n.receiver, "kind": "firing" if n.firing else "resolved"}
-    fields = {
-        "at": format_duration(n.created_at - start),
-        "group": dict(n.group_labels),
-        "alerts": len(n.alerts),
-    }
-    for name, value in fields.items():
-        if expected is None or getattr(expected, name) is not None:
-            got[name] = value
-    return got
-
-
-def _sorted(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(alerts, key=lambda a: (a["alert"], sorted(a.get("labels", {}).items())))
-
-
-def _difference(what: str, expected: Any, got: Any) -> str:
-    left = yaml.safe_dump(expected, sort_keys=False, allow_unicode=True).splitlines()
-    right = yaml.safe_dump(got, sort_keys=False, allow_unicode=True).splitlines()
-    diff = difflib.unified_diff(left, right, "expected", "got", lineterm="", n=3)
-    return f"{what} differ:\n" + "\n".join(diff)
