@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from alertd.emulator.server import RunningEmulator
-from alertd.model import Delivery, Status
+from alertd.model import AlertState, Delivery, OutboxEntry, Status
 from alertd.store.sqlite import SqliteStore
 from tests.commands.live_daemon import rules_folder, start_daemon, write_recent_queries
 from tests.sources.fault_proxy import fault_proxy
@@ -90,7 +90,7 @@ def test_sigterm_during_a_tick_finishes_and_commits_it(tmp_path: Path, ae: Runni
     assert [s.status for s in states] == [Status.FIRING]
 
 
-async def load_states(path: Path) -> list[object]:
+async def load_states(path: Path) -> list[AlertState]:
     store = await SqliteStore.open(path)
     try:
         return list((await store.load()).values())
@@ -168,9 +168,80 @@ route:
     assert [(e.status, e.attempts) for e in outbox] == [(Delivery.DELIVERED, 1)]
 
 
-async def load_outbox(path: Path) -> list[object]:
+async def load_outbox(path: Path) -> list[OutboxEntry]:
     store = await SqliteStore.open(path)
     try:
         return list(await store.outbox())
     finally:
         await store.aclose()
+
+
+class RefusingWebhook:
+    """A webhook receiver that answers every request 503 with Retry-After: 1, and notes
+    which requests came after the test saw the daemon stopping."""
+
+    def __init__(self) -> None:
+        self.first = threading.Event()
+        self.stopping = threading.Event()
+        self.before = 0
+        self.after = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                if outer.stopping.is_set():
+                    outer.after += 1
+                else:
+                    outer.before += 1
+                outer.first.set()
+                self.send_response(503)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+@pytest.mark.parametrize("drain", [0, 5])
+def test_the_drain_after_sigterm_lasts_as_configured_and_keeps_what_is_left(
+    tmp_path: Path, ae: RunningEmulator, drain: int
+) -> None:
+    webhook = RefusingWebhook()
+    thread = threading.Thread(target=webhook.server.serve_forever, daemon=True)
+    thread.start()
+    write_recent_queries(ae)
+    notify = f"""\
+receivers:
+  - name: hook
+    webhook: {{url: "{webhook.url}"}}
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+"""
+    rules = rules_folder(tmp_path / "rules", notify=notify)
+    process = start_daemon(tmp_path, ae, rules, env={"ALERTD_SHUTDOWN_DRAIN_SECONDS": str(drain)})
+    lines = Lines(process)
+    try:
+        assert webhook.first.wait(WAIT_SECONDS), "the notification never reached the webhook"
+        process.send_signal(signal.SIGTERM)
+        lines.wait_for("daemon.stopping")
+        webhook.stopping.set()
+        assert stopped(process) == 0
+    finally:
+        webhook.server.shutdown()
+        webhook.server.server_close()
+        thread.join(timeout=WAIT_SECONDS)
+    if drain == 0:
+        assert webhook.after == 0  # no drain: nothing more is tried
+    else:
+        assert webhook.after >= 1  # the drain tried again, then gave up at its bound
+    # What could not be sent is kept for the next start, with every attempt counted.
+    [entry] = anyio.run(load_outbox, tmp_path / "state" / "alertd.db")
+    assert entry.status is Delivery.PENDING
+    assert entry.attempts == webhook.before + webhook.after
