@@ -9,6 +9,7 @@
 ARG BASE=python:3.12-slim-bookworm
 
 FROM ${BASE} AS build
+LABEL org.opencontainers.image.title=alertd
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_FIND_LINKS
@@ -22,6 +23,8 @@ RUN /opt/alertd/bin/pip install --constraint constraints.txt . \
  && /opt/alertd/bin/python -m compileall -q /opt/alertd
 
 FROM ${BASE}
+LABEL org.opencontainers.image.title=alertd \
+      org.opencontainers.image.licenses=Apache-2.0
 RUN groupadd --system --gid 10001 alertd \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/alertd \
         --shell /usr/sbin/nologin alertd \

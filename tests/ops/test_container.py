@@ -28,6 +28,7 @@ ROOT = Path(__file__).parents[2]
 # Made once from Debian's packages and kept in podman's store between runs.
 BASE = "localhost/alertd-base:bookworm-python3"
 IMAGE = "localhost/alertd:test"
+LABEL = "org.opencontainers.image.title=alertd"  # on both stages of the Dockerfile
 TOOLS = ("podman", "runc", "mmdebstrap")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_SECONDS = 900
@@ -88,6 +89,8 @@ def image() -> str:
         timeout=BUILD_SECONDS,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Earlier builds of the image, now untagged, would pile up run after run.
+    podman("image", "prune", "--force", "--filter", f"label={LABEL}")
     return IMAGE
 
 
