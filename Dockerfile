@@ -39,9 +39,9 @@ ENV PATH=/opt/alertd/bin:$PATH \
 USER 10001:10001
 WORKDIR /var/lib/alertd
 VOLUME ["/var/lib/alertd"]
-EXPOSE 9187
-# /healthz on the daemon's HTTP address (ALERTD_HTTP_ADDR, 127.0.0.1:9187 by default).
+EXPOSE 9079
+# /healthz on the daemon's HTTP address (ALERTD_HTTP_ADDR, 127.0.0.1:9079 by default).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["/opt/alertd/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://%s/healthz' % os.environ.get('ALERTD_HTTP_ADDR', '127.0.0.1:9187').replace('0.0.0.0', '127.0.0.1'), timeout=4)"]
+    CMD ["/opt/alertd/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://%s/healthz' % os.environ.get('ALERTD_HTTP_ADDR', '127.0.0.1:9079').replace('0.0.0.0', '127.0.0.1'), timeout=4)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/opt/alertd/bin/alertd", "run"]
