@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
+
+    test = commands.add_parser("test", help="run rule unit tests written in YAML")
+    test.add_argument("files", nargs="+", type=Path, metavar="FILE", help="test files")
+    test.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
 
     query = commands.add_parser("query", help="ask an ad-hoc question of a dataset")
     query.add_argument("value", help="a value expression, e.g. 'p95(duration)'")
@@ -135,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
 
 # Commands a person watches log warnings only, so their output stays readable.
 HTTP_HELP = "serve the HTTP API here (default: $ALERTD_HTTP_ADDR or 127.0.0.1:9079)"
-_QUIET = frozenset({"check", "query", "backtest", "simulate", "demo", "silence", "notify-test"})
+_QUIET = frozenset(
+    {"check", "test", "query", "backtest", "simulate", "demo", "silence", "notify-test"}
+)
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
 PIPE_CLOSED = 141
 
@@ -179,6 +186,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from alertd.commands import check
 
         return check.run(args.paths or [settings.rules_dir], sys.stdout, sys.stderr)
+    if args.command == "test":
+        if missing := _missing_extra("test"):
+            return missing
+        from alertd.commands import ruletest
+
+        return ruletest.run(args.files, args.junit, sys.stdout, sys.stderr)
     if args.command == "query":
         from alertd.commands import query
 
@@ -192,6 +205,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return backtest.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "demo":
+        if missing := _missing_extra("demo"):
+            return missing
         from alertd.commands import demo
 
         return demo.run(args, args.rules or settings.rules_dir, sys.stdout, sys.stderr)
@@ -208,10 +223,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             args.receiver, args.rules or settings.rules_dir, sys.stdout, sys.stderr
         )
     if args.command == "emulator":
+        if missing := _missing_extra("emulator"):
+            return missing
         from alertd.commands import emulator
 
         return emulator.run(host=args.host, port=args.port, data_dir=args.data, token=args.token)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+# What the `emulator` extra installs, by the module each is imported as.
+EMULATOR_MODULES = ("chdb", "sqlglot", "starlette", "uvicorn")
+
+
+def _missing_extra(command: str) -> int:
+    """1, after saying so in one line, when the emulator's packages are not installed."""
+    absent = [name for name in EMULATOR_MODULES if importlib.util.find_spec(name) is None]
+    if not absent:
+        return 0
+    print(
+        f"alertd {command}: needs the emulator extra ({', '.join(absent)} not installed): "
+        "pip install 'alertd[emulator]'",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -33,11 +33,10 @@ from alertd.server.parts import Reload, ReloadStatus, ServerParts
 from alertd.settings import Settings
 from alertd.store.retention import prune_forever
 from alertd.store.sqlite import SqliteStore
+from alertd.systemd import ServiceManager
 from alertd.watch import watch_rules
 
 log = structlog.get_logger(__name__)
-
-DRAIN_SECONDS = 10.0
 
 
 async def run(
@@ -87,7 +86,14 @@ async def run(
                 source_stats=source.stats,
             )
             return await serve(
-                wiring, settings, paths, found, err=err, transitions=transitions, stop=stop
+                wiring,
+                settings,
+                paths,
+                found,
+                err=err,
+                transitions=transitions,
+                stop=stop,
+                manager=ServiceManager.from_environment(),
             )
     finally:
         await source.aclose()
@@ -106,13 +112,15 @@ async def serve(
     signals: bool = True,
     watch: bool = True,
     http: bool = True,
+    manager: ServiceManager | None = None,
     started: Callable[[Pipeline], None] = lambda _: None,
 ) -> int:
     """The daemon on parts opened by the caller (a test hands in a MemoryStore, an
     in-process source and a FakeClock): 0 once stopped, 1 if it cannot start.
 
     `signals` listens for SIGTERM/SIGINT (stop) and SIGHUP (reload); `watch` reloads when
-    a rules folder changes; `http` serves the HTTP API and status page. `started` is
+    a rules folder changes; `http` serves the HTTP API and status page; `manager` hears
+    READY=1, WATCHDOG=1 and STOPPING=1 (systemd's notify protocol). `started` is
     handed the running pipeline, whose `reload()` anything else may call.
     """
     console = ConsoleReceiver(wiring.out, json_lines=wiring.console_json)
@@ -153,7 +161,9 @@ async def serve(
         except HttpSetupError as exc:
             print(str(exc), file=err)
             return 1
+    manager = manager or ServiceManager(None)
     async with anyio.create_task_group() as background:
+        background.start_soon(manager.keep_alive)
         if server is not None:
             await background.start(server.run)
         background.start_soon(
@@ -171,8 +181,11 @@ async def serve(
                 groups=len(config.ruleset.groups),
                 receivers=sorted(receivers.by_name),
             )
+            # Rules loaded, store open, first ticks scheduled: ready.
+            manager.notify("READY=1", f"STATUS=evaluating {len(config.ruleset.rules)} rules")
             started(pipeline)
             await _serve_signals(reload, stop, signals)
+            manager.notify("STOPPING=1", "STATUS=finishing the tick in flight")
             if server is not None:
                 server.stop()
             await pipeline.scheduler.shutdown()
@@ -181,7 +194,7 @@ async def serve(
             delivering.cancel_scope.cancel()
         # What was decided before the stop is sent now if it can be; the rest waits in
         # the outbox for the next start.
-        await pipeline.deliverer.drain(DRAIN_SECONDS)
+        await pipeline.deliverer.drain(settings.shutdown_drain_seconds)
         background.cancel_scope.cancel()
     log.info("daemon.stopped")
     return 0

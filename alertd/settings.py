@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CREDENTIALS_MISSING = (
@@ -29,10 +31,23 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         validation_alias=AliasChoices("CLOUDFLARE_API_TOKEN", "ALERTD_CLOUDFLARE_API_TOKEN"),
     )
-    rules_dir: Path = Path("rules")
-    state_dir: Path = Path("state")
+    # Under systemd, StateDirectory= and ConfigurationDirectory= say where; elsewhere
+    # relative to the working directory, as a last resort.
+    rules_dir: Path = Field(
+        default_factory=lambda: _systemd_dir("CONFIGURATION_DIRECTORY", "rules")
+    )
+    state_dir: Path = Field(default_factory=lambda: _systemd_dir("STATE_DIRECTORY", "state"))
+    # A file holding the API token (a mounted Secret, a systemd credential).
+    cloudflare_api_token_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CLOUDFLARE_API_TOKEN_FILE", "ALERTD_CLOUDFLARE_API_TOKEN_FILE"
+        ),
+    )
     log_level: str = "info"
-    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_format: str = Field(default="auto", pattern="^(auto|json|logfmt|console)$")
+    # On SIGTERM, how long the outbox may keep sending before the daemon exits.
+    shutdown_drain_seconds: float = Field(default=10.0, ge=0)
     query_timeout_seconds: float = Field(default=30.0, gt=0)
     query_concurrency: int = Field(default=4, ge=1)
     query_retries: int = Field(default=3, ge=0)
@@ -56,6 +71,28 @@ class Settings(BaseSettings):
     api_token: SecretStr = SecretStr("")
     api_token_file: Path | None = None
 
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Self:
+        """CLOUDFLARE_API_TOKEN wins; else CLOUDFLARE_API_TOKEN_FILE; else the systemd
+        credential `cloudflare-api-token` in $CREDENTIALS_DIRECTORY."""
+        if self.cloudflare_api_token.get_secret_value():
+            return self
+        path = self.cloudflare_api_token_file
+        if path is None:
+            credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+            candidate = Path(credentials, CREDENTIAL_NAME) if credentials else None
+            if candidate is None or not candidate.exists():
+                return self
+            path = candidate
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read the API token from {path}: {_why(exc)}") from None
+        if not token:
+            raise ValueError(f"the API token file {path} is empty")
+        self.cloudflare_api_token = SecretStr(token)
+        return self
+
     @property
     def state_file(self) -> Path:
         """The SQLite file the daemon and the CLI share."""
@@ -66,3 +103,18 @@ class Settings(BaseSettings):
         if not self.cloudflare_account_id or not self.cloudflare_api_token.get_secret_value():
             return CREDENTIALS_MISSING
         return None
+
+
+CREDENTIAL_NAME = "cloudflare-api-token"
+
+
+def _systemd_dir(variable: str, fallback: str) -> Path:
+    """The first directory systemd lists in `variable` (colon-separated), else `fallback`."""
+    listed = os.environ.get(variable, "").split(":")[0]
+    return Path(listed) if listed else Path(fallback)
+
+
+def _why(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "not UTF-8 text"

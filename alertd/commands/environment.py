@@ -19,6 +19,9 @@ def settings_problems(exc: ValidationError) -> list[str]:
     names = _variables()
     lines = []
     for error in exc.errors():
+        if not error["loc"]:  # a check across settings says what it is about itself
+            lines.append(error["msg"].removeprefix("Value error, "))
+            continue
         field = str(error["loc"][0]) if error["loc"] else ""
         value = "" if _secret(field) else f"={error['input']!r}"
         lines.append(f"{names.get(field, field)}{value}: {_reason(error)}")

@@ -104,6 +104,12 @@ class ChdbStorage:
             self._run(f"INSERT INTO `{dataset}` FORMAT JSONEachRow\n{rows}\n")
         return len(points)
 
+    def create(self, dataset: str) -> None:
+        """Make `dataset` exist, empty if nothing was written to it yet."""
+        _check_name(dataset)
+        with _LOCK:
+            self._run(_create_table(dataset))
+
     def query(self, sql: str, fmt: str) -> bytes:
         """Run one statement; `fmt` applies unless the SQL names its own FORMAT."""
         with _LOCK:

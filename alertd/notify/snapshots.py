@@ -43,6 +43,12 @@ def snapshot(state: AlertState, rule: Rule | None, threshold: str | None) -> Ale
     )
 
 
+def rendered_annotations(state: AlertState, rule: Rule) -> dict[str, str]:
+    """The annotations of a pending or firing alert, as its notification would show them."""
+    labels = with_identity(state.rule, state.labels, state.severity)
+    return _annotations(state, rule, threshold_text(rule, state), dict(labels))
+
+
 def _annotations(
     state: AlertState, rule: Rule | None, threshold: str | None, labels: Mapping[str, str]
 ) -> dict[str, str]:

@@ -21,6 +21,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # Files with these top-level keys belong to other parts of alertd (notification routing).
 FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals"})
+# A rule test file (`alertd test`) may live among the rules; loading rules passes it by.
+RULE_TEST_KEY = "rule_files"
 DATASETS_FILE = "datasets.yaml"
 
 
@@ -87,7 +89,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
             group_documents.append(document)
         elif keys & FOREIGN_KEYS:
             foreign.append(document)
-        else:
+        elif RULE_TEST_KEY not in keys:
             errors.append(
                 RuleError(
                     document.location(()),
