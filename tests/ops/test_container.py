@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -19,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from alertd.emulator.server import RunningEmulator
@@ -141,12 +143,14 @@ def test_run_becomes_ready_against_the_emulator_and_stops_on_sigterm(
 ) -> None:
     write_recent_queries(ae)
     name = f"alertd-test-{uuid.uuid4().hex[:12]}"
+    port = _free_port()
     process = subprocess.Popen(
         [
             *RUN, "--name", name, "--read-only", "--volume", f"{state}:/var/lib/alertd",
             "--env", f"CLOUDFLARE_API_BASE={ae.base_url}",
             "--env", f"CLOUDFLARE_ACCOUNT_ID={ae.account_id}",
             "--env", f"CLOUDFLARE_API_TOKEN={ae.token}",
+            "--env", f"ALERTD_HTTP_ADDR=127.0.0.1:{port}",
             image,
         ],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -169,6 +173,9 @@ def test_run_becomes_ready_against_the_emulator_and_stops_on_sigterm(
                 continue
         started = json.loads(next(line for line in seen if "daemon.started" in line))
         assert started["rules"] == 7
+        # What Kubernetes' readiness probe asks: rules loaded, store and source answering.
+        ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", deadline)
+        assert ready.status_code == 200, ready.text
         # SIGTERM (the image's STOPSIGNAL) to alertd, pid 1 in the container.
         stopped = podman("stop", "--time", str(int(WAIT_SECONDS)), name, timeout=WAIT_SECONDS)
         assert stopped.returncode == 0, stopped.stderr
@@ -187,3 +194,22 @@ def _drain(lines: queue.Queue[str]) -> list[str]:
     while not lines.empty():
         out.append(lines.get_nowait())
     return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, deadline: float) -> httpx.Response:
+    """The first 200 from `url`, or its last answer once the deadline has passed."""
+    while True:
+        try:
+            answer = httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            answer = None
+        if answer is not None and (answer.status_code == 200 or time.monotonic() > deadline):
+            return answer
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.5)
