@@ -53,11 +53,11 @@ def test_one_load_reads_each_rule_file_and_the_notification_file_once(
     read = yaml_source.read
 
     def counted(path: Path) -> yaml_source.Document:
-        reads[path.name] += 1
+        reads[str(path)] += 1
         return read(path)
 
     monkeypatch.setattr(yaml_source, "read", counted)
     found = pipeline.load_config([RULES])
     assert not isinstance(found, list)
-    assert "notify.yaml" in reads
+    assert str(RULES / "notify.yaml") in reads
     assert set(reads.values()) == {1}, reads
