@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from alertd import __version__
-from alertd.commands.environment import settings_problems
+from alertd.commands.environment import settings_problems, unknown_variables
 from alertd.logging import configure
 from alertd.settings import Settings
 
@@ -149,10 +149,14 @@ PIPE_CLOSED = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    problems = unknown_variables(os.environ)
+    settings: Settings | None = None
     try:
         settings = Settings()
     except ValidationError as exc:
-        for problem in settings_problems(exc):
+        problems.extend(settings_problems(exc))
+    if problems or settings is None:
+        for problem in problems:
             print(problem, file=sys.stderr)
         return 1
     level = (
