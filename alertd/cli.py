@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
+    check.add_argument(
+        "--cost",
+        action="store_true",
+        help="also print the AE read queries per tick and month, and their monthly bill",
+    )
+    check.add_argument("--json", action="store_true", help="with --cost: print it as JSON")
 
     test = commands.add_parser("test", help="run rule unit tests written in YAML")
     test.add_argument("files", nargs="+", type=Path, metavar="FILE", help="test files")
@@ -189,7 +195,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from alertd.commands import check
 
-        return check.run(args.paths or [settings.rules_dir], sys.stdout, sys.stderr)
+        if args.json and not args.cost:
+            print("alertd check: --json needs --cost", file=sys.stderr)
+            return 2
+        return check.run(
+            args.paths or [settings.rules_dir],
+            sys.stdout,
+            sys.stderr,
+            cost=args.cost,
+            json=args.json,
+        )
     if args.command == "test":
         if missing := _missing_extra("test"):
             return missing
