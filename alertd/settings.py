@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # by default; 9079 is clear of Prometheus (9090), Alertmanager (9093/9094) and the
     # exporters' range (9100-9999).
     http_addr: str = "127.0.0.1:9079"
+    # `AlertdWatchdog` always fires, for a heartbeat service to notice when it stops.
+    watchdog: bool = False
     # The bearer token the API's changing endpoints need; unset, they are off.
     api_token: SecretStr = SecretStr("")
     api_token_file: Path | None = None
