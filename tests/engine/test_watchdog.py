@@ -21,6 +21,7 @@ from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.notify.receivers.base import Delivered, Payload
 from alertd.notify.service import NotificationService
+from alertd.notify.snapshots import WATCHDOG_SUMMARY, snapshot
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group
 from alertd.store.commits import Commits
@@ -152,3 +153,10 @@ async def test_turned_off_the_watchdog_resolves_at_the_next_start(tmp_path: Path
         ("AlertdWatchdog", Change.RESOLVED, "the watchdog is off")
     ]
     assert WATCHDOG_KEY not in await store.load()
+
+
+async def test_its_notification_says_what_it_is_for(tmp_path: Path) -> None:
+    _, _, evaluator = await run_for(tmp_path, 1, watchdog=True)
+    shown = snapshot(evaluator.states[WATCHDOG_KEY], None, None)
+    assert dict(shown.labels) == {"alertname": "AlertdWatchdog", "severity": "warning"}
+    assert shown.annotations["summary"] == WATCHDOG_SUMMARY
