@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from alertd import __version__
-from alertd.commands.environment import settings_problems
+from alertd.commands.environment import settings_problems, unknown_variables
 from alertd.logging import configure
 from alertd.settings import Settings
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
+    check.add_argument(
+        "--cost",
+        action="store_true",
+        help="also print the AE read queries per tick and month, and their monthly bill",
+    )
+    check.add_argument("--json", action="store_true", help="with --cost: print it as JSON")
 
     test = commands.add_parser("test", help="run rule unit tests written in YAML")
     test.add_argument("files", nargs="+", type=Path, metavar="FILE", help="test files")
@@ -149,10 +155,14 @@ PIPE_CLOSED = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    problems = unknown_variables(os.environ)
+    settings: Settings | None = None
     try:
         settings = Settings()
     except ValidationError as exc:
-        for problem in settings_problems(exc):
+        problems.extend(settings_problems(exc))
+    if problems or settings is None:
+        for problem in problems:
             print(problem, file=sys.stderr)
         return 1
     level = (
@@ -185,7 +195,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from alertd.commands import check
 
-        return check.run(args.paths or [settings.rules_dir], sys.stdout, sys.stderr)
+        if args.json and not args.cost:
+            print("alertd check: --json needs --cost", file=sys.stderr)
+            return 2
+        return check.run(
+            args.paths or [settings.rules_dir],
+            sys.stdout,
+            sys.stderr,
+            cost=args.cost,
+            json=args.json,
+        )
     if args.command == "test":
         if missing := _missing_extra("test"):
             return missing

@@ -39,6 +39,11 @@ class Rows:
     data: tuple[Mapping[str, Cell], ...]
 
 
+# alertd's always-firing alert (ALERTD_WATCHDOG): named here, as the engine raises it and
+# notifications describe it.
+WATCHDOG_ALERT = "AlertdWatchdog"
+
+
 class Severity(enum.Enum):
     """How bad a firing alert is; ordered, so an escalation compares greater."""
 

@@ -208,6 +208,7 @@ class Pipeline:
             source_down_after=dt.timedelta(seconds=settings.source_down_after_seconds),
             commits=self.commits,
             health=wiring.health,
+            watchdog=settings.watchdog,
         )
         self.scheduler = GroupScheduler(
             self.evaluator,

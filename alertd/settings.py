@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Python's level names, as the logs show them; any case is accepted.
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# ALERTD_ variables alertd reads without Settings: `silence --url`'s default.
+READ_ELSEWHERE = frozenset({"ALERTD_URL"})
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
 
 CREDENTIALS_MISSING = (
     "set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (and CLOUDFLARE_API_BASE for the emulator)"
@@ -44,7 +61,11 @@ class Settings(BaseSettings):
             "CLOUDFLARE_API_TOKEN_FILE", "ALERTD_CLOUDFLARE_API_TOKEN_FILE"
         ),
     )
-    log_level: str = "info"
+    log_level: Annotated[
+        str,
+        BeforeValidator(_lower),
+        StringConstraints(pattern=f"^({'|'.join(LOG_LEVELS)})$"),
+    ] = "info"
     log_format: str = Field(default="auto", pattern="^(auto|json|logfmt|console)$")
     # On SIGTERM, how long the outbox may keep sending before the daemon exits.
     shutdown_drain_seconds: float = Field(default=10.0, ge=0)
@@ -67,6 +88,8 @@ class Settings(BaseSettings):
     # by default; 9079 is clear of Prometheus (9090), Alertmanager (9093/9094) and the
     # exporters' range (9100-9999).
     http_addr: str = "127.0.0.1:9079"
+    # `AlertdWatchdog` always fires, for a heartbeat service to notice when it stops.
+    watchdog: bool = False
     # The bearer token the API's changing endpoints need; unset, they are off.
     api_token: SecretStr = SecretStr("")
     api_token_file: Path | None = None

@@ -6,12 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from alertd.commands import cost_report
 from alertd.notify.build import notify_config_of
-from alertd.query.check import CHECK_INSTANT, check_rules
-from alertd.query.plan import plan
+from alertd.query.check import check_rules
+from alertd.query.cost import cost_of
 
 
-def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
+def run(
+    paths: Sequence[Path], out: TextIO, err: TextIO, *, cost: bool = False, json: bool = False
+) -> int:
+    """Validate; with `cost`, also print the AE read queries the rules send (as one JSON
+    object alone on stdout with `json`)."""
     result = check_rules(paths)
     # The notification file as the rules loader parsed it, not read a second time.
     config, notify_errors = notify_config_of(result.foreign)
@@ -25,16 +30,19 @@ def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
         return 1
     ruleset = result.ruleset
     # The daemon plans each group on its own, so a tick costs the sum over groups.
-    queries = sum(
-        len(plan(group.rules, ruleset.datasets, CHECK_INSTANT).queries) for group in ruleset.groups
-    )
+    costs = cost_of(ruleset)
+    if cost and json:
+        cost_report.print_json(costs, out)
+        return 0
     print(
         f"ok: {len(ruleset.rules)} rules in {len(ruleset.groups)} groups over "
-        f"{len(ruleset.datasets)} datasets, {queries} queries per tick",
+        f"{len(ruleset.datasets)} datasets, {costs.statements} queries per tick",
         file=out,
     )
     receivers = ", ".join(sorted(config.receivers)) or "none"
     print(f"receivers: {receivers}", file=out)
     for skipped in config.skipped:
         print(f"skipped: {skipped.name}: {skipped.reason}", file=out)
+    if cost:
+        cost_report.print_table(costs, out)
     return 0

@@ -3,13 +3,17 @@ directory, each problem said in one line."""
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from alertd.settings import Settings
+from alertd.settings import READ_ELSEWHERE, Settings
+
+PREFIX = "ALERTD_"
 
 _CHOICES = re.compile(r"\^\(([\w|]+)\)\$")
 
@@ -26,6 +30,33 @@ def settings_problems(exc: ValidationError) -> list[str]:
         value = "" if _secret(field) else f"={error['input']!r}"
         lines.append(f"{names.get(field, field)}{value}: {_reason(error)}")
     return lines
+
+
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """One line per ALERTD_ variable alertd does not read: a misspelt setting would
+    otherwise be silently ignored. Names the setting meant when one is close."""
+    known = known_variables()
+    lines = []
+    for name in sorted(names):
+        upper = name.upper()  # pydantic-settings reads variables in any case
+        if not upper.startswith(PREFIX) or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else " (see Settings in the README)"
+        lines.append(f"{name}: not an alertd setting{hint}")
+    return lines
+
+
+def known_variables() -> frozenset[str]:
+    """Every environment variable alertd reads a setting from."""
+    names = set(READ_ELSEWHERE)
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(choice for choice in alias.choices if isinstance(choice, str))
+        else:
+            names.add(f"{PREFIX}{name}".upper())
+    return frozenset(names)
 
 
 def rules_dir_problem(rules_dir: Path) -> str | None:

@@ -15,8 +15,9 @@ import structlog
 
 from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
 from alertd.engine.step import Step, carry, fits, retire, step
+from alertd.engine.watchdog import watchdog_step
 from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
-from alertd.model import AlertState, Rows
+from alertd.model import WATCHDOG_ALERT, AlertState, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
@@ -51,8 +52,11 @@ class Evaluator:
         source_down_after: dt.timedelta = dt.timedelta(minutes=5),
         commits: Commits | None = None,
         health: StateHealth | None = None,
+        watchdog: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
+        self.watchdog = watchdog
         self.source = source
         self.store = store
         self.source_down_after = source_down_after
@@ -94,7 +98,9 @@ class Evaluator:
     async def _retire(self, at: dt.datetime) -> Step:
         """`retire`, holding `commit_lock`. A store that cannot commit it leaves it to the
         next tick: a reload goes on, and the old alerts still end once the store writes."""
-        result = retire(self.states, retirement(self.ruleset), at)
+        result = retire(self.states, retirement(self.ruleset, watchdog=self.watchdog), at)
+        if self.watchdog:
+            watchdog_step(self.states, at, result)
         self._unretired = False
         if result.transitions:
             if not await self._commit("retire", "retire", at, result):
@@ -241,12 +247,14 @@ def _rejections(
     }
 
 
-def retirement(ruleset: RuleSet) -> Callable[[AlertState], str | None]:
-    """Why `ruleset` no longer owns an alert, or None when it does."""
+def retirement(ruleset: RuleSet, *, watchdog: bool = False) -> Callable[[AlertState], str | None]:
+    """Why `ruleset` (and the watchdog setting) no longer own an alert, or None when they do."""
     rules = {rule.name: rule for rule in ruleset.rules}
     datasets = {d for rule in ruleset.rules for d in rule.datasets}
 
     def why(state: AlertState) -> str | None:
+        if state.rule == WATCHDOG_ALERT:
+            return None if watchdog else "the watchdog is off"
         if state.rule == SOURCE_ALERT:
             used = dict(state.labels).get("dataset") in datasets
             return None if used else "no rule reads the dataset"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from alertd.model import AlertSnapshot, AlertState, Status
+from alertd.model import WATCHDOG_ALERT, AlertSnapshot, AlertState, Status
 from alertd.notify.matchers import with_identity
 from alertd.rules.durations import format_duration
 from alertd.rules.ruleset import Rule
@@ -19,6 +19,10 @@ SOURCE_SUMMARY = (
     "Queries to Analytics Engine for {dataset} keep failing; alerts on it cannot be judged"
 )
 NO_VALUE = "{alert}: no data for this series in the last {window}"
+WATCHDOG_SUMMARY = (
+    "alertd is running: this alert always fires, so that a heartbeat service notices "
+    "when its notifications stop"
+)
 RULE_SUMMARY = (
     "Analytics Engine refuses the query of rule {rule}; it cannot page until that is fixed"
 )
@@ -123,6 +127,8 @@ class SnapshotCache:
 
 def _health_annotations(labels: Mapping[str, str], threshold: str | None) -> dict[str, str]:
     """alertd's own alerts have no rule file: say what is wrong in plain words."""
+    if labels.get("alertname") == WATCHDOG_ALERT:
+        return {"summary": WATCHDOG_SUMMARY, "description": ""}
     if "rule" in labels:
         summary = RULE_SUMMARY.format(rule=labels["rule"])
     else:

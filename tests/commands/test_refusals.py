@@ -150,3 +150,40 @@ def test_a_rules_directory_that_does_not_exist_is_said_so(
     assert err.splitlines() == [
         f"rules directory {missing} does not exist (see --rules and ALERTD_RULES_DIR)"
     ]
+
+
+def test_a_misspelt_setting_is_refused_naming_the_one_meant(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALERTD_EVALUATON_DELAY_SECONDS", "30")
+    monkeypatch.setenv("ALERTD_NO_SUCH_THING", "1")
+    assert main(["check", str(RULES)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "ALERTD_EVALUATON_DELAY_SECONDS: not an alertd setting; "
+        "did you mean ALERTD_EVALUATION_DELAY_SECONDS?",
+        "ALERTD_NO_SUCH_THING: not an alertd setting (see Settings in the README)",
+    ]
+
+
+def test_variables_read_outside_settings_are_known(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALERTD_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ALERTD_API_TOKEN", "t")
+    monkeypatch.setenv("ALERTD_CLOUDFLARE_API_BASE", "http://127.0.0.1:9/client/v4")
+    assert main(["check", str(RULES)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_bad_log_level_names_the_levels_allowed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALERTD_LOG_LEVEL", "verbose")
+    assert main(["check", str(RULES)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ALERTD_LOG_LEVEL='verbose': should be one of debug, info, warning, error, critical"
+    ]
+    monkeypatch.setenv("ALERTD_LOG_LEVEL", "WARNING")
+    assert main(["check", str(RULES)]) == 0

@@ -3,7 +3,7 @@ non-root user, the shipped rules check, and `alertd run` becomes ready against t
 emulator on the host and stops cleanly on SIGTERM.
 
 Tools: podman, runc and mmdebstrap (`.ci/run` installs them). Where one is missing the
-tests are skipped, saying which, unless ALERTD_REQUIRE_CONTAINER is set (as in CI).
+tests are skipped, saying which, unless REQUIRE_CONTAINER_TESTS is set (as in CI).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ RUN = [
 ]  # fmt: skip
 
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-if missing and os.environ.get("ALERTD_REQUIRE_CONTAINER"):
-    raise RuntimeError(f"container tests need {', '.join(missing)} (ALERTD_REQUIRE_CONTAINER)")
+if missing and os.environ.get("REQUIRE_CONTAINER_TESTS"):
+    raise RuntimeError(f"container tests need {', '.join(missing)} (REQUIRE_CONTAINER_TESTS)")
 pytestmark = pytest.mark.skipif(
     bool(missing), reason=f"{', '.join(missing)} not installed (apt-get install {' '.join(TOOLS)})"
 )

@@ -15,8 +15,8 @@ UNIT = Path(__file__).parents[2] / "deploy" / "systemd" / "alertd.service"
 # systemd-analyze security's levels, best first; "OK" is an exposure below 5.0.
 GOOD_ENOUGH = {"PERFECT", "SAFE", "OK"}
 ANALYZE = shutil.which("systemd-analyze")
-if ANALYZE is None and os.environ.get("ALERTD_REQUIRE_CONTAINER"):
-    raise RuntimeError("systemd-analyze is not installed (ALERTD_REQUIRE_CONTAINER is set)")
+if ANALYZE is None and os.environ.get("REQUIRE_CONTAINER_TESTS"):
+    raise RuntimeError("systemd-analyze is not installed (REQUIRE_CONTAINER_TESTS is set)")
 pytestmark = pytest.mark.skipif(
     ANALYZE is None, reason="systemd-analyze is not installed (apt-get install systemd)"
 )
