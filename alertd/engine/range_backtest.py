@@ -12,18 +12,25 @@ else, so transitions and notifications are those of the tick-by-tick replay.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.abc
 
 from alertd.engine.backtest import After, ticks
 from alertd.engine.evaluator import Evaluator
 from alertd.errors import SourceError, UnsafeLiteralError
 from alertd.model import Cell, Query, Rows, Transition
 from alertd.query.measures import Measure
-from alertd.query.plan import BUCKET, BatchKey, PlanError, PlannedQuery, plan
+from alertd.query.plan import BUCKET, BatchKey, PlanError, PlannedQuery, StatementTemplate, plan
 from alertd.query.range_plan import (
     InstantFamily,
     RangePlan,
@@ -44,7 +51,7 @@ _MIN_NEUTRAL = 1e308
 _MAX_NEUTRAL = -1e308
 
 Labels = tuple[Cell, ...]  # label values in the order of the batch's `by`
-Cells = dict[Measure, float]
+Cells = dict[int, float]  # a measure's number (see _Columns) -> its value
 
 
 @dataclass
@@ -66,6 +73,34 @@ class _Tables:
         default_factory=dict
     )
     failures: dict[BatchKey, SourceError] = field(default_factory=dict)
+
+
+# How a tick's statement reads one of its measures: alias, kind, window, number.
+_Spec = tuple[str, str, int, int]
+
+
+class _Columns:
+    """Numbers for the measures of a range plan, so the values of each tick are looked up
+    by small integers, not by hashing rule expressions again and again."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[Measure, int] = {}
+        # A tick plan's measures are the same mapping every tick: keyed by its identity
+        # (and kept, so the identity cannot be reused).
+        self._specs: dict[int, tuple[Mapping[Measure, str], list[_Spec]]] = {}
+
+    def number(self, measure: Measure) -> int:
+        """The number of a measure without its window."""
+        return self.numbers.setdefault(stripped(measure), len(self.numbers))
+
+    def specs(self, measures: Mapping[Measure, str]) -> list[_Spec]:
+        found = self._specs.get(id(measures))
+        if found is None:
+            specs: list[_Spec] = [
+                (alias, m.kind, m.window_seconds, self.number(m)) for m, alias in measures.items()
+            ]
+            found = self._specs[id(measures)] = (measures, specs)
+        return found[1]
 
 
 async def range_backtest(
@@ -94,17 +129,30 @@ async def range_backtest(
     )
     planned = range_plan(_timed(ruleset.groups, step), ruleset.datasets)
     counted = statistics if statistics is not None else Statistics()
+    columns = _Columns()
     transitions: list[Transition] = []
-    for batch in _chunks(ticks(ruleset.groups, start, end, step), start, chunk):
-        tables = await _fetch(planned, source, batch, counted)
-        for at, group in batch:
-            answers.answers = _answers(group, ruleset, at, tables)
-            result = await evaluator.tick(group, at)
-            for transition in result.transitions:
-                emit(transition)
-                transitions.append(transition)
-            if after is not None:
-                await after(evaluator, at, True)
+    chunks = _chunks(ticks(ruleset.groups, start, end, step), start, chunk)
+
+    async def fetch(batch: Sequence[tuple[dt.datetime, Group]]) -> _Tables:
+        return await _fetch(planned, source, batch, counted, columns)
+
+    # The next chunk's statements run while this chunk's ticks are judged.
+    async with anyio.create_task_group() as tasks:
+        batch = next(chunks, None)
+        pending = _Pending(tasks, fetch, batch)
+        while batch is not None:
+            tables = await pending.result()
+            following = next(chunks, None)
+            pending = _Pending(tasks, fetch, following)
+            for at, group in batch:
+                answers.answers = _answers(group, ruleset, at, tables, columns)
+                result = await evaluator.tick(group, at)
+                for transition in result.transitions:
+                    emit(transition)
+                    transitions.append(transition)
+                if after is not None:
+                    await after(evaluator, at, True)
+            batch = following
     if after is not None:
         await after(evaluator, end, False)
     return transitions
@@ -115,6 +163,34 @@ def _timed(groups: Iterable[Group], step: dt.timedelta | None) -> Iterator[Timed
         seconds = int((step or group.interval).total_seconds())
         for rule in group.rules:
             yield Timed(rule, seconds)
+
+
+_Batch = list[tuple[dt.datetime, Group]]
+
+
+class _Pending:
+    """A chunk's tables, fetched in the background."""
+
+    def __init__(
+        self,
+        tasks: anyio.abc.TaskGroup,
+        fetch: Callable[[_Batch], Awaitable[_Tables]],
+        batch: _Batch | None,
+    ) -> None:
+        self._done = anyio.Event()
+        self._tables = _Tables()
+        if batch is None:
+            self._done.set()
+        else:
+            tasks.start_soon(self._run, fetch, batch)
+
+    async def _run(self, fetch: Callable[[_Batch], Awaitable[_Tables]], batch: _Batch) -> None:
+        self._tables = await fetch(batch)
+        self._done.set()
+
+    async def result(self) -> _Tables:
+        await self._done.wait()
+        return self._tables
 
 
 def _chunks(
@@ -157,20 +233,22 @@ async def _fetch(
     source: Source,
     batch: Sequence[tuple[dt.datetime, Group]],
     counted: Statistics,
+    columns: _Columns,
 ) -> _Tables:
     """Run the chunk's statements, concurrently (the source bounds how many at once)."""
     first, last = batch[0][0], batch[-1][0]
     tables = _Tables()
     jobs: list[tuple[Query, Callable[[Rows], None], BatchKey]] = []
     for statement in planned.statements:
-        jobs.append((statement.query(first, last), _reader(statement, tables), statement.key))
+        reader = _reader(statement, tables, columns)
+        jobs.append((statement.query(first, last), reader, statement.key))
     for family in planned.families:
         endings = sorted({_epoch(at) for at, group in batch if _reads(group, family)})
         if not endings:
             continue
-        for template, columns in planned.instant_statements(family, endings):
+        for template, timed in planned.instant_statements(family, endings):
             query = instant_query(template, family.window, endings)
-            reader = _instant_reader(family, template.labels, template.measures, columns, tables)
+            reader = _instant_reader(family, template, timed, tables, columns)
             jobs.append((query, reader, family.key))
 
     async def one(query: Query, read: Callable[[Rows], None], key: BatchKey) -> None:
@@ -202,10 +280,12 @@ def _labels(row: Mapping[str, Cell], aliases: Iterable[str]) -> Labels:
     return tuple(row[alias] for alias in aliases)
 
 
-def _reader(statement: RangeStatement, tables: _Tables) -> Callable[[Rows], None]:
+def _reader(
+    statement: RangeStatement, tables: _Tables, columns: _Columns
+) -> Callable[[Rows], None]:
     template = statement.template
     aliases = tuple(template.labels)
-    measures = tuple(template.measures.items())
+    measures = tuple((columns.number(m), alias) for m, alias in template.measures.items())
 
     def read(rows: Rows) -> None:
         if statement.quantile:
@@ -226,41 +306,47 @@ def _reader(statement: RangeStatement, tables: _Tables) -> Callable[[Rows], None
 
 def _instant_reader(
     family: InstantFamily,
-    labels: Mapping[str, str],
-    aliases: Mapping[Measure, str],
-    columns: Mapping[Measure, tuple[Measure, int]],
+    template: StatementTemplate,
+    timed: Mapping[Measure, tuple[Measure, int]],
     tables: _Tables,
+    columns: _Columns,
 ) -> Callable[[Rows], None]:
-    label_aliases = tuple(labels)
+    label_aliases = tuple(template.labels)
+    cells = [
+        (columns.number(timed[m][0]), timed[m][1], alias) for m, alias in template.measures.items()
+    ]
 
     def read(rows: Rows) -> None:
         target = tables.windows.setdefault((family.key, family.window), {})
         for row in rows.data:
             series = target.setdefault(_labels(row, label_aliases), {})
-            for timed, alias in aliases.items():
-                measure, ending = columns[timed]
-                series.setdefault(ending, {})[measure] = float(row[alias])  # type: ignore[arg-type]
+            for number, ending, alias in cells:
+                series.setdefault(ending, {})[number] = float(row[alias])  # type: ignore[arg-type]
 
     return read
 
 
 def _answers(
-    group: Group, ruleset: RuleSet, at: dt.datetime, tables: _Tables
+    group: Group, ruleset: RuleSet, at: dt.datetime, tables: _Tables, columns: _Columns
 ) -> dict[str, Rows | SourceError]:
     """What AE would have answered each statement of the group's plan at `at`."""
     try:
         tick = plan(group.rules, ruleset.datasets, at)
     except (PlanError, UnsafeLiteralError):
         return {}  # the evaluator reports the group unhealthy itself
-    return {p.query.sql: _answer(p, _epoch(tick.at), tables) for p in tick.queries}
+    at_ = _epoch(tick.at)
+    return {p.query.sql: _answer(p, at_, tables, columns) for p in tick.queries}
 
 
-def _answer(planned: PlannedQuery, at: int, tables: _Tables) -> Rows | SourceError:
+def _answer(
+    planned: PlannedQuery, at: int, tables: _Tables, columns: _Columns
+) -> Rows | SourceError:
     key = planned.key
     failure = tables.failures.get(key)
     if failure is not None:
         return failure
-    longest = max(m.window_seconds for m in planned.measures)
+    specs = columns.specs(planned.measures)
+    longest = max(window for _, _, window, _ in specs)
     width = tables.widths.get(key, 1)
     buckets = tables.buckets.get(key, {})
     aliases = tuple(planned.labels)
@@ -269,39 +355,26 @@ def _answer(planned: PlannedQuery, at: int, tables: _Tables) -> Rows | SourceErr
         if not any(b in by_bucket for b in range(at - longest, at, width)):
             continue  # no row of this series in the statement's scan
         row: dict[str, Cell] = dict(zip(aliases, labels, strict=True))
-        for measure, alias in planned.measures.items():
-            row[alias] = _value(measure, labels, by_bucket, at, width, key, tables)
+        for alias, kind, window, number in specs:
+            if kind == "quantile":
+                # Read only where the row count says rows matched (query/aggregates.py).
+                found = tables.windows.get((key, window), {}).get(labels, {}).get(at, {})
+                row[alias] = found.get(number, 0.0)
+            else:
+                row[alias] = _combined(kind, number, by_bucket, range(at - window, at, width))
         data.append(row)
     return Rows((), tuple(data))
 
 
-def _value(
-    measure: Measure,
-    labels: Labels,
-    by_bucket: Mapping[int, Cells],
-    at: int,
-    width: int,
-    key: BatchKey,
-    tables: _Tables,
-) -> float:
-    bare = _stripped(measure)
-    window = measure.window_seconds
-    if measure.kind == "quantile":
-        # Read only where the row count says rows matched (alertd/query/aggregates.py).
-        found = tables.windows.get((key, window), {}).get(labels, {}).get(at, {})
-        return found.get(bare, 0.0)
+def _combined(kind: str, number: int, by_bucket: Mapping[int, Cells], buckets: range) -> float:
+    """A measure over a window, from its buckets' values."""
     values = [
-        cells[bare]
-        for b in range(at - window, at, width)
-        if (cells := by_bucket.get(b)) is not None and bare in cells
+        cells[number]
+        for b in buckets
+        if (cells := by_bucket.get(b)) is not None and number in cells
     ]
-    if measure.kind == "min":
+    if kind == "min":
         return min(values, default=_MIN_NEUTRAL)
-    if measure.kind == "max":
+    if kind == "max":
         return max(values, default=_MAX_NEUTRAL)
     return sum(values, 0.0)
-
-
-@functools.lru_cache(maxsize=4096)
-def _stripped(measure: Measure) -> Measure:
-    return stripped(measure)
