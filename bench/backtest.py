@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/backtest.py            # range backtests of a day and a week
     .venv/bin/python bench/backtest.py --exact    # and the tick-by-tick replay of the day
+    .venv/bin/python bench/backtest.py --exact --day-only   # without the week
 
 Starts a local emulator, writes simulated traffic (the demo's incidents every hour, a
 tenth of the points, as bench/evaluation.py does), then prints for each range: wall time,
@@ -111,18 +112,18 @@ def in_order(transition: Transition) -> tuple[dt.datetime, str]:
     return transition.at, transition.fingerprint
 
 
-async def main_async(exact: bool) -> None:
+async def main_async(exact: bool, days: int) -> None:
     ruleset = load([RULES]).ruleset
     with running_emulator() as ae:
         started = time.perf_counter()
-        written = write_days(ae, 7)
-        print(
-            f"wrote {written} points for 7 days in {time.perf_counter() - started:.0f} s",
-            flush=True,
-        )
-        day, week = dt.timedelta(days=1), dt.timedelta(days=7)
+        written = write_days(ae, days)
+        took = time.perf_counter() - started
+        print(f"wrote {written} points for {days} day(s) in {took:.0f} s", flush=True)
+        day = dt.timedelta(days=1)
         ranged = await timed(ae, ruleset, range_backtest, day, "range backtest, 1 day")
-        await timed(ae, ruleset, range_backtest, week, "range backtest, 7 days")
+        if days > 1:
+            label = f"range backtest, {days} days"
+            await timed(ae, ruleset, range_backtest, dt.timedelta(days=days), label)
         if exact:
             ticked = await timed(ae, ruleset, backtest, day, "tick-by-tick replay, 1 day")
             same = sorted(ranged, key=in_order) == sorted(ticked, key=in_order)
@@ -133,8 +134,9 @@ def main() -> int:
     configure("warning", "console")
     parser = argparse.ArgumentParser()
     parser.add_argument("--exact", action="store_true", help="also replay the day tick by tick")
+    parser.add_argument("--day-only", action="store_true", help="write and replay one day")
     args = parser.parse_args()
-    asyncio.run(main_async(args.exact))
+    asyncio.run(main_async(args.exact, 1 if args.day_only else 7))
     return 0
 
 
