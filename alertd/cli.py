@@ -85,6 +85,24 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--deliver", action="store_true", help="send the notifications (implies --notifications)"
     )
+    backtest.add_argument(
+        "--rule",
+        dest="rule_names",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="replay only this rule (repeatable)",
+    )
+    backtest.add_argument(
+        "--coarse",
+        action="store_true",
+        help="allow a --step coarser than a group's interval (transitions say so)",
+    )
+    backtest.add_argument(
+        "--exact",
+        action="store_true",
+        help="ask AE tick by tick, as the daemon does, instead of per range (much slower)",
+    )
 
     demo = commands.add_parser("demo", help="emulator + simulated incidents + the daemon")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")

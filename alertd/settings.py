@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     query_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     evaluation_delay_seconds: float = Field(default=60.0, ge=0)
     source_down_after_seconds: float = Field(default=300.0, gt=0)
+    # How much history one batch of a backtest's range statements covers.
+    backtest_chunk_seconds: int = Field(default=3600, ge=60)
     group_concurrency: int = Field(default=2, ge=1)
     history_limit: int = Field(default=120, ge=1)
     # A notification no receiver attempt could deliver for this long expires, and is logged.

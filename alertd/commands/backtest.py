@@ -16,10 +16,12 @@ import httpx
 from alertd.clock import SystemClock
 from alertd.commands.arguments import UsageError, seconds_option, time_option
 from alertd.engine.backtest import After, backtest
+from alertd.engine.backtest_summary import summarize
 from alertd.engine.evaluator import Evaluator
-from alertd.errors import RuleErrors, SourceAuthError
-from alertd.model import Delivery, OutboxEntry, Query, Rows
-from alertd.notify.console import ConsoleReceiver
+from alertd.engine.range_backtest import range_backtest
+from alertd.errors import RuleErrors, SourceAuthError, SourceError
+from alertd.model import Delivery, Notification, OutboxEntry, Query, Rows, Transition
+from alertd.notify.console import ConsoleReceiver, as_json, as_line
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import DEFAULT_MAX_AGE
 from alertd.notify.receivers.base import Receiver
@@ -32,7 +34,7 @@ from alertd.pipeline import (
     load_config,
     receivers_for,
 )
-from alertd.rules.ruleset import RuleSet
+from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
 from alertd.sources.base import Source
 from alertd.store.memory import MemoryStore
@@ -62,7 +64,13 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) 
         for error in loaded:
             print(error, file=err)
         return 1
-    replay = _Replay(settings, loaded.ruleset, start, end, step, out, args)
+    try:
+        ruleset = _selected(loaded.ruleset, args.rule_names)
+        coarse = _coarse(ruleset, step, allowed=args.coarse)
+    except UsageError as exc:
+        print(f"alertd backtest: {exc}", file=err)
+        return 2
+    replay = _Replay(settings, ruleset, start, end, step, out, args, coarse)
     try:
         count = anyio.run(replay.run, loaded if args.notifications else None)
     except SourceAuthError as exc:
@@ -74,6 +82,13 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) 
         return 1
     if not args.json:
         print(f"{count} transition(s) from {start.isoformat()} to {end.isoformat()}", file=err)
+    if replay.rows == 0 and replay.failures == 0:
+        print(
+            f"alertd backtest: no data in any dataset from {start.isoformat()} to "
+            f"{end.isoformat()}: nothing was judged",
+            file=err,
+        )
+    _print_summary(replay, err)
     if replay.outcome is not None:
         print(replay.outcome.summary(), file=err)
         return 0 if replay.outcome.all_delivered else 1
@@ -110,22 +125,85 @@ async def _outcome(deliverer: Deliverer, store: MemoryStore) -> _Outcome:
     )
 
 
+def _selected(ruleset: RuleSet, names: list[str]) -> RuleSet:
+    """The rule set with only the named rules (all when none is named)."""
+    if not names:
+        return ruleset
+    known = {rule.name for rule in ruleset.rules}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(
+            f"--rule: no rule named {', '.join(map(repr, unknown))} "
+            f"(the rules are {', '.join(sorted(known))})"
+        )
+    kept = ruleset.without(known - set(names))
+    return RuleSet(kept.datasets, tuple(g for g in kept.groups if g.rules))
+
+
+def _coarse(ruleset: RuleSet, step: dt.timedelta | None, *, allowed: bool) -> dict[str, Group]:
+    """The rules a `step` would judge less often than their group's interval, with their
+    group; such a step skips evaluations the daemon makes, so it must be asked for."""
+    if step is None:
+        return {}
+    coarse = {
+        rule.name: group
+        for group in ruleset.groups
+        if group.interval < step
+        for rule in group.rules
+    }
+    if coarse and not allowed:
+        group = next(iter(coarse.values()))
+        raise UsageError(
+            f"--step {_seconds(step)} is coarser than group {group.name!r}'s interval "
+            f"{_seconds(group.interval)}: the replay would skip evaluations the daemon makes, "
+            "so its alerts could differ; add --coarse to accept that"
+        )
+    return coarse
+
+
+def _seconds(span: dt.timedelta) -> str:
+    return f"{int(span.total_seconds())}s"
+
+
+def _print_summary(replay: _Replay, err: TextIO) -> None:
+    summaries = summarize(
+        [rule.name for rule in replay.ruleset.rules],
+        replay.transitions,
+        replay.end,
+        replay.notifications,
+    )
+    if replay.args.json:
+        print(json.dumps({"summary": [s.as_json() for s in summaries]}), file=err)
+        return
+    print("summary:", file=err)
+    for summary in summaries:
+        print(f"  {summary.as_line(with_pages=replay.args.notifications)}", file=err)
+
+
 class _StopOnRefusal:
     """A source that ends the replay when the credentials are refused: every later query
-    would be refused too, and the replay would only invent source-down alerts."""
+    would be refused too, and the replay would only invent source-down alerts. It counts
+    the rows answered and the queries failed, so an empty range is told apart."""
 
     def __init__(self, source: Source, scope: anyio.CancelScope) -> None:
         self.source = source
         self.scope = scope
         self.refused: SourceAuthError | None = None
+        self.rows = 0
+        self.failures = 0
 
     async def run(self, query: Query) -> Rows:
         try:
-            return await self.source.run(query)
+            rows = await self.source.run(query)
         except SourceAuthError as exc:
             self.refused = self.refused or exc
             self.scope.cancel()
             raise
+        except SourceError:
+            self.failures += 1
+            raise
+        self.rows += len(rows.data)
+        return rows
 
     async def aclose(self) -> None:
         await self.source.aclose()
@@ -141,6 +219,7 @@ class _Replay:
         step: dt.timedelta | None,
         out: TextIO,
         args: argparse.Namespace,
+        coarse: dict[str, Group],
     ) -> None:
         self.settings = settings
         self.ruleset = ruleset
@@ -148,7 +227,11 @@ class _Replay:
         self.out = out
         self.args = args
         self.console = ConsoleReceiver(out, json_lines=args.json)
+        self.coarse = coarse
         self.outcome: _Outcome | None = None
+        self.transitions: list[Transition] = []
+        self.notifications: list[Notification] = []
+        self.rows = self.failures = 0
 
     async def run(self, config: Config | None) -> int:
         """The number of transitions; raises SourceAuthError if AE refuses the credentials."""
@@ -159,6 +242,7 @@ class _Replay:
                 count = await self._run(source, config)
             finally:
                 await source.aclose()
+        self.rows, self.failures = source.rows, source.failures
         if source.refused is not None:
             raise source.refused
         return count
@@ -175,18 +259,35 @@ class _Replay:
         store: MemoryStore | None = None,
         after: After | None = None,
     ) -> list[Any]:
-        emit = self.console.emit if not self.args.notifications else lambda _: None
-        return await backtest(
-            self.ruleset,
-            source,
-            self.start,
-            self.end,
-            step=self.step,
-            emit=emit,
-            source_down_after=dt.timedelta(seconds=self.settings.source_down_after_seconds),
-            store=store,
-            after=after,
-        )
+        emit = self._emit if not self.args.notifications else lambda _: None
+        down_after = dt.timedelta(seconds=self.settings.source_down_after_seconds)
+        if self.args.exact:
+            found = await backtest(
+                self.ruleset, source, self.start, self.end, step=self.step, emit=emit,
+                source_down_after=down_after, store=store, after=after,
+            )  # fmt: skip
+        else:
+            found = await range_backtest(
+                self.ruleset, source, self.start, self.end, step=self.step, emit=emit,
+                source_down_after=down_after, store=store, after=after,
+                chunk=dt.timedelta(seconds=self.settings.backtest_chunk_seconds),
+            )  # fmt: skip
+        self.transitions = found
+        return found
+
+    def _emit(self, transition: Transition) -> None:
+        """Print a transition; one judged less often than its group's interval says so."""
+        group = self.coarse.get(transition.rule)
+        if group is None or self.step is None:
+            self.console.emit(transition)
+            return
+        every, interval = _seconds(self.step), _seconds(group.interval)
+        if self.args.json:
+            shown = {**as_json(transition), "coarse": {"step": every, "interval": interval}}
+            text = json.dumps(shown)
+        else:
+            text = f"{as_line(transition)} (coarse: judged every {every}, not every {interval})"
+        print(text, file=self.out, flush=True)
 
     async def _with_notifications(
         self, source: Source, config: Config, client: httpx.AsyncClient
@@ -208,9 +309,7 @@ class _Replay:
             receivers,
             max_age=max_age,
             wall_clock_silences=False,
-            on_enqueue=lambda entry: print(
-                json.dumps(_printed(entry, receivers.by_name)), file=self.out, flush=True
-            ),
+            on_enqueue=lambda entry: self._enqueued(entry, receivers.by_name),
         )
 
         async def after(evaluator: Evaluator, at: dt.datetime, ticked: bool) -> None:
@@ -227,6 +326,10 @@ class _Replay:
             await service.deliverer.drain(DELIVER_SECONDS)
             self.outcome = await _outcome(service.deliverer, store)
         return len(found)
+
+    def _enqueued(self, entry: OutboxEntry, receivers: dict[str, Receiver]) -> None:
+        self.notifications.append(entry.notification)
+        print(json.dumps(_printed(entry, receivers)), file=self.out, flush=True)
 
 
 def _printed(entry: OutboxEntry, receivers: dict[str, Receiver]) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class Measure:
     window_seconds: int
     arg: RowExpr | None = None
     level: float | None = None
+    # A range statement's window at a fixed instant (epoch second it ends), not at the tick.
+    ending: int | None = None
 
 
 def compile_measure(

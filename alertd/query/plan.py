@@ -38,6 +38,9 @@ from alertd.rules.schema import Dataset
 
 # AE limits the request body, which is the statement in UTF-8, to about 10,000 bytes.
 MAX_SQL_BYTES = 9000
+# The column a range statement groups its time buckets by.
+BUCKET = "_bucket"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Plans kept compiled: one per group of rules the daemon evaluates, and some to spare.
 PLAN_CACHE_SIZE = 64
 
@@ -154,7 +157,7 @@ def _compile_plan(
             members.setdefault(key, {})[rule.name] = None
     statements: list[StatementTemplate] = []
     for key, measures in batches.items():
-        batch = _Batch(key, list(measures), tuple(members[key]), datasets[key.dataset])
+        batch = Batch(key, list(measures), tuple(members[key]), datasets[key.dataset])
         statements.extend(batch.compile(max_sql_bytes))
     return PlanTemplate(rules, datasets, tuple(statements))
 
@@ -210,13 +213,15 @@ class _Aggregate:
 
 
 @dataclass(eq=False)
-class _Batch:
+class Batch:
     """The measures of one (dataset, grouping), compiled into statement templates."""
 
     key: BatchKey
     measures: list[Measure]
     rule_names: tuple[str, ...]
     dataset: Dataset
+    # Grouped by besides the labels, as `_bucket`: a range statement's time bucket.
+    bucket: sql.Expr | None = None
     factors: dict[FactorKey, _Column] = field(default_factory=dict)
     values: dict[RowExpr, _Column] = field(default_factory=dict)
     numbers: dict[str, _Column] = field(default_factory=dict)  # blob column -> its check
@@ -242,7 +247,9 @@ class _Batch:
 
     def _aggregate(self, measure: Measure, alias: str) -> _Aggregate:
         factors: list[_Column] = []
-        if measure.window_seconds < self.longest:
+        if measure.ending is not None:
+            factors.append(self._ending(measure.window_seconds, measure.ending))
+        elif measure.window_seconds < self.longest:
             factors.append(self._window(measure.window_seconds))
         factors.extend(self._filter(c) for c in _conjuncts(measure.cond) if c not in self.shared)
         factors.extend(self._holds_number(column) for column in needs_numbers(measure))
@@ -258,6 +265,15 @@ class _Batch:
         """Rows of the last `seconds`, counted back from the end bound of each tick."""
         since = sql.Binary("-", sql.TimeBound("end"), sql.Seconds(seconds))
         return self._factor(("window", seconds), lambda _: sql.Binary(">=", TIMESTAMP, since))
+
+    def _ending(self, seconds: int, ending: int) -> _Column:
+        """Rows of the `seconds` before the epoch second `ending`: one window of a range."""
+        end = sql.datetime_literal(EPOCH + dt.timedelta(seconds=ending))
+        start = sql.datetime_literal(EPOCH + dt.timedelta(seconds=ending - seconds))
+        inside = sql.Binary(
+            "AND", sql.Binary(">=", TIMESTAMP, start), sql.Binary("<", TIMESTAMP, end)
+        )
+        return self._factor(("ending", (seconds, ending)), lambda _: inside)
 
     def _filter(self, conjunct: RowExpr) -> _Column:
         return self._factor(("filter", conjunct), lambda test: compile_row(conjunct, test))
@@ -352,10 +368,13 @@ class _Batch:
         middle = sorted(used.values(), key=_order)
         number_aliases = {n for column in middle for n in column.numbers}
         checks = [c for c in self.numbers.values() if c.alias in number_aliases]
-        labels = tuple(
+        labels: tuple[tuple[sql.Expr, str], ...] = tuple(
             (sql.Col(column), alias)
             for column, alias in zip(self.label_columns, self.label_aliases, strict=True)
         )
+        grouped = (*self.label_aliases, *((BUCKET,) if self.bucket is not None else ()))
+        if self.bucket is not None:
+            labels = (*labels, (self.bucket, BUCKET))
         middle_columns: tuple[tuple[sql.Expr, str], ...] = (
             *labels,
             (SAMPLE_INTERVAL, _SAMPLE_INTERVAL_ALIAS),
@@ -363,6 +382,8 @@ class _Batch:
         )
         if bool(checks) if inner is None else inner:
             reads = dict.fromkeys([*self.label_columns, SAMPLE_INTERVAL.name])
+            if self.bucket is not None:
+                reads.update(dict.fromkeys(sql.columns_read(self.bucket)))
             for column in middle:
                 reads.update(dict.fromkeys(sorted(column.reads)))
             inner_columns: tuple[tuple[sql.Expr, str], ...] = (
@@ -376,11 +397,11 @@ class _Batch:
             source = sql.Subquery(middle_columns, self.key.dataset, self.where)
         select = sql.Select(
             columns=(
-                *((sql.Col(alias), alias) for alias in self.label_aliases),
+                *((sql.Col(alias), alias) for alias in grouped),
                 *((aggregate.text, aggregate.alias) for aggregate in chunk),
             ),
             table=source,
-            group_by=self.label_aliases,
+            group_by=grouped,
         )
         return StatementTemplate(
             key=self.key,
