@@ -119,6 +119,7 @@ async def run(
                     config,
                     {r.name: r for r in ruleset.rules},
                     max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
+                    status_url=settings.external_url,
                 ),
                 Deliverer(store, receivers, clock, rates=rates, health=health),
                 store,

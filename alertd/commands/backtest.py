@@ -193,7 +193,12 @@ class _Replay:
         # wall clock, or --deliver would find every one already expired.
         max_age = clock.now() - self.start + DEFAULT_MAX_AGE
         service = NotificationService(
-            Notifier(config, {r.name: r for r in self.ruleset.rules}, max_age=max_age),
+            Notifier(
+                config,
+                {r.name: r for r in self.ruleset.rules},
+                max_age=max_age,
+                status_url=self.settings.external_url,
+            ),
             Deliverer(store, receivers, clock, rates=rates),
             store,
             clock,

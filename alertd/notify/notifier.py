@@ -12,13 +12,21 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from alertd.model import AlertSnapshot, AlertState, GroupState, NotifyChanges, OutboxEntry
+from alertd.model import (
+    AlertSnapshot,
+    AlertState,
+    GroupState,
+    NotifyChanges,
+    OutboxEntry,
+    Status,
+    Transition,
+)
 from alertd.notify.config import NotifyConfig
 from alertd.notify.dispatch import dispatch
 from alertd.notify.inhibit import Inhibitor
 from alertd.notify.routing import RouteMatch, route
 from alertd.notify.silences import Silence, Silencer
-from alertd.notify.snapshots import SnapshotCache
+from alertd.notify.snapshots import SnapshotCache, ended
 from alertd.notify.time_intervals import muted
 from alertd.notify.timers import next_due
 from alertd.rules.ruleset import Rule
@@ -55,12 +63,15 @@ class Notifier:
         now: dt.datetime,
         *,
         silenced_at: dt.datetime | None = None,
+        resolutions: Mapping[str, Transition] | None = None,
     ) -> NotifyChanges:
         """The groups and outbox entries that the alerts firing now call for.
 
         `now` never goes back: a slow tick for an earlier instant that commits after a
         later step is taken at the later time, so the outbox's order (by creation) is the
         order in which things were decided and a resolve never overtakes its trigger.
+        `resolutions` are the transitions that resolved alerts the groups last showed
+        firing (`awaiting_resolution`), by fingerprint: a resolve quotes their values.
         """
         now = self._latest = max(now, self._latest)
         firing = self._snapshots.firing(states, self.rules)
@@ -73,6 +84,13 @@ class Notifier:
             route=self._route,
             muted=self._muted,
             sends_resolved=self._sends_resolved,
+            ended=lambda alert, at: ended(
+                alert,
+                (resolutions or {}).get(alert.fingerprint),
+                self._snapshots.last_firing(alert.fingerprint),
+                self.rules.get(alert.rule),
+                at,
+            ),
         )
         self._stepped = result.routes
         outbox = tuple(
@@ -86,6 +104,22 @@ class Notifier:
         )
         return NotifyChanges(tuple(result.groups.values()), tuple(result.dropped), outbox)
 
+    def awaiting_resolution(
+        self, states: Mapping[str, AlertState]
+    ) -> tuple[set[str], dt.datetime | None]:
+        """The alerts some group last showed firing that fire no more, and the earliest
+        time their resolving transitions can be at; ((), None) when there are none."""
+        gone: set[str] = set()
+        since: dt.datetime | None = None
+        for group in self.groups.values():
+            for alert in group.notified:
+                state = states.get(alert.fingerprint)
+                if state is None or state.status is not Status.FIRING:
+                    gone.add(alert.fingerprint)
+                    flushed = group.last_flush or group.first_seen
+                    since = flushed if since is None else min(since, flushed)
+        return gone, since
+
     def committed(self, changes: NotifyChanges) -> None:
         """Take the changes as the new groups, once the store has them."""
         self.groups.update({g.key: g for g in changes.groups})
@@ -95,6 +129,8 @@ class Notifier:
         for key in changes.dropped_groups:
             self.groups.pop(key, None)
             self.routes.pop(key, None)
+        shown = {a.fingerprint for g in self.groups.values() for a in g.notified}
+        self._snapshots.keep_only(shown | set(self._snapshots.firing_now))
 
     def next_due(self, now: dt.datetime) -> dt.datetime | None:
         """When a group's timer next calls for a step after `now`, or None."""

@@ -81,9 +81,12 @@ class PagerDutyReceiver:
         if not n.firing:
             return json_payload(self._url, event)
         event["client"] = "alertd"
-        if n.status_url:
-            event["client_url"] = n.status_url
-            event["links"] = [{"href": n.status_url, "text": "Status page"}]
+        links = render.group_links(n)
+        page = next((url for text, url in links if text.startswith("Alert page")), None)
+        if page or n.status_url:
+            event["client_url"] = page or n.status_url
+        if links:
+            event["links"] = [{"href": url, "text": text} for text, url in links]
         return self._fitting(event, n)
 
     def redact(self, text: str) -> str:
@@ -165,10 +168,20 @@ def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
 
 
 def _summary(n: Notification) -> str:
-    """The title, and the summary annotation when a single alert fires."""
+    """The title, the worst firing value in its unit (and why it fires still, when the
+    value looks clear), and the summary annotation when a single alert fires."""
     firing = render.firing(n)
-    text = render.summary(firing[0]) if len(firing) == 1 else ""
-    return f"{render.title(n)}: {text}" if text else render.title(n)
+    if not firing:
+        return render.title(n)
+    worst = max(firing, key=lambda a: a.severity.rank if a.severity else 0)
+    parts = []
+    if worst.value is not None or worst.threshold:  # a test notification has neither
+        value = render.value_text(worst.value, worst.unit)
+        threshold = f" (threshold {worst.threshold})" if worst.threshold else ""
+        parts.append(value + threshold + (f", {worst.note}" if worst.note else ""))
+    if len(firing) == 1 and (text := render.summary(firing[0])):
+        parts.append(text)
+    return f"{render.title(n)}: {' · '.join(parts)}" if parts else render.title(n)
 
 
 def _accepted(response: httpx.Response, answer: dict[str, Any] | None) -> bool:

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -41,6 +43,8 @@ API_URL = "https://slack.com/api"
 HEADER_CHARS = 150
 FALLBACK_CHARS = 3000  # Slack cuts `text` at 40,000; a notification needs far less
 URL_CHARS = 2000
+# Link buttons: Slack takes 25 per actions block and 75 characters of button text.
+MAX_BUTTONS, BUTTON_CHARS = 10, 75
 # A status link in an alert should not grow a preview card under it.
 NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 # One block per listed alert; with header, "and N more" and context the message stays
@@ -82,6 +86,8 @@ def message(n: Notification) -> dict[str, Any]:
     blocks += [_alert_block(a) for a in shown]
     if hidden := len(n.alerts) - len(shown):
         blocks.append(SectionBlock(text=_mrkdwn(f"…and {hidden} more alerts")))
+    if buttons := _buttons(n):
+        blocks.append(ActionsBlock(elements=buttons))
     blocks.append(_context(n))
     return {"text": _fallback(n), "blocks": [b.to_dict() for b in blocks]}
 
@@ -213,6 +219,15 @@ def _alert_block(a: AlertSnapshot) -> SectionBlock:
         _fit(render.description(a), DESCRIPTION_CHARS),
     ]
     return SectionBlock(text=_mrkdwn("\n".join(line for line in lines if line)))
+
+
+def _buttons(n: Notification) -> list[ButtonElement]:
+    """A link button per alert page, runbook and dashboard (Slack allows 25 per block)."""
+    return [
+        ButtonElement(text=render.truncate(text, BUTTON_CHARS), url=url, action_id=f"link-{index}")
+        for index, (text, url) in enumerate(render.group_links(n)[:MAX_BUTTONS])
+        if len(url) <= URL_CHARS
+    ]
 
 
 def _context(n: Notification) -> ContextBlock:
