@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="a receiver a route names that cannot send (a secret unset) is an error",
+    )
 
     query = commands.add_parser("query", help="ask an ad-hoc question of a dataset")
     query.add_argument("value", help="a value expression, e.g. 'p95(duration)'")
@@ -169,7 +174,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from alertd.commands import check
 
-        return check.run(args.paths or [settings.rules_dir], sys.stdout, sys.stderr)
+        paths = args.paths or [settings.rules_dir]
+        return check.run(paths, sys.stdout, sys.stderr, strict=args.strict)
     if args.command == "query":
         from alertd.commands import query
 

@@ -27,6 +27,7 @@ from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.notify.receiver_config import ConsoleConfig
 from alertd.notify.service import NotificationService
+from alertd.notify.unavailable import warn_unavailable
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.settings import Settings
@@ -80,6 +81,7 @@ async def run(
     ruleset, config = found
     for skipped in config.skipped:
         log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
+    warn_unavailable(config.unavailable)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
     def show(changes: Sequence[Transition]) -> None:
@@ -120,6 +122,7 @@ async def run(
                     {r.name: r for r in ruleset.rules},
                     max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
                     status_url=settings.external_url,
+                    unavailable=config.unavailable,
                 ),
                 Deliverer(store, receivers, clock, rates=rates, health=health),
                 store,

@@ -11,7 +11,9 @@ from alertd.query.check import CHECK_INSTANT, check_rules
 from alertd.query.plan import plan
 
 
-def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
+def run(paths: Sequence[Path], out: TextIO, err: TextIO, *, strict: bool = False) -> int:
+    """0 when the files are valid; 1 when not, or with `strict` when a receiver that a
+    route names cannot send (its secret unset), which is otherwise a warning."""
     result = check_rules(paths)
     config, notify_errors = notify_config(paths)
     errors = [*result.errors, *notify_errors]
@@ -34,6 +36,14 @@ def run(paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
     )
     receivers = ", ".join(sorted(config.receivers)) or "none"
     print(f"receivers: {receivers}", file=out)
+    routed = {u.name for u in config.unavailable}
     for skipped in config.skipped:
-        print(f"skipped: {skipped.name}: {skipped.reason}", file=out)
+        if skipped.name not in routed:
+            print(f"skipped: {skipped.name}: {skipped.reason}", file=out)
+    level = "error" if strict else "warning"
+    for unavailable in config.unavailable:
+        print(f"{unavailable.location}: {level}: {unavailable}", file=err)
+    if strict and config.unavailable:
+        print(f"{len(config.unavailable)} receiver(s) cannot send (--strict)", file=err)
+        return 1
     return 0

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+import structlog
+
 from alertd.model import (
     AlertSnapshot,
     AlertState,
@@ -21,17 +23,20 @@ from alertd.model import (
     Status,
     Transition,
 )
-from alertd.notify.config import NotifyConfig
+from alertd.notify.config import NotifyConfig, RoutedUnavailable
 from alertd.notify.dispatch import dispatch
-from alertd.notify.inhibit import Inhibitor
+from alertd.notify.mutes import MuteLog, mutes
 from alertd.notify.routing import RouteMatch, route
-from alertd.notify.silences import Silence, Silencer
+from alertd.notify.silences import Silence
 from alertd.notify.snapshots import SnapshotCache, ended
 from alertd.notify.time_intervals import muted
 from alertd.notify.timers import next_due
+from alertd.notify.unavailable import reasons, receiver_alerts
 from alertd.rules.ruleset import Rule
 
 DEFAULT_MAX_AGE = dt.timedelta(hours=6)
+
+log = structlog.get_logger(__name__)
 
 
 class Notifier:
@@ -44,8 +49,13 @@ class Notifier:
         *,
         max_age: dt.timedelta = DEFAULT_MAX_AGE,
         status_url: str | None = None,
+        unavailable: Sequence[RoutedUnavailable] = (),
     ) -> None:
+        """`unavailable`: receivers a route names that cannot send, each raised as an
+        `AlertdReceiverUnavailable` alert from the first step on."""
         self.config = config
+        self.unavailable = tuple(unavailable)
+        self._internal: dict[str, AlertState] | None = None
         self.rules = rules
         self.max_age = max_age
         self.status_url = status_url
@@ -54,6 +64,8 @@ class Notifier:
         self.routes: dict[str, RouteMatch] = {}
         self._stepped: dict[str, RouteMatch] = {}
         self._snapshots = SnapshotCache()
+        self._mute_log = MuteLog()
+        self._held_routes: set[str] = set()
         self._latest = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def step(
@@ -74,7 +86,8 @@ class Notifier:
         firing (`awaiting_resolution`), by fingerprint: a resolve quotes their values.
         """
         now = self._latest = max(now, self._latest)
-        firing = self._snapshots.firing(states, self.rules)
+        states = self.with_internal(states, now)
+        firing = self._snapshots.firing(states, self.rules, reasons(self.unavailable))
         held = self.held(firing, silences, now if silenced_at is None else silenced_at)
         result = dispatch(
             firing,
@@ -104,11 +117,23 @@ class Notifier:
         )
         return NotifyChanges(tuple(result.groups.values()), tuple(result.dropped), outbox)
 
+    def with_internal(
+        self, states: Mapping[str, AlertState], now: dt.datetime | None = None
+    ) -> Mapping[str, AlertState]:
+        """`states` and the notifier's own alerts (receivers that cannot send), which
+        fire from the first step on."""
+        if self._internal is None:
+            if now is None or not self.unavailable:
+                return states
+            self._internal = receiver_alerts(self.unavailable, now)
+        return {**states, **self._internal}
+
     def awaiting_resolution(
         self, states: Mapping[str, AlertState]
     ) -> tuple[set[str], dt.datetime | None]:
         """The alerts some group last showed firing that fire no more, and the earliest
         time their resolving transitions can be at; ((), None) when there are none."""
+        states = self.with_internal(states)
         gone: set[str] = set()
         since: dt.datetime | None = None
         for group in self.groups.values():
@@ -141,21 +166,29 @@ class Notifier:
         self, firing: Sequence[AlertSnapshot], silences: Sequence[Silence], now: dt.datetime
     ) -> set[str]:
         """Alerts that are silenced or inhibited now: they neither page nor resolve."""
-        silencer = Silencer(silences, now, (a.labels for a in firing))
-        inhibitor = Inhibitor((a.labels for a in firing), self.config.inhibit_rules)
-        return {
-            a.fingerprint
-            for a in firing
-            if silencer.silencing(a.labels) is not None or inhibitor.mutes(a.labels)
-        }
+        muted = mutes(firing, silences, self.config.inhibit_rules, now)
+        self._mute_log.saw(firing, muted)
+        return set(muted)
 
     def _route(self, alert: AlertSnapshot) -> list[RouteMatch]:
         return route(self.config.route, alert.labels)
 
     def _muted(self, match: RouteMatch, now: dt.datetime) -> bool:
-        return muted(
+        held = muted(
             match.mute_time_intervals, match.active_time_intervals, self.config.time_intervals, now
         )
+        if held and match.route_id not in self._held_routes:
+            self._held_routes.add(match.route_id)
+            log.info(
+                "notification.muted",
+                route=match.route_id,
+                receiver=match.receiver,
+                mute_time_intervals=list(match.mute_time_intervals),
+                active_time_intervals=list(match.active_time_intervals),
+            )
+        elif not held:
+            self._held_routes.discard(match.route_id)
+        return held
 
     def _delivers(self, receiver: str) -> bool:
         # A receiver without an integration discards alerts (Alertmanager's null receiver):

@@ -33,11 +33,14 @@ LINK_ANNOTATIONS = ("runbook_url", "dashboard_url")
 _OP_WORDS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
 
 
-def snapshot(state: AlertState, rule: Rule | None, threshold: str | None) -> AlertSnapshot:
-    """A firing alert as notifications show it; a template that fails shows its source."""
+def snapshot(
+    state: AlertState, rule: Rule | None, threshold: str | None, reason: str = ""
+) -> AlertSnapshot:
+    """A firing alert as notifications show it; a template that fails shows its source.
+    `reason` says what is wrong for alertd's own alerts, which have no rule."""
     labels = with_identity(state.rule, state.labels, state.severity)
     annotations = _annotations(
-        state.value, state.severity, state.samples, rule, threshold, dict(labels)
+        state.value, state.severity, state.samples, rule, reason or threshold, dict(labels)
     )
     assert state.firing_since is not None
     return AlertSnapshot(
@@ -158,7 +161,10 @@ class SnapshotCache:
         self._last_firing: dict[str, AlertSnapshot] = {}
 
     def firing(
-        self, states: Mapping[str, AlertState], rules: Mapping[str, Rule]
+        self,
+        states: Mapping[str, AlertState],
+        rules: Mapping[str, Rule],
+        reasons: Mapping[str, str] | None = None,
     ) -> list[AlertSnapshot]:
         out = []
         fresh: dict[str, tuple[AlertState, Rule | None, AlertSnapshot]] = {}
@@ -170,7 +176,8 @@ class SnapshotCache:
             if cached is not None and cached[0] == state and cached[1] is rule:
                 shown = cached[2]
             else:
-                shown = snapshot(state, rule, threshold_text(rule, state))
+                reason = (reasons or {}).get(key, "")
+                shown = snapshot(state, rule, threshold_text(rule, state), reason)
             fresh[key] = (state, rule, shown)
             out.append(shown)
         self._cache = fresh
@@ -284,9 +291,8 @@ def _link_title(name: str) -> str:
 def _health_annotations(labels: Mapping[str, str], threshold: str | None) -> dict[str, str]:
     """alertd's own alerts have no rule file: say what is wrong in plain words."""
     if "receiver" in labels:
-        summary = RECEIVER_SUMMARY.format(
-            receiver=labels["receiver"], reason=threshold or "it is not configured"
-        )
+        reason = threshold or "it is not configured"
+        summary = RECEIVER_SUMMARY.format(receiver=labels["receiver"], reason=reason)
     elif "rule" in labels:
         summary = RULE_SUMMARY.format(rule=labels["rule"])
     else:
