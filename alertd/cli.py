@@ -116,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     expire = actions.add_parser("expire", help="end a silence now")
     expire.add_argument("id", metavar="ID")
 
+    alerts = commands.add_parser("alerts", help="the alerts pending and firing now")
+    alerts.add_argument(
+        "matchers",
+        nargs="*",
+        metavar="MATCHER",
+        help='e.g. team="db"; a bare first word is alertname',
+    )
+    alerts.add_argument("--json", action="store_true", help="print a JSON array")
+    alerts.add_argument("--rules", type=Path, default=None, help="where notify.yaml lives")
+
     notify_test = commands.add_parser(
         "notify-test", help="send a test alert and its resolve through one receiver"
     )
@@ -130,8 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MATCHER_HELP = 'e.g. team="db"; a bare first word is alertname'
 # Commands a person watches log warnings only, so their output stays readable.
-_QUIET = frozenset({"check", "query", "backtest", "simulate", "demo", "silence", "notify-test"})
+_QUIET = frozenset(
+    {"check", "query", "backtest", "simulate", "demo", "silence", "alerts", "notify-test"}
+)
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
 PIPE_CLOSED = 141
 
@@ -198,6 +211,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from alertd.commands import silence
 
         return silence.run(args, sys.stdout, sys.stderr)
+    if args.command == "alerts":
+        from alertd.commands import alerts
+
+        return alerts.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "notify-test":
         from alertd.commands import notify_test
 
