@@ -57,7 +57,11 @@ def _build(settings: ReceiverSettings, client: httpx.AsyncClient, out: TextIO) -
         return TeamsReceiver(name, _secret(integration.webhook_url), client=client)
     if isinstance(integration, PagerDutyConfig):
         return PagerDutyReceiver(
-            name, _secret(integration.routing_key), client=client, url=integration.url
+            name,
+            _secret(integration.routing_key),
+            client=client,
+            url=integration.url,
+            templates=integration.templates,
         )
     if isinstance(integration, WebhookConfig):
         return WebhookReceiver(
