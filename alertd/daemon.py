@@ -81,7 +81,6 @@ async def run(
     ruleset, config = found
     for skipped in config.skipped:
         log.info("receiver.skipped", receiver=skipped.name, reason=skipped.reason)
-    warn_unavailable(config.unavailable)
     console = ConsoleReceiver(out, json_lines=json_lines)
 
     def show(changes: Sequence[Transition]) -> None:
@@ -144,6 +143,7 @@ async def run(
                 print(str(exc), file=err)
                 return 1
             show(retired.transitions)
+            warn_unavailable(config.unavailable)  # once the start can no longer be refused
             scheduler = GroupScheduler(
                 evaluator,
                 clock,

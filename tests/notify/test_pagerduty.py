@@ -53,6 +53,7 @@ def test_a_simple_trigger_is_exactly_this_event() -> None:
                         "rule": "SlowQueryP95",
                         "status": "firing",
                         "severity": "critical",
+                        "note": None,
                         "value": 212.3456,
                         "value_text": "212.35",
                         "unit": None,

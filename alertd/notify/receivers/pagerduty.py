@@ -173,6 +173,7 @@ def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
         # JSON has no NaN or infinity; those go as text.
         "value": a.value if a.value is None or math.isfinite(a.value) else str(a.value),
         "value_text": render.value_text(a.value, a.unit),
+        "note": a.note or None,
         "unit": a.unit,
         "threshold": a.threshold,
         "labels": {k: cut(v) for k, v in a.labels},
