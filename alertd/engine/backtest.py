@@ -66,13 +66,20 @@ async def backtest(
         source_down_after=source_down_after,
     )
     transitions: list[Transition] = []
+    # `after` sees an instant once every group due then has ticked: a notification step
+    # between two groups' ticks of one instant would page on states half of which are
+    # a tick old (a FIRING just before the RESOLVED of the same instant).
+    ticked: dt.datetime | None = None
     for at, group in ticks(ruleset.groups, start, end, step):
+        if after is not None and ticked is not None and at != ticked:
+            await after(evaluator, ticked, True)
         result = await evaluator.tick(group, at)
         for transition in result.transitions:
             emit(transition)
             transitions.append(transition)
-        if after is not None:
-            await after(evaluator, at, True)
+        ticked = at
     if after is not None:
+        if ticked is not None:
+            await after(evaluator, ticked, True)
         await after(evaluator, end, False)
     return transitions
