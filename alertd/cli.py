@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         help="rule files or directories (default: $ALERTD_RULES_DIR or rules/)",
     )
     check.add_argument(
+        "--strict",
+        action="store_true",
+        help="a receiver a route names that cannot send (a secret unset) is an error",
+    )
+    check.add_argument(
         "--cost",
         action="store_true",
         help="also print the AE read queries per tick and month, and their monthly bill",
@@ -148,6 +153,16 @@ def _parser() -> argparse.ArgumentParser:
     expire = actions.add_parser("expire", help="end a silence now", parents=[remote])
     expire.add_argument("id", metavar="ID")
 
+    alerts = commands.add_parser("alerts", help="the alerts pending and firing now")
+    alerts.add_argument(
+        "matchers",
+        nargs="*",
+        metavar="MATCHER",
+        help='e.g. team="db"; a bare first word is alertname',
+    )
+    alerts.add_argument("--json", action="store_true", help="print a JSON array")
+    alerts.add_argument("--rules", type=Path, default=None, help="where notify.yaml lives")
+
     notify_test = commands.add_parser(
         "notify-test", help="send a test alert and its resolve through one receiver"
     )
@@ -162,10 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MATCHER_HELP = 'e.g. team="db"; a bare first word is alertname'
 # Commands a person watches log warnings only, so their output stays readable.
 HTTP_HELP = "serve the HTTP API here (default: $ALERTD_HTTP_ADDR or 127.0.0.1:9079)"
 _QUIET = frozenset(
-    {"check", "test", "query", "backtest", "simulate", "demo", "silence", "notify-test"}
+    {"check", "test", "query", "backtest", "simulate", "demo", "silence", "alerts", "notify-test"}
 )
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
 PIPE_CLOSED = 141
@@ -222,6 +238,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr,
             cost=args.cost,
             json=args.json,
+            strict=args.strict,
         )
     if args.command == "test":
         if missing := _missing_extra("test"):
@@ -253,6 +270,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from alertd.commands import silence
 
         return silence.run(args, sys.stdout, sys.stderr)
+    if args.command == "alerts":
+        from alertd.commands import alerts
+
+        return alerts.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "notify-test":
         from alertd.commands import notify_test
 

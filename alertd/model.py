@@ -153,6 +153,13 @@ class AlertSnapshot:
     starts_at: dt.datetime
     ends_at: dt.datetime | None = None
     unit: str | None = None  # the rule's `unit:`, for showing `value`
+    # Resolved: `value` is the value at resolution, `last_value` the last one while firing.
+    last_value: float | None = None
+    # Why a firing alert's value may look clear: held by `recover` or `keep_firing_for`,
+    # or no data; for a resolve, why it resolved when that is not simply "clear".
+    note: str = ""
+    # (title, http(s) URL) pairs: the runbook, dashboards, any annotation named a link.
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import DEFAULT_MAX_AGE, Notifier
 from alertd.notify.receivers.base import Receiver
 from alertd.notify.service import NotificationService
+from alertd.notify.unavailable import warn_unavailable
 from alertd.query.check import check_rules
 from alertd.rules.ruleset import Rule, RuleSet
 from alertd.rules.yaml_source import Document
@@ -146,10 +147,17 @@ def build_notification(
     max_age: dt.timedelta = DEFAULT_MAX_AGE,
     wall_clock_silences: bool = True,
     on_enqueue: Callable[[OutboxEntry], None] = lambda _: None,
+    status_url: str | None = None,
 ) -> NotificationService:
     """The notifier, and the deliverer that sends what it enqueues, on `wiring`'s store."""
     return NotificationService(
-        Notifier(config.notify, rules_by_name(config.ruleset), max_age=max_age),
+        Notifier(
+            config.notify,
+            rules_by_name(config.ruleset),
+            max_age=max_age,
+            status_url=status_url,
+            unavailable=config.notify.unavailable,
+        ),
         Deliverer(
             wiring.store,
             receivers.by_name,
@@ -200,6 +208,7 @@ class Pipeline:
             wiring,
             receivers,
             max_age=dt.timedelta(seconds=settings.notification_max_age_seconds),
+            status_url=settings.external_url,
         )
         self.evaluator = Evaluator(
             config.ruleset,
@@ -238,6 +247,7 @@ class Pipeline:
         await self.evaluator.restore()
         retired = await self.evaluator.retire(self.now())
         self.show(retired.transitions)
+        warn_unavailable(self.config.notify.unavailable)  # once the start can no longer fail
 
     async def run_notifier(self) -> None:
         await self.service.run(lambda: self.evaluator.states, self.commits, self.delay)

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     notification_max_age_seconds: float = Field(default=6 * 3600.0, gt=0)
     # Transitions, delivered notifications and ended silences older than this are deleted.
     retention_days: float = Field(default=14.0, gt=0)
+    # The daemon's public address: every notification links `<external_url>/alerts/<id>`.
+    external_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     # Where `run` and `demo` serve the HTTP API, health and metrics (HOST:PORT). Loopback
     # by default; 9079 is clear of Prometheus (9090), Alertmanager (9093/9094) and the
     # exporters' range (9100-9999).

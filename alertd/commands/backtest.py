@@ -308,6 +308,7 @@ class _Replay:
             wiring,
             receivers,
             max_age=max_age,
+            status_url=self.settings.external_url,
             wall_clock_silences=False,
             on_enqueue=lambda entry: self._enqueued(entry, receivers.by_name),
         )

@@ -13,10 +13,18 @@ from alertd.query.cost import cost_of
 
 
 def run(
-    paths: Sequence[Path], out: TextIO, err: TextIO, *, cost: bool = False, json: bool = False
+    paths: Sequence[Path],
+    out: TextIO,
+    err: TextIO,
+    *,
+    cost: bool = False,
+    json: bool = False,
+    strict: bool = False,
 ) -> int:
-    """Validate; with `cost`, also print the AE read queries the rules send (as one JSON
-    object alone on stdout with `json`)."""
+    """Validate: 0 when the files are valid; 1 when not, or with `strict` when a receiver
+    that a route names cannot send (its secret unset), which is otherwise a warning. With
+    `cost`, also print the AE read queries the rules send (as one JSON object alone on
+    stdout with `json`)."""
     result = check_rules(paths)
     # The notification file as the rules loader parsed it, not read a second time.
     config, notify_errors = notify_config_of(result.foreign)
@@ -33,7 +41,7 @@ def run(
     costs = cost_of(ruleset)
     if cost and json:
         cost_report.print_json(costs, out)
-        return 0
+        return 1 if strict and config.unavailable else 0
     print(
         f"ok: {len(ruleset.rules)} rules in {len(ruleset.groups)} groups over "
         f"{len(ruleset.datasets)} datasets, {costs.statements} queries per tick",
@@ -41,8 +49,16 @@ def run(
     )
     receivers = ", ".join(sorted(config.receivers)) or "none"
     print(f"receivers: {receivers}", file=out)
+    routed = {u.name for u in config.unavailable}
     for skipped in config.skipped:
-        print(f"skipped: {skipped.name}: {skipped.reason}", file=out)
+        if skipped.name not in routed:
+            print(f"skipped: {skipped.name}: {skipped.reason}", file=out)
+    level = "error" if strict else "warning"
+    for unavailable in config.unavailable:
+        print(f"{unavailable.location}: {level}: {unavailable}", file=err)
+    if strict and config.unavailable:
+        print(f"{len(config.unavailable)} receiver(s) cannot send (--strict)", file=err)
+        return 1
     if cost:
         cost_report.print_table(costs, out)
     return 0

@@ -39,7 +39,10 @@ def _stream(
         yield at, index, group
 
 
-# Sees the alert states each tick committed, with its time (ticked), and the replay's end.
+_JUST_BEFORE = dt.timedelta(microseconds=1)
+
+# Sees the alert states once the ticks of an instant are committed, with its time (ticked),
+# the states just before each instant's ticks (not ticked), and the replay's end.
 After = Callable[[Evaluator, dt.datetime, bool], Awaitable[None]]
 
 
@@ -66,13 +69,24 @@ async def backtest(
         source_down_after=source_down_after,
     )
     transitions: list[Transition] = []
+    # `after` sees an instant once every group due then has ticked: a notification step
+    # between two groups' ticks of one instant would page on states half of which are
+    # a tick old (a FIRING just before the RESOLVED of the same instant). Timers that
+    # expire before an instant are caught up before its ticks, on the states as they
+    # were then, as the daemon's notifier would.
+    ticked: dt.datetime | None = None
     for at, group in ticks(ruleset.groups, start, end, step):
+        if after is not None and at != ticked:
+            if ticked is not None:
+                await after(evaluator, ticked, True)
+            await after(evaluator, at - _JUST_BEFORE, False)
         result = await evaluator.tick(group, at)
         for transition in result.transitions:
             emit(transition)
             transitions.append(transition)
-        if after is not None:
-            await after(evaluator, at, True)
+        ticked = at
     if after is not None:
+        if ticked is not None:
+            await after(evaluator, ticked, True)
         await after(evaluator, end, False)
     return transitions

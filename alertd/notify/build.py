@@ -70,7 +70,11 @@ def _build(
         return TeamsReceiver(name, _secret(integration.webhook_url), client=client)
     if isinstance(integration, PagerDutyConfig):
         return PagerDutyReceiver(
-            name, _secret(integration.routing_key), client=client, url=integration.url
+            name,
+            _secret(integration.routing_key),
+            client=client,
+            url=integration.url,
+            templates=integration.templates,
         )
     if isinstance(integration, WebhookConfig):
         return WebhookReceiver(

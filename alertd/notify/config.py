@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from alertd.errors import RuleError
+from alertd.errors import Location, RuleError
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
 from alertd.notify.receiver_config import (
@@ -226,6 +226,18 @@ class NotifyFile(Strict):
 
 
 @dataclass(frozen=True)
+class RoutedUnavailable:
+    """A receiver a route names that cannot send (a secret unset), and where it is named."""
+
+    name: str
+    reason: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"receiver {self.name} is reached by a route but cannot send: {self.reason}"
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     """Everything notification needs, checked and with secrets read.
 
@@ -235,6 +247,8 @@ class NotifyConfig:
     route: Route
     receivers: Mapping[str, Receiver]
     skipped: tuple[SkippedReceiver, ...] = ()
+    # The skipped receivers a route names: alerts meant for them are not delivered there.
+    unavailable: tuple[RoutedUnavailable, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
     time_intervals: Mapping[str, tuple[TimeInterval, ...]] = field(default_factory=dict)
 
@@ -352,10 +366,16 @@ def _build(
             )
         )
     top = RouteMatch("route", root.receiver)
+    named = _named_receivers(root, ("route",))
     return NotifyConfig(
         route=_route(root, top, "{}", set(receivers)),
         receivers=receivers,
         skipped=tuple(skipped),
+        unavailable=tuple(
+            RoutedUnavailable(s.name, s.reason, document.location(named[s.name]))
+            for s in skipped
+            if s.name in named
+        ),
         inhibit_rules=tuple(
             InhibitRule(_parse(r.source_matchers), _parse(r.target_matchers), tuple(r.equal))
             for r in spec.inhibit_rules
@@ -407,6 +427,19 @@ def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str])
         routes=children,
         delivers=settings.receiver in usable,
     )
+
+
+def _named_receivers(
+    spec: RouteSpec, path: tuple[str | int, ...]
+) -> dict[str, tuple[str | int, ...]]:
+    """Every receiver a route names, with the path where it is first named."""
+    named: dict[str, tuple[str | int, ...]] = {}
+    if spec.receiver is not None:
+        named[spec.receiver] = (*path, "receiver")
+    for index, child in enumerate(spec.routes):
+        for name, where in _named_receivers(child, (*path, "routes", index)).items():
+            named.setdefault(name, where)
+    return named
 
 
 def _parse(texts: Iterable[str]) -> tuple[Matcher, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from alertd.model import Change, Notification, Transition
+from alertd.notify.receivers import render
 from alertd.notify.receivers.base import Delivered, Payload, json_payload
 from alertd.rules.units import value_in_unit
 
@@ -107,6 +108,10 @@ class ConsoleNotifications:
             value = _value(alert.value, alert.unit)
             if alert.firing and alert.threshold:
                 value += f" (threshold {printable(alert.threshold)})"
+            if not alert.firing:
+                value += f" at resolution, last firing {_value(alert.last_value, alert.unit)}"
+            if alert.note:
+                value += f" [{printable(alert.note)}]"
             summary = printable(alert.annotations.get("summary", ""))
             rule = printable(alert.rule)
             lines.append(
@@ -138,11 +143,14 @@ def notification_json(n: Notification) -> dict[str, Any]:
                 "status": "firing" if a.firing else "resolved",
                 "severity": a.severity.value if a.severity else None,
                 "value": a.value,
+                "last_value": a.last_value,
+                "note": a.note,
                 "unit": a.unit,
                 "threshold": a.threshold,
                 "annotations": dict(a.annotations),
                 "starts_at": a.starts_at.isoformat().replace("+00:00", "Z"),
                 "ends_at": a.ends_at.isoformat().replace("+00:00", "Z") if a.ends_at else None,
+                "links": [{"text": text, "url": url} for text, url in render.links(n, a)],
             }
             for a in n.alerts
         ],

@@ -20,6 +20,8 @@ from alertd.notify.routing import REPEAT_INTERVAL, RouteMatch
 
 Router = Callable[[AlertSnapshot], list[RouteMatch]]
 Muted = Callable[[RouteMatch, dt.datetime], bool]
+# What a resolve shows of an alert that the group last showed firing.
+Ended = Callable[[AlertSnapshot, dt.datetime], AlertSnapshot]
 
 
 @dataclass
@@ -48,8 +50,10 @@ def dispatch(
     route: Router,
     muted: Muted = lambda _, __: False,
     sends_resolved: Callable[[str], bool] = lambda _: True,
+    ended: Ended | None = None,
 ) -> Dispatch:
     """The groups after this step, and the notifications due now."""
+    ending = ended or _ended
     members: dict[str, _Members] = {}
     for alert in firing:
         for routed in route(alert):
@@ -60,7 +64,7 @@ def dispatch(
         group = groups.get(key)
         present = members.get(key)
         match = present.match if present else _routed(group, route)
-        _step_group(key, group, present, match, held, now, muted, sends_resolved, out)
+        _step_group(key, group, present, match, held, now, muted, sends_resolved, ending, out)
         if key in out.groups and match is not None:
             out.routes[key] = match
     return out
@@ -75,11 +79,12 @@ def _step_group(
     now: dt.datetime,
     muted: Muted,
     sends_resolved: Callable[[str], bool],
+    ended: Ended,
     out: Dispatch,
 ) -> None:
     alerts = present.alerts if present else {}
     if group is not None and present is not None and present.match.receiver != group.receiver:
-        _close_moved(group, now, sends_resolved, out)
+        _close_moved(group, now, sends_resolved, ended, out)
         group = None
     if group is None:
         assert present is not None
@@ -106,7 +111,7 @@ def _step_group(
         # group forgets the resolved alerts and keeps its repeat timer.
         out.groups[key] = dataclasses.replace(group, notified=(*firing.values(), *kept.values()))
         return
-    shown = [*firing.values(), *(_ended(a, now) for a in resolved if tells_resolved)]
+    shown = [*firing.values(), *(ended(a, now) for a in resolved if tells_resolved)]
     if firing or tells_resolved:
         out.notifications.append(_notification(group, shown, bool(firing), now))
     # A resolve closes the group's incident (PagerDuty resolves the dedup_key), so held
@@ -143,13 +148,17 @@ def _routed(group: GroupState | None, route: Router) -> RouteMatch | None:
 
 
 def _close_moved(
-    group: GroupState, now: dt.datetime, sends_resolved: Callable[[str], bool], out: Dispatch
+    group: GroupState,
+    now: dt.datetime,
+    sends_resolved: Callable[[str], bool],
+    ended: Ended,
+    out: Dispatch,
 ) -> None:
     """The group's route now names another receiver (a reload): the old receiver hears
     the group resolved there, so no incident stays open where nobody will close it, and
     the alerts start afresh at the new receiver."""
     if group.last_flush is not None and group.notified and sends_resolved(group.receiver):
-        shown = [_ended(a, now) for a in group.notified]
+        shown = [ended(a, now) for a in group.notified]
         out.notifications.append(_notification(group, shown, False, now))
 
 

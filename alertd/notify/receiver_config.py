@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from alertd.notify.group_templates import check_group_template
+
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL_FIELDS = frozenset({"webhook_url", "url"})
@@ -66,6 +68,7 @@ def _template(value: Any) -> Any:
 
 Secret = Annotated[SecretStr, AfterValidator(_template)]
 Text = Annotated[str, AfterValidator(_template)]
+GroupTemplate = Annotated[str, AfterValidator(_template), AfterValidator(check_group_template)]
 
 
 class _Integration(Strict):
@@ -110,11 +113,24 @@ class TeamsConfig(_Integration):
 
 
 class PagerDutyConfig(_Integration):
-    """PagerDuty Events API v2: an integration's routing key and the endpoint."""
+    """PagerDuty Events API v2: an integration's routing key and the endpoint, and the
+    event's `source`, `component`, `group` and `class`, each a plain string or a template
+    over the group (None: alertd's defaults)."""
 
     routing_key: Secret | None = None
     routing_key_file: Text | None = None
     url: Text = PAGERDUTY_EVENTS_URL
+    source: GroupTemplate | None = None
+    component: GroupTemplate | None = None
+    group: GroupTemplate | None = None
+    class_: GroupTemplate | None = Field(default=None, alias="class")
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """The event fields this receiver sets itself, by PagerDuty's name for them."""
+        given = {"source": self.source, "component": self.component, "group": self.group}
+        given["class"] = self.class_
+        return {key: text for key, text in given.items() if text is not None}
 
     @model_validator(mode="after")
     def _one_way(self) -> PagerDutyConfig:

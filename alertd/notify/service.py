@@ -11,7 +11,7 @@ import structlog
 
 from alertd.clock import Clock, wait_first
 from alertd.errors import StoreError
-from alertd.model import AlertState, NotifyChanges, OutboxEntry
+from alertd.model import AlertState, Change, NotifyChanges, OutboxEntry, Transition
 from alertd.notify.config import NotifyConfig
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 ONE_SECOND = dt.timedelta(seconds=1)
 # A step that could not be committed is taken again this much later.
 RETRY = dt.timedelta(seconds=1)
+# Transitions read to find the values of resolves; a storm's resolves fit in one read.
+RESOLUTIONS_READ = 10_000
 
 
 async def active_silences(store: Store, at: dt.datetime) -> list[Silence]:
@@ -83,7 +85,22 @@ class NotificationService:
         """
         silenced_at = self.clock.now() if self.wall_clock_silences else at
         silences = await active_silences(self.store, silenced_at)
-        return self.notifier.step(states, silences, at, silenced_at=silenced_at)
+        resolutions = await self._resolutions(states)
+        return self.notifier.step(
+            states, silences, at, silenced_at=silenced_at, resolutions=resolutions
+        )
+
+    async def _resolutions(self, states: Mapping[str, AlertState]) -> dict[str, Transition]:
+        """The transitions that resolved the alerts the groups last showed firing: what a
+        resolve says of the value comes from them. Read only when there are such alerts."""
+        gone, since = self.notifier.awaiting_resolution(states)
+        if not gone:
+            return {}
+        found: dict[str, Transition] = {}
+        for transition in await self.store.transitions(since=since, limit=RESOLUTIONS_READ):
+            if transition.fingerprint in gone and transition.change is Change.RESOLVED:
+                found[transition.fingerprint] = transition  # oldest first: the newest wins
+        return found
 
     def committed(self, changes: NotifyChanges) -> None:
         self.notifier.committed(changes)

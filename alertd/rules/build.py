@@ -104,6 +104,9 @@ def _build_rule(
             ("labels", name), f"label {name!r} is reserved or is already a group-by label", key=True
         )
     _check_annotations(spec.annotations, out)
+    for index, name in enumerate(spec.links):
+        if name not in spec.annotations:
+            out.error(("links", index), f"{name!r} is not one of the rule's annotations")
     if value is None or out.errors:
         return None
     return Rule(
@@ -123,6 +126,7 @@ def _build_rule(
         labels=labels,
         annotations=dict(spec.annotations),
         unit=unit,
+        links=tuple(spec.links),
     )
 
 

@@ -73,6 +73,8 @@ class RuleSpec(_Strict):
     no_data: Literal["keep", "ok", "alert"] = "keep"
     labels: dict[LabelName, str] = Field(default_factory=dict)
     annotations: dict[LabelName, str] = Field(default_factory=dict)
+    # Annotations whose rendered value, an http(s) URL, every receiver shows as a link.
+    links: list[LabelName] = Field(default_factory=list)
 
 
 class GroupFile(_Strict):

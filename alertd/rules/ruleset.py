@@ -38,6 +38,8 @@ class Rule:
     annotations: Mapping[str, str] = field(default_factory=dict)
     # How values and thresholds are shown to people; None shows plain numbers.
     unit: str | None = None
+    # Annotations shown as links besides `runbook_url` and `dashboard_url`.
+    links: tuple[str, ...] = ()
 
     @property
     def aggregates(self) -> list[BoundAggregate]:

@@ -55,9 +55,17 @@ def _trial_context() -> dict[str, Any]:
     }
 
 
-def check_template(source: str) -> None:
+def check_template(
+    source: str,
+    variables: frozenset[str] = TEMPLATE_VARIABLES,
+    trial: Mapping[str, Any] | None = None,
+) -> None:
     """Raise TemplateError if `source` would fail to compile, names an unknown variable, or
-    exceeds the render budget when tried on an example alert."""
+    exceeds the render budget when tried on an example alert.
+
+    `variables` and `trial` are what another kind of template (a receiver's, over a
+    group) may name and an example of them; an alert's annotation by default.
+    """
     if prometheus := _PROMETHEUS_NAME.search(source):
         name = prometheus.group(0)
         line = source.count("\n", 0, prometheus.start()) + 1
@@ -70,12 +78,12 @@ def check_template(source: str) -> None:
         raise TemplateError(str(exc.message), exc.lineno) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(str(exc.message), exc.lineno) from None
-    unknown = meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES
+    unknown = meta.find_undeclared_variables(parsed) - variables
     if unknown:
-        known = ", ".join(sorted(TEMPLATE_VARIABLES))
+        known = ", ".join(sorted(variables))
         raise TemplateError(f"unknown variable {', '.join(sorted(unknown))} (known: {known})")
     try:
-        render_within_budget(template, _trial_context())
+        render_within_budget(template, _trial_context() if trial is None else trial)
     except OverBudget as exc:
         raise TemplateError(f"too costly to render: {exc}") from None
     except Exception:  # other failures depend on the real alert's values, unknown here

@@ -263,6 +263,9 @@ def _snapshot_json(a: AlertSnapshot) -> Json:
         "annotations": dict(a.annotations),
         "starts_at": time_text(a.starts_at),
         "ends_at": _optional_text(a.ends_at),
+        "last_value": _json_number(a.last_value),
+        "note": a.note,
+        "links": _pairs(a.links),
     }
 
 
@@ -279,6 +282,10 @@ def _snapshot(a: Json) -> AlertSnapshot:
         annotations={str(k): str(v) for k, v in a["annotations"].items()},
         starts_at=_time(a["starts_at"]),
         ends_at=_optional_time(a["ends_at"]),
+        # Rows written before these fields existed read as none.
+        last_value=_number(a.get("last_value")),
+        note=str(a.get("note", "")),
+        links=_labels_of(a.get("links", [])),
     )
 
 

@@ -155,10 +155,10 @@ def test_backtest_notifications_group_wait_and_resolve_per_group(
         assert notes[0] == (first_firing + 0.5, "firing")
         assert notes[-1][1] == "resolved"
         assert all(kind == "firing" for _, kind in notes[:-1])
-    # The notifier steps after each tick (two groups, every 30 s of the half hour, both
-    # ends included) and at its groups' timers, which here all fall on ticks: not at
-    # every second between them.
-    assert steps == [2 * 61]
+    # The notifier steps once the groups due at an instant have all ticked (every 30 s of
+    # the half hour, both ends included) and at its groups' timers, which here all fall on
+    # ticks: not between two groups' ticks of one instant, nor at every second.
+    assert steps == [61]
 
 
 def test_backtest_deliver_sends_replayed_pages_and_never_prints_the_routing_key(

@@ -275,6 +275,9 @@ def slack_message_problems(body: Mapping[str, Any]) -> list[str]:
                 problems.append(f"block {index} does not survive a parse")
         except SlackObjectFormationError as exc:
             problems.append(f"block {index}: {exc}")
+        if block.get("type") == "actions":
+            problems += _slack_button_problems(index, block.get("elements", []))
+            continue
         limit = SLACK_TEXT_LIMITS.get(block.get("type"), 3000)
         for text in _block_texts(block):
             problems += _slack_text_problems(f"block {index}", text, limit)
@@ -434,7 +437,7 @@ def notification(
     *alerts: AlertSnapshot,
     firing: bool | None = None,
     group_key: str = '{}/{team="database"}:{table="users"}',
-    status_url: str | None = "https://alertd.example/status?group=users&x=1",
+    status_url: str | None = "https://alertd.example",
     test: bool = False,
 ) -> Notification:
     shown = alerts or (alert(),)
@@ -532,6 +535,20 @@ def _slack_text_problems(where: str, text: Any, limit: int) -> list[str]:
         problems.append(f"{where}: unescaped control sequence in {text[:80]!r}")
     if "&" in SLACK_ENTITY.sub("", text):
         problems.append(f"{where}: unescaped & in {text[:80]!r}")
+    return problems
+
+
+def _slack_button_problems(index: int, elements: list[Any]) -> list[str]:
+    """Link buttons: at most 25, text within 75 characters, an http(s) URL within 3000."""
+    problems = [] if 1 <= len(elements) <= 25 else [f"block {index}: 1 to 25 elements"]
+    for element in elements:
+        if element.get("type") != "button":
+            problems.append(f"block {index}: {element.get('type')!r} is not a button")
+            continue
+        problems += _slack_text_problems(f"block {index} button", element["text"]["text"], 75)
+        url = element.get("url", "")
+        if not re.match(r"^https?://\S+$", url) or len(url) > 3000:
+            problems.append(f"block {index}: button url {url[:80]!r}")
     return problems
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from alertd.clock import FakeClock
 from alertd.engine.evaluator import Evaluator
-from alertd.model import AlertState, NotifyChanges, Severity, Status, fingerprint
+from alertd.model import AlertState, NotifyChanges, Severity, Status, Transition, fingerprint
 from alertd.notify.config import console_only
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
@@ -92,11 +92,14 @@ async def test_a_notifier_step_that_hits_a_bug_leaves_the_tick_committed_and_is_
             now: dt.datetime,
             *,
             silenced_at: dt.datetime | None = None,
+            resolutions: Mapping[str, Transition] | None = None,
         ) -> NotifyChanges:
             if states and not self.failed:
                 self.failed = True
                 raise ZeroDivisionError("division by zero")
-            return super().step(states, silences, now, silenced_at=silenced_at)
+            return super().step(
+                states, silences, now, silenced_at=silenced_at, resolutions=resolutions
+            )
 
     notifier = FailsOnce(console_only(), {r.name: r for r in rules.rules})
     service = NotificationService(notifier, Deliverer(store, {}, clock), store, clock)

@@ -386,3 +386,52 @@ async def test_a_slack_resolve_updates_the_message_sent_when_the_updates_between
         "update": Delivery.SUPERSEDED,
         "resolve": Delivery.DELIVERED,
     }
+
+
+async def test_a_slack_bot_group_keeps_one_message_updated_through_every_change_and_resolve(
+    fake: FakeServices,
+) -> None:
+    clock, store = FakeClock(T0), MemoryStore()
+
+    def queued(n: Notification, seconds: int) -> OutboxEntry:
+        at = T0 + dt.timedelta(seconds=seconds)
+        n = dataclasses.replace(n, created_at=at)
+        return OutboxEntry(n, expires_at=at + dt.timedelta(hours=1), next_attempt_at=at)
+
+    trigger = dataclasses.replace(fakes.notification(), id="trigger")
+    worse = fakes.alert(labels=(("table", "pitches"),), fingerprint="fp-pitches")
+    update = dataclasses.replace(fakes.notification(fakes.alert(), worse), id="update")
+    resolve = dataclasses.replace(fakes.resolved(update), id="resolve")
+    async with httpx.AsyncClient() as client:
+        bot = SlackBotReceiver(
+            "ops",
+            SecretStr(fakes.SLACK_BOT_TOKEN),
+            "#alerts",
+            client=client,
+            api_url=f"{fake.base_url}/slack/api",
+        )
+        deliverer = Deliverer(store, {"ops": bot}, clock, rates={"ops": 100.0})
+        for entry, seconds in ((trigger, 0), (update, 300), (resolve, 600)):
+            clock.advance(seconds - (clock.now() - T0).total_seconds())
+            await store.commit(Commit(clock.now(), "t", outbox=(queued(entry, seconds),)))
+            await deliverer.deliver_due("ops")
+
+    calls = [(r.path.rsplit("/", 1)[-1], r.json().get("ts")) for r in fake.slack_api.requests]
+    posted = "1740830400.000001"
+    assert calls == [
+        ("chat.postMessage", None),
+        ("chat.update", posted),  # the change: the one message now says FIRING:2
+        ("chat.postMessage", None),  # and its thread says so
+        ("chat.update", posted),  # the resolve
+        ("chat.postMessage", None),
+    ]
+    messages = fake.slack_api.messages
+    top = [body for body in messages.values() if "thread_ts" not in body]
+    (only,) = top
+    assert only["text"].startswith("[RESOLVED]")  # no message of the group says FIRING
+    replies = [body["text"].split("\n")[0] for body in messages.values() if "thread_ts" in body]
+    assert replies == [
+        "[FIRING:2] SlowQueryP95 (table=users)",
+        "[RESOLVED] SlowQueryP95 (table=users)",
+    ]
+    assert {e.status for e in await store.outbox()} == {Delivery.DELIVERED}

@@ -32,10 +32,13 @@ def test_a_simple_trigger_is_exactly_this_event() -> None:
         "event_action": "trigger",
         "dedup_key": "alertd-9c90bcc8a49f4b3ce880af0f300a38691d4fc0076cfda85ffaeda472f90c2f74",
         "client": "alertd",
-        "client_url": "https://alertd.example/status?group=users&x=1",
-        "links": [{"href": "https://alertd.example/status?group=users&x=1", "text": "Status page"}],
+        "client_url": "https://alertd.example/alerts/5f2c1d9e8a7b6c4d",
+        "links": [{"href": "https://alertd.example/alerts/5f2c1d9e8a7b6c4d", "text": "Alert page"}],
         "payload": {
-            "summary": "[FIRING:1] SlowQueryP95 (table=users): P95 query time on users is 212 ms",
+            "summary": (
+                "[FIRING:1] SlowQueryP95 (table=users): 212.35 (threshold > 200)"
+                " · P95 query time on users is 212 ms"
+            ),
             "severity": "critical",
             "timestamp": "2025-03-01T12:00:00Z",
             "source": "alertd",
@@ -50,6 +53,7 @@ def test_a_simple_trigger_is_exactly_this_event() -> None:
                         "rule": "SlowQueryP95",
                         "status": "firing",
                         "severity": "critical",
+                        "note": None,
                         "value": 212.3456,
                         "value_text": "212.35",
                         "unit": None,
@@ -125,7 +129,9 @@ def test_summary_is_cut_to_1024_characters() -> None:
     summary = pagerduty().render(n).json()["payload"]["summary"]
 
     assert len(summary) == 1024
-    assert summary.startswith("[FIRING:1] SlowQueryP95 (table=users): éé")
+    assert summary.startswith(
+        "[FIRING:1] SlowQueryP95 (table=users): 212.35 (threshold > 200) · éé"
+    )
     assert summary.endswith("…")
 
 

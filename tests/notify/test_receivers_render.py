@@ -37,8 +37,21 @@ def test_a_firing_headline_shows_value_against_threshold() -> None:
     assert render.headline(alert()) == "SlowQueryP95 · critical · 212.35 (threshold > 200)"
 
 
-def test_a_resolved_headline_shows_the_last_value() -> None:
-    assert render.headline(alert(firing=False, value=150)) == "SlowQueryP95 · resolved · last 150"
+def test_a_resolved_headline_names_the_value_at_resolution_and_the_last_firing_one() -> None:
+    ended = replace(alert(firing=False, value=95.5), severity=Severity.WARNING, last_value=157.33)
+
+    assert render.headline(ended) == (
+        "SlowQueryP95 · resolved (was warning) · 95.5 at resolution · last firing 157.33"
+    )
+
+
+def test_a_firing_headline_says_why_a_clear_looking_value_still_fires() -> None:
+    held = replace(alert(value=130.57), note="recovering: 130.57, resolves below 130")
+
+    assert render.headline(held) == (
+        "SlowQueryP95 · critical · 130.57 (threshold > 200)"
+        " · recovering: 130.57, resolves below 130"
+    )
 
 
 @pytest.mark.parametrize(

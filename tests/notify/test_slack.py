@@ -75,7 +75,7 @@ def test_a_big_group_lists_twenty_alerts_then_says_how_many_more() -> None:
     blocks = message(n)["blocks"]
 
     sections = [b for b in blocks if b["type"] == "section"]
-    assert len(blocks) == 23
+    assert len(blocks) == 24  # header, 20 alerts, "and 280 more", links, context
     assert sections[-1]["text"]["text"] == "…and 280 more alerts"
     assert fakes.slack_message_problems(message(n)) == []
 
@@ -221,7 +221,7 @@ async def test_bot_ratelimited_in_a_200_is_retryable_after_retry_after(
     assert failed.value.retry_after == 30.0
 
 
-async def test_bot_update_of_a_deleted_page_fails_for_good(
+async def test_bot_update_of_a_deleted_page_posts_it_anew_and_replies_there(
     client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     receiver = bot(client, fake)
@@ -229,11 +229,12 @@ async def test_bot_update_of_a_deleted_page_fails_for_good(
         resolved(notification()), previous_ref=f"{fakes.SLACK_CHANNEL_ID}:1740830400.999999"
     )
 
-    with pytest.raises(ReceiverError) as failed:
-        await receiver.send(payload)
+    delivered = await receiver.send(payload)
 
-    assert "chat.update failed: message_not_found" in str(failed.value)
-    assert failed.value.retryable is False
+    (posted, reply) = fake.slack_api.messages.items()
+    assert delivered.ref == f"{fakes.SLACK_CHANNEL_ID}:{posted[0]}"
+    assert posted[1]["text"].startswith("[RESOLVED]")
+    assert reply[1]["thread_ts"] == posted[0]
 
 
 def test_a_token_that_cannot_go_in_a_header_is_refused_without_quoting_it() -> None:

@@ -113,7 +113,7 @@ def test_the_heading_colour_follows_severity_and_status(
     assert card_of(teams().render(n).json())["body"][0]["style"] == style
 
 
-def test_the_card_says_version_1_5_full_width_and_links_the_status_page() -> None:
+def test_the_card_says_version_1_5_full_width_and_links_the_alert_page() -> None:
     card = card_of(teams().render(notification()).json())
 
     assert card["version"] == "1.5"
@@ -121,8 +121,8 @@ def test_the_card_says_version_1_5_full_width_and_links_the_status_page() -> Non
     assert card["actions"] == [
         {
             "type": "Action.OpenUrl",
-            "title": "Status page",
-            "url": "https://alertd.example/status?group=users&x=1",
+            "title": "Alert page",
+            "url": "https://alertd.example/alerts/5f2c1d9e8a7b6c4d",
         }
     ]
 

@@ -39,7 +39,7 @@ def test_the_body_is_alertmanagers_version_4_shape() -> None:
             "summary": "P95 query time on users is 212 ms",
             "description": "See the runbook.",
         },
-        "externalURL": "https://alertd.example/status?group=users&x=1",
+        "externalURL": "https://alertd.example",
         "alerts": [
             {
                 "status": "firing",
@@ -55,7 +55,7 @@ def test_the_body_is_alertmanagers_version_4_shape() -> None:
                 },
                 "startsAt": "2025-03-01T11:55:00Z",
                 "endsAt": "0001-01-01T00:00:00Z",
-                "generatorURL": "https://alertd.example/status?group=users&x=1",
+                "generatorURL": f"https://alertd.example/alerts/{fingerprint}",
                 "fingerprint": fingerprint,
             }
             for table, fingerprint in (("users", "5f2c1d9e8a7b6c4d"), ("pitches", "0" * 16))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from alertd.model import AlertSnapshot, Notification, Severity
+from alertd.notify.group_templates import render_group
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -56,8 +58,11 @@ class PagerDutyReceiver:
         url: str = EVENTS_URL,
         source: str = "alertd",
         group_label: str = "team",
+        templates: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
+        """`templates`: `source`, `component`, `group` and `class` as templates over the
+        group (checked when the file loaded), each replacing alertd's default."""
         if not source:
             raise ValueError("PagerDuty needs a non-empty event source")
         self.name = name
@@ -65,6 +70,7 @@ class PagerDutyReceiver:
         self._url = url
         self._source = source
         self._group_label = group_label
+        self._templates = dict(templates or {})
         secrets = (routing_key.get_secret_value(),)
         self._endpoint = Endpoint(client, name, "pagerduty", timeout, secrets)
 
@@ -81,9 +87,12 @@ class PagerDutyReceiver:
         if not n.firing:
             return json_payload(self._url, event)
         event["client"] = "alertd"
-        if n.status_url:
-            event["client_url"] = n.status_url
-            event["links"] = [{"href": n.status_url, "text": "Status page"}]
+        links = render.group_links(n)
+        page = next((url for text, url in links if text.startswith("Alert page")), None)
+        if page or n.status_url:
+            event["client_url"] = page or n.status_url
+        if links:
+            event["links"] = [{"href": url, "text": text} for text, url in links]
         return self._fitting(event, n)
 
     def redact(self, text: str) -> str:
@@ -114,12 +123,21 @@ class PagerDutyReceiver:
     def _fields(self, n: Notification) -> dict[str, str]:
         """`payload` without its details; empty optional fields left out."""
         common = render.common(dict(a.labels) for a in n.alerts)
-        short = {
+        defaults = {
             "source": self._source,
             "component": render.labels_text(n.group_labels),
             "group": common.get(self._group_label, ""),
             "class": ", ".join(render.rules(n)),
         }
+        context = _group_context(n, common)
+        short = {
+            key: render_group(self._templates[key], context, default, setting=f"{self.name}.{key}")
+            if key in self._templates
+            else default
+            for key, default in defaults.items()
+        }
+        if not short["source"]:
+            short["source"] = self._source  # PagerDuty requires one
         return {
             "summary": render.truncate(_summary(n), SUMMARY_CHARS),
             "severity": severity(n),
@@ -155,6 +173,7 @@ def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
         # JSON has no NaN or infinity; those go as text.
         "value": a.value if a.value is None or math.isfinite(a.value) else str(a.value),
         "value_text": render.value_text(a.value, a.unit),
+        "note": a.note or None,
         "unit": a.unit,
         "threshold": a.threshold,
         "labels": {k: cut(v) for k, v in a.labels},
@@ -165,10 +184,34 @@ def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
 
 
 def _summary(n: Notification) -> str:
-    """The title, and the summary annotation when a single alert fires."""
+    """The title, the worst firing value in its unit (and why it fires still, when the
+    value looks clear), and the summary annotation when a single alert fires."""
     firing = render.firing(n)
-    text = render.summary(firing[0]) if len(firing) == 1 else ""
-    return f"{render.title(n)}: {text}" if text else render.title(n)
+    if not firing:
+        return render.title(n)
+    worst = max(firing, key=lambda a: a.severity.rank if a.severity else 0)
+    parts = []
+    if worst.value is not None or worst.threshold:  # a test notification has neither
+        value = render.value_text(worst.value, worst.unit)
+        threshold = f" (threshold {worst.threshold})" if worst.threshold else ""
+        parts.append(value + threshold + (f", {worst.note}" if worst.note else ""))
+    if len(firing) == 1 and (text := render.summary(firing[0])):
+        parts.append(text)
+    return f"{render.title(n)}: {' · '.join(parts)}" if parts else render.title(n)
+
+
+def _group_context(n: Notification, common: Mapping[str, str]) -> dict[str, Any]:
+    """What a setting's template sees of a notification (`GROUP_VARIABLES`)."""
+    worst = render.severity(n)
+    return {
+        "group_labels": dict(n.group_labels),
+        "common_labels": dict(common),
+        "rules": render.rules(n),
+        "severity": worst.value if worst else None,
+        "status": "firing" if n.firing else "resolved",
+        "receiver": n.receiver,
+        "firing": len(render.firing(n)),
+    }
 
 
 def _accepted(response: httpx.Response, answer: dict[str, Any] | None) -> bool:

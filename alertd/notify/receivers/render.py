@@ -45,12 +45,45 @@ def severity(n: Notification) -> Severity | None:
 
 
 def headline(a: AlertSnapshot) -> str:
-    """`SlowQueryP95 · critical · 212.35 (threshold > 200)` or `… · resolved · last 150`."""
+    """`SlowQueryP95 · critical · 212.35 ms (threshold > 200 ms)`, with why it still fires
+    when the value alone looks clear; a resolve says `resolved (was warning) · 95 ms at
+    resolution · last firing 157.33 ms`."""
     if not a.firing:
-        return f"{a.rule} · resolved · last {value_text(a.value, a.unit)}"
+        was = f" (was {a.severity.value})" if a.severity else ""
+        parts = [a.rule, f"resolved{was}"]
+        if a.value is not None:
+            parts.append(f"{value_text(a.value, a.unit)} at resolution")
+        if a.note:
+            parts.append(a.note)
+        parts.append(f"last firing {value_text(a.last_value, a.unit)}")
+        return " · ".join(parts)
     level = a.severity.value if a.severity else "firing"
     threshold = f" (threshold {a.threshold})" if a.threshold else ""
-    return f"{a.rule} · {level} · {value_text(a.value, a.unit)}{threshold}"
+    note = f" · {a.note}" if a.note else ""
+    return f"{a.rule} · {level} · {value_text(a.value, a.unit)}{threshold}{note}"
+
+
+def alert_url(n: Notification, a: AlertSnapshot) -> str | None:
+    """The alert's page on alertd's status server (`ALERTD_EXTERNAL_URL`), if it has one."""
+    if not n.status_url:
+        return None
+    return f"{n.status_url.rstrip('/')}/alerts/{a.fingerprint}"
+
+
+def links(n: Notification, a: AlertSnapshot) -> list[tuple[str, str]]:
+    """(title, URL) of every link an alert carries: its page, then its runbook and others."""
+    page = alert_url(n, a)
+    return [*([("Alert page", page)] if page else []), *a.links]
+
+
+def group_links(n: Notification) -> list[tuple[str, str]]:
+    """The links of a notification's alerts, each URL once, in order: what a receiver
+    with one row of buttons shows. A single alert's page comes first."""
+    seen: dict[str, str] = {}
+    for a in n.alerts:
+        for text, url in links(n, a):
+            seen.setdefault(url, text if len(n.alerts) == 1 else f"{text}: {a.rule}")
+    return [(text, url) for url, text in seen.items()]
 
 
 def value_text(value: float | None, unit: str | None = None) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -41,6 +43,8 @@ API_URL = "https://slack.com/api"
 HEADER_CHARS = 150
 FALLBACK_CHARS = 3000  # Slack cuts `text` at 40,000; a notification needs far less
 URL_CHARS = 2000
+# Link buttons: Slack takes 25 per actions block and 75 characters of button text.
+MAX_BUTTONS, BUTTON_CHARS = 10, 75
 # A status link in an alert should not grow a preview card under it.
 NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 # One block per listed alert; with header, "and N more" and context the message stays
@@ -55,6 +59,8 @@ HEADLINE_CHARS, LABELS_CHARS, SINCE_CHARS, SUMMARY_CHARS, DESCRIPTION_CHARS = (
     700,
     1000,
 )
+# chat.update errors that mean the message is no longer there to update.
+GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 # Web API errors that may pass if the same call is made later; every other one will not.
 RETRYABLE_API_ERRORS = frozenset(
     {
@@ -82,6 +88,8 @@ def message(n: Notification) -> dict[str, Any]:
     blocks += [_alert_block(a) for a in shown]
     if hidden := len(n.alerts) - len(shown):
         blocks.append(SectionBlock(text=_mrkdwn(f"…and {hidden} more alerts")))
+    if buttons := _buttons(n):
+        blocks.append(ActionsBlock(elements=buttons))
     blocks.append(_context(n))
     return {"text": _fallback(n), "blocks": [b.to_dict() for b in blocks]}
 
@@ -150,10 +158,12 @@ class SlackBotReceiver:
         return f"SlackBotReceiver(name={self.name!r}, channel={self._channel!r})"
 
     def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
-        """`chat.postMessage`; on resolve of a known message, `chat.update` of it plus a
-        reply in its thread, so the channel shows the outcome and the thread notifies."""
+        """One message per group: `chat.postMessage` for its first notification; after
+        that (every change, reminder and the resolve) `chat.update` of that message plus a
+        reply in its thread, so no older message of the group keeps saying FIRING and
+        the thread notifies of each change."""
         content = message(n)
-        if n.firing or previous_ref is None:
+        if previous_ref is None:
             post = {"channel": self._channel, **content, **NO_UNFURL}
             return self._call("chat.postMessage", post)
         channel, ts = _message_ref(previous_ref, self._channel)
@@ -165,10 +175,21 @@ class SlackBotReceiver:
         return self._endpoint.redact(text)
 
     async def send(self, payload: Payload) -> Delivered:
-        """Make each call in order; the first one's message is the reference to keep."""
+        """Make each call in order; the first one's message is the reference to keep.
+
+        A message that can no longer be updated (deleted, or too old to edit) is posted
+        anew, and that new message becomes the group's.
+        """
         ref: str | None = None
+        moved: str | None = None  # the ts of a message posted in place of one gone
         for request in (payload, *payload.followups):
-            answer = await self._answer(request)
+            if moved is not None:
+                request = self._rethread(request, moved)
+            try:
+                answer = await self._answer(request)
+            except _Gone:
+                answer = await self._answer(self._repost(request))
+                moved = str(answer.get("ts", ""))
             if ref is None and "channel" in answer and "ts" in answer:
                 ref = f"{answer['channel']}:{answer['ts']}"
         return Delivered(ref)
@@ -195,13 +216,35 @@ class SlackBotReceiver:
             raise self._api_failure(method, str(answer.get("error", "unknown_error")), response)
         return answer
 
+    def _rethread(self, request: Payload, ts: str) -> Payload:
+        """`request` replying in the thread of message `ts` instead of the one it named."""
+        body = request.json()
+        if "thread_ts" not in body:
+            return request
+        return self._call(request.url.rsplit("/", 1)[-1], {**body, "thread_ts": ts})
+
+    def _repost(self, update: Payload) -> Payload:
+        """The content of a `chat.update` as a new message in its channel."""
+        body = update.json()
+        post = {k: v for k, v in body.items() if k != "ts"}
+        return self._call("chat.postMessage", {**post, **NO_UNFURL})
+
     def _api_failure(self, method: str, error: str, response: httpx.Response) -> ReceiverError:
+        if method == "chat.update" and error in GONE_MESSAGE_ERRORS:
+            return _Gone(error)
         retryable = error in RETRYABLE_API_ERRORS
         return self._endpoint.error(
             f"{method} failed: {error_text(error)}",
             retryable=retryable,
             retry_after=retry_after_seconds(response.headers) if retryable else None,
         )
+
+
+class _Gone(ReceiverError):
+    """`chat.update` found no message to update: post the content anew instead."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"chat.update: {error}", retryable=False)
 
 
 def _alert_block(a: AlertSnapshot) -> SectionBlock:
@@ -213,6 +256,15 @@ def _alert_block(a: AlertSnapshot) -> SectionBlock:
         _fit(render.description(a), DESCRIPTION_CHARS),
     ]
     return SectionBlock(text=_mrkdwn("\n".join(line for line in lines if line)))
+
+
+def _buttons(n: Notification) -> list[ButtonElement]:
+    """A link button per alert page, runbook and dashboard (Slack allows 25 per block)."""
+    return [
+        ButtonElement(text=render.truncate(text, BUTTON_CHARS), url=url, action_id=f"link-{index}")
+        for index, (text, url) in enumerate(render.group_links(n)[:MAX_BUTTONS])
+        if len(url) <= URL_CHARS
+    ]
 
 
 def _context(n: Notification) -> ContextBlock:

@@ -30,6 +30,8 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 # 24 KB bodies have been seen refused; aim well below.
 MAX_BYTES = 20 * 1024
 TITLE_CHARS = 300
+# Teams shows at most six actions in a card.
+MAX_ACTIONS = 6
 # (alerts listed, characters per text), tried in order until the card fits.
 LEVELS = ((50, 2000), (20, 1000), (10, 500), (5, 250), (2, 120), (0, 120))
 
@@ -63,10 +65,11 @@ def card(n: Notification, max_alerts: int, text_chars: int) -> dict[str, Any]:
         "fallbackText": heading,
         "body": body,
     }
-    if n.status_url:
-        content["actions"] = [
-            {"type": "Action.OpenUrl", "title": "Status page", "url": n.status_url}
-        ]
+    if actions := [
+        {"type": "Action.OpenUrl", "title": render.truncate(text, TITLE_CHARS), "url": url}
+        for text, url in render.group_links(n)[:MAX_ACTIONS]
+    ]:
+        content["actions"] = actions
     content["msteams"] = {"width": "Full"}
     return content
 

@@ -35,7 +35,7 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 def document(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
     """Alertmanager's webhook body for `n`; `max_alerts` > 0 keeps only that many alerts."""
-    alerts = [_alert(a, n.status_url) for a in n.alerts]
+    alerts = [_alert(a, render.alert_url(n, a)) for a in n.alerts]
     shown = alerts[:max_alerts] if max_alerts > 0 else alerts
     return {
         "version": VERSION,
@@ -109,14 +109,14 @@ class WebhookReceiver:
         raise self._endpoint.refused(response, error_text(response.text))
 
 
-def _alert(a: AlertSnapshot, status_url: str | None) -> dict[str, Any]:
+def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     return {
         "status": "firing" if a.firing else "resolved",
         "labels": _labels(a),
         "annotations": dict(a.annotations),
         "startsAt": render.rfc3339(a.starts_at),
         "endsAt": render.rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
-        "generatorURL": status_url or "",
+        "generatorURL": page_url or "",
         "fingerprint": a.fingerprint,
     }
 
