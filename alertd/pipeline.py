@@ -148,15 +148,19 @@ def build_notification(
     wall_clock_silences: bool = True,
     on_enqueue: Callable[[OutboxEntry], None] = lambda _: None,
     status_url: str | None = None,
+    receiver_alerts: bool = True,
 ) -> NotificationService:
-    """The notifier, and the deliverer that sends what it enqueues, on `wiring`'s store."""
+    """The notifier, and the deliverer that sends what it enqueues, on `wiring`'s store.
+
+    `receiver_alerts`: raise `AlertdReceiverUnavailable` for each receiver a route names
+    that cannot send (the live daemon does; a replay of history does not)."""
     return NotificationService(
         Notifier(
             config.notify,
             rules_by_name(config.ruleset),
             max_age=max_age,
             status_url=status_url,
-            unavailable=config.notify.unavailable,
+            unavailable=config.notify.unavailable if receiver_alerts else (),
         ),
         Deliverer(
             wiring.store,

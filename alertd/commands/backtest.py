@@ -309,6 +309,7 @@ class _Replay:
             receivers,
             max_age=max_age,
             status_url=self.settings.external_url,
+            receiver_alerts=False,
             wall_clock_silences=False,
             on_enqueue=lambda entry: self._enqueued(entry, receivers.by_name),
         )

@@ -46,6 +46,33 @@ _JUST_BEFORE = dt.timedelta(microseconds=1)
 After = Callable[[Evaluator, dt.datetime, bool], Awaitable[None]]
 
 
+class Instants:
+    """Calls `after` once every group due at an instant has ticked: a notification step
+    between two groups' ticks of one instant would page on states half of which are a
+    tick old (a FIRING just before the RESOLVED of the same instant). Timers that expire
+    before an instant are caught up before its ticks, on the states as they were then, as
+    the daemon's notifier would."""
+
+    def __init__(self, evaluator: Evaluator, after: After | None) -> None:
+        self.evaluator = evaluator
+        self.after = after
+        self.ticked: dt.datetime | None = None
+
+    async def before_tick(self, at: dt.datetime) -> None:
+        if self.after is not None and at != self.ticked:
+            if self.ticked is not None:
+                await self.after(self.evaluator, self.ticked, True)
+            await self.after(self.evaluator, at - _JUST_BEFORE, False)
+        self.ticked = at
+
+    async def end(self, end: dt.datetime) -> None:
+        if self.after is None:
+            return
+        if self.ticked is not None:
+            await self.after(self.evaluator, self.ticked, True)
+        await self.after(self.evaluator, end, False)
+
+
 async def backtest(
     ruleset: RuleSet,
     source: Source,
@@ -69,24 +96,12 @@ async def backtest(
         source_down_after=source_down_after,
     )
     transitions: list[Transition] = []
-    # `after` sees an instant once every group due then has ticked: a notification step
-    # between two groups' ticks of one instant would page on states half of which are
-    # a tick old (a FIRING just before the RESOLVED of the same instant). Timers that
-    # expire before an instant are caught up before its ticks, on the states as they
-    # were then, as the daemon's notifier would.
-    ticked: dt.datetime | None = None
+    instants = Instants(evaluator, after)
     for at, group in ticks(ruleset.groups, start, end, step):
-        if after is not None and at != ticked:
-            if ticked is not None:
-                await after(evaluator, ticked, True)
-            await after(evaluator, at - _JUST_BEFORE, False)
+        await instants.before_tick(at)
         result = await evaluator.tick(group, at)
         for transition in result.transitions:
             emit(transition)
             transitions.append(transition)
-        ticked = at
-    if after is not None:
-        if ticked is not None:
-            await after(evaluator, ticked, True)
-        await after(evaluator, end, False)
+    await instants.end(end)
     return transitions

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.abc
 
-from alertd.engine.backtest import After, ticks
+from alertd.engine.backtest import After, Instants, ticks
 from alertd.engine.evaluator import Evaluator
 from alertd.errors import SourceError, UnsafeLiteralError
 from alertd.model import Cell, Query, Rows, Transition
@@ -136,6 +136,7 @@ async def range_backtest(
     async def fetch(batch: Sequence[tuple[dt.datetime, Group]]) -> _Tables:
         return await _fetch(planned, source, batch, counted, columns)
 
+    instants = Instants(evaluator, after)
     # The next chunk's statements run while this chunk's ticks are judged.
     async with anyio.create_task_group() as tasks:
         batch = next(chunks, None)
@@ -146,15 +147,13 @@ async def range_backtest(
             pending = _Pending(tasks, fetch, following)
             for at, group in batch:
                 answers.answers = _answers(group, ruleset, at, tables, columns)
+                await instants.before_tick(at)
                 result = await evaluator.tick(group, at)
                 for transition in result.transitions:
                     emit(transition)
                     transitions.append(transition)
-                if after is not None:
-                    await after(evaluator, at, True)
             batch = following
-    if after is not None:
-        await after(evaluator, end, False)
+    await instants.end(end)
     return transitions
 
 
