@@ -36,6 +36,7 @@ from alertd.model import (
 )
 from alertd.store.base import NOTHING_TO_RESOLVE, Commit, Pruned, Store
 from alertd.store.memory import MemoryStore
+from alertd.store.postgres import PostgresStore
 from alertd.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
@@ -48,11 +49,14 @@ FP = fingerprint("SlowQueryP95", LABELS)
 OTHER_FP = fingerprint("SlowQueryP95", (("table", "pitches"),))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     opened: Store
     if request.param == "memory":
         opened = MemoryStore(history_limit=HISTORY)
+    elif request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        opened = await PostgresStore.open(url, history_limit=HISTORY)
     else:
         opened = await SqliteStore.open(tmp_path / "alertd.db", history_limit=HISTORY)
     yield opened
