@@ -53,7 +53,7 @@ def test_schema(database: str) -> Iterator[str]:
 def terminate_backends(database: str) -> int:
     """Drop every connection to `database` but this one, as an operator's
     `pg_terminate_backend` (or a server restart) would; how many were dropped."""
-    with admin(database) as conn:
+    with admin() as conn:
         cursor = conn.execute(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = %s AND pid != pg_backend_pid()",
@@ -61,3 +61,14 @@ def terminate_backends(database: str) -> int:
         )
         row = cursor.fetchone()
         return int(str(row[0])) if row else 0
+
+
+def allow_connections(database: str, allowed: bool) -> None:
+    """Let clients connect to `database`, or refuse every new connection, as a server
+    that is down (or restarting) refuses them."""
+    with admin() as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(database), sql.Literal(allowed)
+            )
+        )
