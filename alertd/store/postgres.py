@@ -11,6 +11,7 @@ and the pool reconnects with backoff. Rows are encoded as the SQLite store's
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -326,9 +327,8 @@ class PostgresStore:
         args = {"at": rows.time_text(as_utc(at)), "id": silence_id}
 
         async def body(conn: Conn) -> bool:
-            await conn.execute(EXPIRE_SILENCE, args)
-            cursor = await conn.execute("SELECT 1 FROM silences WHERE id = %s", (silence_id,))
-            return await cursor.fetchone() is not None
+            await _exec(conn, EXPIRE_SILENCE, args)
+            return bool(await _rows(conn, "SELECT 1 FROM silences WHERE id = %s", (silence_id,)))
 
         return await self._in_transaction("expire_silence", body)
 
@@ -337,8 +337,7 @@ class PostgresStore:
 
         async def body(conn: Conn) -> Pruned:
             async def deleted(statement: str) -> int:
-                cursor = await conn.execute(statement, {"before": text})
-                return cursor.rowcount
+                return (await _exec(conn, statement, {"before": text})).rowcount
 
             return Pruned(
                 transitions=await deleted("DELETE FROM transitions WHERE at < %(before)s"),
@@ -361,8 +360,7 @@ class PostgresStore:
         changes = [(f"cannot be read: {r}", rows.time_text(now), i) for i, r in unreadable]
 
         async def body(conn: Conn) -> None:
-            async with conn.cursor() as cursor:
-                await cursor.executemany(SET_ASIDE, changes)
+            await _many(conn, SET_ASIDE, changes)
 
         try:
             await self._in_transaction("due", body)
@@ -377,8 +375,7 @@ class PostgresStore:
 
     async def _fetch(self, what: str, query: str, args: Any = None) -> list[tuple[Any, ...]]:
         async with self._connection(what) as conn:
-            cursor = await conn.execute(query, args)
-            return await cursor.fetchall()
+            return await _rows(conn, query, args)
 
     async def _in_transaction(self, what: str, body: Callable[[Conn], Awaitable[T]]) -> T:
         async with self._connection(what) as conn, conn.transaction():
@@ -421,60 +418,46 @@ def _decoded(found: list[tuple[Any, ...]]) -> tuple[list[OutboxEntry], list[tupl
 
 
 async def _execute(conn: Conn, statement: str, args: rows.Row) -> None:
-    await conn.execute(statement, args)
+    await _exec(conn, statement, args)
 
 
 async def _write(conn: Conn, commit: Commit, history_limit: int) -> None:
     at, group = rows.time_text(commit.at), commit.group
-    async with conn.cursor() as cursor:
-        if commit.states:
-            await cursor.executemany(
-                UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states]
-            )
-        if commit.removed:
-            await cursor.execute(
-                "DELETE FROM alert_state WHERE fingerprint = ANY(%s)", (list(commit.removed),)
-            )
-        if commit.transitions:
-            await cursor.executemany(
-                INSERT_TRANSITION, [(*rows.encode_transition(t), group) for t in commit.transitions]
-            )
-        if commit.points:
-            await cursor.executemany(UPSERT_POINT, [rows.encode_point(p) for p in commit.points])
-            series = sorted({p.fingerprint for p in commit.points})
-            await cursor.executemany(
-                PRUNE_POINTS, [{"fp": f, "keep": history_limit - 1} for f in series]
-            )
-        if commit.groups:
-            await cursor.executemany(
-                UPSERT_GROUP, [(*rows.encode_group(g), at) for g in commit.groups]
-            )
-        if commit.dropped_groups:
-            await cursor.execute(
-                "DELETE FROM notify_groups WHERE key = ANY(%s)", (list(commit.dropped_groups),)
-            )
-        for entry in commit.outbox:
-            await cursor.execute(INSERT_ENTRY, (*rows.encode_entry(entry), at))
-            if cursor.rowcount:
-                await _supersede(conn, entry.notification.receiver, entry.notification.group_key)
+    await _many(conn, UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
+    if commit.removed:
+        await _exec(
+            conn, "DELETE FROM alert_state WHERE fingerprint = ANY(%s)", (list(commit.removed),)
+        )
+    await _many(
+        conn, INSERT_TRANSITION, [(*rows.encode_transition(t), group) for t in commit.transitions]
+    )
+    await _many(conn, UPSERT_POINT, [rows.encode_point(p) for p in commit.points])
+    series = sorted({p.fingerprint for p in commit.points})
+    await _many(conn, PRUNE_POINTS, [{"fp": f, "keep": history_limit - 1} for f in series])
+    await _many(conn, UPSERT_GROUP, [(*rows.encode_group(g), at) for g in commit.groups])
+    if commit.dropped_groups:
+        await _exec(
+            conn, "DELETE FROM notify_groups WHERE key = ANY(%s)", (list(commit.dropped_groups),)
+        )
+    for entry in commit.outbox:
+        inserted = await _exec(conn, INSERT_ENTRY, (*rows.encode_entry(entry), at))
+        if inserted.rowcount:
+            await _supersede(conn, entry.notification.receiver, entry.notification.group_key)
 
 
 async def _supersede(conn: Conn, receiver: str, group_key: str) -> None:
     """Apply `supersede` to one receiver's group, inside the enqueueing transaction."""
-    cursor = await conn.execute(GROUP_PENDING, (receiver, group_key))
-    found = await cursor.fetchall()
+    found = await _rows(conn, GROUP_PENDING, (receiver, group_key))
     if not found:
         return
     pending = [_queued(row) for row in found]
-    cursor = await conn.execute(GROUP_LAST_SEEN, (receiver, group_key, pending[-1].id))
-    seen = await cursor.fetchone()
+    seen = next(
+        iter(await _rows(conn, GROUP_LAST_SEEN, (receiver, group_key, pending[-1].id))), None
+    )
     at = found[-1][-1]
     changes = supersede(pending, None if seen is None else _queued(seen))
     if changes:
-        async with conn.cursor() as writer:
-            await writer.executemany(
-                SUPERSEDE, [(reason, at, entry_id) for entry_id, reason in changes]
-            )
+        await _many(conn, SUPERSEDE, [(reason, at, entry_id) for entry_id, reason in changes])
 
 
 def _queued(row: tuple[Any, ...]) -> Queued:
@@ -483,19 +466,68 @@ def _queued(row: tuple[Any, ...]) -> Queued:
 
 
 async def _record(conn: Conn, entry: OutboxEntry) -> None:
-    cursor = await conn.execute(
-        "SELECT status, receiver, group_key FROM outbox WHERE id = %s FOR UPDATE", (entry.id,)
-    )
-    found = await cursor.fetchone()
+    query = "SELECT status, receiver, group_key FROM outbox WHERE id = %s FOR UPDATE"
+    found = next(iter(await _rows(conn, query, (entry.id,))), None)
     if found is None:
         raise StoreError(f"no outbox entry has the id {entry.id!r}")
     was_superseded = found[0] == Delivery.SUPERSEDED.value
     if was_superseded and entry.status is Delivery.PENDING:
-        await conn.execute(RECORD_ATTEMPTS, (entry.attempts, entry.id))
+        await _exec(conn, RECORD_ATTEMPTS, (entry.attempts, entry.id))
     else:
-        await conn.execute(RECORD_OUTCOME, (*rows.encode_outcome(entry), entry.id))
+        await _exec(conn, RECORD_OUTCOME, (*rows.encode_outcome(entry), entry.id))
     if was_superseded:
-        cursor = await conn.execute(GROUP_NEWEST, (found[1], found[2]))
-        newest = await cursor.fetchone()
+        newest = next(iter(await _rows(conn, GROUP_NEWEST, (found[1], found[2]))), None)
         if newest is not None and revived(entry, _queued(newest), newer=newest[0] != entry.id):
-            await conn.execute(REVIVE, (newest[0],))
+            await _exec(conn, REVIVE, (newest[0],))
+
+
+# PostgreSQL text cannot hold NUL, which SQLite and memory keep. A text holding one (or
+# starting with the marker) is stored as the marker, then itself with backslash and NUL
+# escaped; every other text, the JSON ones included, is stored as it is.
+NUL_MARKER = "\x01alertd-escaped:"
+ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _stored_text(text: str) -> str:
+    if "\x00" not in text and not text.startswith(NUL_MARKER):
+        return text
+    return NUL_MARKER + text.replace("\\", "\\\\").replace("\x00", "\\0")
+
+
+def _read_text(text: str) -> str:
+    if not text.startswith(NUL_MARKER):
+        return text
+    return ESCAPE.sub(
+        lambda found: "\x00" if found[1] == "0" else found[1], text[len(NUL_MARKER) :]
+    )
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, str):
+        return _stored_text(value)
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
+def _params(args: Any) -> Any:
+    if args is None:
+        return None
+    if isinstance(args, dict):
+        return {key: _stored(value) for key, value in args.items()}
+    return tuple(_stored(value) for value in args)
+
+
+async def _exec(conn: Conn, query: str, args: Any = None) -> psycopg.AsyncCursor[tuple[Any, ...]]:
+    return await conn.execute(query, _params(args))
+
+
+async def _many(conn: Conn, query: str, args: list[Any]) -> None:
+    if args:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(query, [_params(a) for a in args])
+
+
+async def _rows(conn: Conn, query: str, args: Any = None) -> list[tuple[Any, ...]]:
+    found = await (await _exec(conn, query, args)).fetchall()
+    return [tuple(_read_text(v) if isinstance(v, str) else v for v in row) for row in found]

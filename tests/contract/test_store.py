@@ -201,6 +201,15 @@ async def test_nan_values_stay_nan_not_none(store: Store) -> None:
         assert math.isnan(value)
 
 
+async def test_texts_holding_nul_and_backslashes_round_trip(store: Store) -> None:
+    # PostgreSQL text cannot hold NUL: that store escapes such texts, and only those.
+    labels = (("table", "a\x00b"), ("path", "C:\\0\\x"))
+    state = replace(firing("fp\x00\\0"), rule="Rule\x00", labels=labels)
+    await store.commit(Commit(at=T0, group="g\x00", states=(state,)))
+
+    assert await store.load() == {state.fingerprint: state}
+
+
 async def test_upsert_replaces_the_state_with_the_same_fingerprint(store: Store) -> None:
     await store.commit(Commit(at=T0, group="database", states=(firing(value=201.0),)))
     replacement = firing(value=250.0)
