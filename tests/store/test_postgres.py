@@ -15,7 +15,7 @@ from alertd.store.base import Commit
 from alertd.store.postgres import PostgresStore, describe
 from alertd.store.postgres_schema import MIGRATIONS
 from tests import pg
-from tests.contract.test_store import T0, at, firing
+from tests.contract.store.builders import T0, at, firing
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from alertd.errors import StoreError
 from alertd.model import AlertState, Change, SeriesPoint, Severity, Status, Transition
 from alertd.store.base import Commit
 from alertd.store.sqlite import MIGRATIONS, SqliteStore
-from tests.contract.test_store import group_state
+from tests.contract.store.builders import group_state
 
 pytestmark = pytest.mark.anyio
 
