@@ -228,8 +228,8 @@ class PostgresStore:
         return f"PostgresStore(database={self._where!r}, history_limit={self._history_limit})"
 
     async def load(self) -> dict[str, AlertState]:
-        found = await self._fetch("load", f"SELECT {rows.STATE_COLUMNS} FROM alert_state")
-        states = (rows.decode_state(row) for row in found)
+        query = f"SELECT {rows.STATE_COLUMNS} FROM alert_state"
+        states = await self._read("load", rows.decode_state, query)
         return {state.fingerprint: state for state in states}
 
     async def commit(self, commit: Commit) -> None:
@@ -240,13 +240,13 @@ class PostgresStore:
 
     async def history(self, fingerprint: str, limit: int = 120) -> list[SeriesPoint]:
         check_limit(limit)
-        found = await self._fetch(
+        return await self._read(
             "history",
+            rows.decode_point,
             f"SELECT {rows.POINT_COLUMNS} FROM (SELECT * FROM points WHERE fingerprint = %s"
             " ORDER BY at DESC LIMIT %s) AS newest ORDER BY at",
             (fingerprint, limit),
         )
-        return [rows.decode_point(row) for row in found]
 
     async def transitions(
         self, *, since: dt.datetime | None = None, limit: int = 1000
@@ -254,17 +254,17 @@ class PostgresStore:
         check_limit(limit)
         where, args = ("", ()) if since is None else ("WHERE at >= %s", (rows.time_text(since),))
         columns = rows.TRANSITION_COLUMNS
-        found = await self._fetch(
+        return await self._read(
             "transitions",
+            rows.decode_transition,
             f"SELECT {columns} FROM (SELECT {columns}, id FROM transitions"
             f" {where} ORDER BY at DESC, id DESC LIMIT %s) AS newest ORDER BY at, id",
             (*args, limit),
         )
-        return [rows.decode_transition(row) for row in found]
 
     async def load_groups(self) -> dict[str, GroupState]:
-        found = await self._fetch("load_groups", "SELECT state FROM notify_groups")
-        groups = (rows.decode_group(state) for (state,) in found)
+        query = "SELECT state FROM notify_groups"
+        groups = await self._read("load_groups", lambda row: rows.decode_group(row[0]), query)
         return {group.key: group for group in groups}
 
     async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
@@ -316,12 +316,8 @@ class PostgresStore:
                 "WHERE starts_at <= %(at)s AND ends_at > %(at)s",
                 {"at": rows.time_text(active_at)},
             )
-        found = await self._fetch(
-            "silences",
-            f"SELECT {rows.SILENCE_COLUMNS} FROM silences {where} ORDER BY starts_at, id",
-            args,
-        )
-        return [rows.decode_silence(row) for row in found]
+        query = f"SELECT {rows.SILENCE_COLUMNS} FROM silences {where} ORDER BY starts_at, id"
+        return await self._read("silences", rows.decode_silence, query, args)
 
     async def expire_silence(self, silence_id: str, at: dt.datetime) -> bool:
         args = {"at": rows.time_text(as_utc(at)), "id": silence_id}
@@ -376,6 +372,14 @@ class PostgresStore:
     async def _fetch(self, what: str, query: str, args: Any = None) -> list[tuple[Any, ...]]:
         async with self._connection(what) as conn:
             return await _rows(conn, query, args)
+
+    async def _read(
+        self, what: str, decode: Callable[[tuple[Any, ...]], T], query: str, args: Any = None
+    ) -> list[T]:
+        """The rows `query` finds, each decoded; a row that does not decode fails the call
+        with `StoreError`, as a database error does."""
+        async with self._connection(what) as conn:
+            return [decode(row) for row in await _rows(conn, query, args)]
 
     async def _in_transaction(self, what: str, body: Callable[[Conn], Awaitable[T]]) -> T:
         async with self._connection(what) as conn, conn.transaction():

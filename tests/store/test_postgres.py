@@ -160,3 +160,18 @@ async def test_the_daemon_lock_is_taken_again_after_its_connection_drops(
             await PostgresStore.open(pg_url, exclusive=True)
     finally:
         await first.aclose()
+
+
+async def test_a_row_that_no_longer_reads_fails_the_read_naming_the_database(
+    pg_url: str, pg_database: str
+) -> None:
+    store = await PostgresStore.open(pg_url)
+    try:
+        await store.commit(Commit(at=T0, group="database", states=(firing(),)))
+        with psycopg.connect(pg_url) as conn:
+            conn.execute("UPDATE alert_state SET status = 'sideways'")
+
+        with pytest.raises(StoreError, match=f"load failed on the state store at .*{pg_database}"):
+            await store.load()
+    finally:
+        await store.aclose()
