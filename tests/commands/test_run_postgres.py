@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import queue
+import re
 import signal
 import threading
 from pathlib import Path
@@ -21,21 +22,32 @@ from tests import pg
 from tests.commands.live_daemon import rules_folder, start_daemon, write_recent_queries
 
 DEADLINE_SECONDS = 60
+# One group per table, sent as soon as it fires: a page that is late or repeated shows.
+NOTIFY = """\
+receivers:
+  - name: console
+    console: {format: text}
+route:
+  receiver: console
+  group_by: [table]
+  group_wait: 0s
+  group_interval: 1s
+"""
 
 
 @pytest.fixture
 def rules(tmp_path: Path, ae: RunningEmulator) -> Path:
     write_recent_queries(ae)
-    return rules_folder(tmp_path / "rules")
+    return rules_folder(tmp_path / "rules", notify=NOTIFY)
 
 
 class Daemon:
-    """An `alertd run --transitions` process on `url`, its output read on threads."""
+    """An `alertd run` process on `url`, its output read on threads. Every notification
+    goes to the console receiver, through the outbox: its stdout holds the notifications
+    sent, and nothing else."""
 
     def __init__(self, tmp_path: Path, ae: RunningEmulator, rules: Path, url: str) -> None:
-        self.process = start_daemon(
-            tmp_path, ae, rules, "--transitions", env={"ALERTD_STATE_URL": url}
-        )
+        self.process = start_daemon(tmp_path, ae, rules, env={"ALERTD_STATE_URL": url})
         self.pages: queue.Queue[str] = queue.Queue()
         self.logs: queue.Queue[dict[str, object]] = queue.Queue()
         self.err: list[str] = []
@@ -57,6 +69,14 @@ class Daemon:
             self.err.append(line)
             if line.startswith("{"):
                 self.logs.put(json.loads(line))
+
+    def next_page(self) -> str:
+        """The next notification sent: its header line and one line per alert."""
+        header = self.pages.get(timeout=DEADLINE_SECONDS)
+        found = re.match(r"\[(FIRING|RESOLVED):(\d+)\] notification to console", header)
+        assert found, header
+        alerts = [self.pages.get(timeout=DEADLINE_SECONDS) for _ in range(int(found[2]))]
+        return "".join([header, *alerts])
 
     def wait_for(self, event: str) -> dict[str, object]:
         """The next log line of `event`, waited for with a deadline."""
@@ -82,8 +102,8 @@ def test_run_on_postgres_pages_once_and_resumes_after_a_restart(
 ) -> None:
     first = Daemon(tmp_path, ae, rules, pg_url)
     try:
-        page = first.pages.get(timeout=DEADLINE_SECONDS)
-        assert "FIRING" in page
+        page = first.next_page()
+        assert page.startswith("[FIRING:1]")
         assert 'QueriesSeen {table="users"}' in page
     finally:
         code, err = first.end()
@@ -127,7 +147,7 @@ def test_the_daemon_pauses_while_the_database_is_away_and_resumes_without_repeat
 ) -> None:
     daemon = Daemon(tmp_path, ae, rules, pg_url)
     try:
-        assert 'QueriesSeen {table="users"}' in daemon.pages.get(timeout=DEADLINE_SECONDS)
+        assert 'QueriesSeen {table="users"}' in daemon.next_page()
         url = str(daemon.wait_for("http.started")["url"]).rstrip("/")
 
         # The database goes away: every connection dropped, no new one accepted.
@@ -148,9 +168,9 @@ def test_the_daemon_pauses_while_the_database_is_away_and_resumes_without_repeat
 
         daemon.wait_for("AlertdStateUnwritable.resolved")
         # The new alert pages once the ticks commit again; the old one never repeats.
-        page = daemon.pages.get(timeout=DEADLINE_SECONDS)
-        assert 'QueriesSeen {table="pitches"}' in page
-        assert "FIRING" in page
+        page = daemon.next_page()
+        assert page.startswith("[FIRING:")
+        assert 'firing   critical QueriesSeen {table="pitches"}' in page
         for _ in range(3):
             daemon.wait_for("tick.done")
         assert httpx.get(f"{url}/readyz", timeout=30).status_code == 200
