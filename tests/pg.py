@@ -6,6 +6,7 @@ own in it, so tests never see each other's tables, nor any other database on the
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
+# The local server, trusting local connections; ALERTD_TEST_POSTGRES names another.
+SERVER = os.environ.get("ALERTD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
 def admin(dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:

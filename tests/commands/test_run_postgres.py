@@ -18,6 +18,7 @@ import pytest
 
 from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
+from alertd.store.postgres import describe
 from tests import pg
 from tests.commands.live_daemon import rules_folder, start_daemon, write_recent_queries
 
@@ -132,9 +133,9 @@ def test_a_second_daemon_on_one_database_is_refused_naming_the_database(
         assert code == 1, err
         (refusal,) = [line for line in err.splitlines() if not line.startswith("{")]
         assert refusal.startswith(
-            f"cannot open the state store at postgresql://postgres@127.0.0.1:5432/{pg_database}:"
-            " it is in use by alertd pid "
+            f"cannot open the state store at {describe(pg_url)}: it is in use by alertd pid "
         )
+        assert pg_database in refusal
         assert "running more than one alertd on one database is not supported yet" in refusal
         assert first.process.poll() is None
     finally:

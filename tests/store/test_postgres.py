@@ -67,7 +67,7 @@ async def test_a_database_from_a_newer_alertd_is_refused_naming_both_versions(
         await PostgresStore.open(pg_url)
 
     assert str(refused.value) == (
-        f"cannot open the state store at postgresql://postgres@127.0.0.1:5432/{pg_database}:"
+        f"cannot open the state store at {describe(pg_url)}:"
         f" it was written by a newer alertd (schema version {len(MIGRATIONS) + 1}; this alertd"
         f" knows {len(MIGRATIONS)}): run the alertd that wrote it, or a later one"
     )
