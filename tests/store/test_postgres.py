@@ -11,6 +11,7 @@ import pytest
 
 from alertd.errors import StoreError
 from alertd.model import AlertState, Status
+from alertd.store import postgres_schema
 from alertd.store.base import Commit
 from alertd.store.postgres import PostgresStore, describe
 from alertd.store.postgres_schema import MIGRATIONS
@@ -175,3 +176,37 @@ async def test_a_row_that_no_longer_reads_fails_the_read_naming_the_database(
             await store.load()
     finally:
         await store.aclose()
+
+
+async def test_a_later_migration_runs_once_on_a_database_at_an_earlier_version(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await (await PostgresStore.open(pg_url)).aclose()
+    added = ("ALTER TABLE alert_state ADD COLUMN note TEXT",)
+    monkeypatch.setattr(postgres_schema, "MIGRATIONS", (*MIGRATIONS, added))
+
+    for _ in range(2):
+        await (await PostgresStore.open(pg_url)).aclose()
+
+    assert versions(pg_url) == list(range(1, len(MIGRATIONS) + 2))
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT note FROM alert_state").fetchall() == []
+
+
+async def test_a_migration_that_fails_leaves_the_database_as_it_was(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await (await PostgresStore.open(pg_url)).aclose()
+    broken = ("ALTER TABLE alert_state ADD COLUMN note TEXT", "SELECT no_such_function()")
+    monkeypatch.setattr(postgres_schema, "MIGRATIONS", (*MIGRATIONS, broken))
+
+    with pytest.raises(StoreError, match="no_such_function"):
+        await PostgresStore.open(pg_url)
+
+    assert versions(pg_url) == list(range(1, len(MIGRATIONS) + 1))
+    with psycopg.connect(pg_url) as conn:
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = 'alert_state'"
+        ).fetchall()
+    assert ("note",) not in columns
