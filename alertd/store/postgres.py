@@ -150,6 +150,9 @@ PRUNE_OUTBOX = (
     f" FROM outbox WHERE {TELLS}) AS seen WHERE place = 1 AND firing)"
 )
 
+# Held by every commit and every recorded outcome: "alertd-w" in ASCII, as a bigint.
+WRITE_LOCK = 0x616C657274642D77
+
 log = structlog.get_logger(__name__)
 
 
@@ -425,7 +428,15 @@ async def _execute(conn: Conn, statement: str, args: rows.Row) -> None:
     await _exec(conn, statement, args)
 
 
+async def _one_writer(conn: Conn) -> None:
+    """Wait until no other transaction of any store on this database writes, until this
+    one ends. Ids and `seq` then follow commit order (which orders transitions and entries
+    at the same time), and superseding sees every entry of its group."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+
 async def _write(conn: Conn, commit: Commit, history_limit: int) -> None:
+    await _one_writer(conn)
     at, group = rows.time_text(commit.at), commit.group
     await _many(conn, UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
     if commit.removed:
@@ -470,6 +481,7 @@ def _queued(row: tuple[Any, ...]) -> Queued:
 
 
 async def _record(conn: Conn, entry: OutboxEntry) -> None:
+    await _one_writer(conn)
     query = "SELECT status, receiver, group_key FROM outbox WHERE id = %s FOR UPDATE"
     found = next(iter(await _rows(conn, query, (entry.id,))), None)
     if found is None:

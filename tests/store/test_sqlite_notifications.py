@@ -1,20 +1,15 @@
-"""What only the SQLite store adds to the notification role: its state outlives the
-process, and a damaged row is set aside."""
+"""What only the SQLite store adds to the notification role: a failure while enqueueing
+rolls the tick back, and a file from before the outbox is migrated."""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
 
 from alertd.errors import StoreError
-from alertd.model import (
-    Delivery,
-)
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
 from tests.contract.store.builders import (
@@ -27,7 +22,6 @@ from tests.contract.store.builders import (
     group_state,
     ids,
     point,
-    silence,
     transition,
 )
 
@@ -37,29 +31,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "alertd.db"
-
-
-async def test_groups_outbox_and_silences_are_the_same_after_a_restart(db: Path) -> None:
-    queued, delivered = entry("n2", created=10), entry("n1", created=0)
-    first = await SqliteStore.open(db)
-    await first.commit(
-        Commit(at=T0, group="notify", groups=(group_state(),), outbox=(delivered, queued))
-    )
-    delivered = replace(delivered, status=Delivery.DELIVERED, attempts=1, ref="ts-1")
-    await first.record(delivered)
-    await first.add_silence(silence("s1", 0, 600))
-    await first.expire_silence("s1", at(300))
-    await first.aclose()
-
-    second = await SqliteStore.open(db)
-    try:
-        assert await second.load_groups() == {group_state().key: group_state()}
-        assert await second.outbox() == [delivered, queued]
-        assert await second.due("slack", at(10)) == [queued]
-        assert await second.last_ref("slack", queued.notification.group_key) == "ts-1"
-        assert await second.silences() == [silence("s1", 0, 300)]
-    finally:
-        await second.aclose()
 
 
 async def test_a_failure_while_enqueueing_rolls_the_whole_tick_back(db: Path) -> None:
@@ -113,41 +84,3 @@ async def test_a_file_from_before_the_outbox_is_migrated_keeping_its_alerts(db: 
         assert ids(await second.outbox()) == ["n1"]
     finally:
         await second.aclose()
-
-
-@pytest.mark.parametrize(
-    ("column", "damage"),
-    [
-        ("notification", "{not json"),
-        ("notification", '{"id": "bad"}'),
-        ("expires_at", "the day after tomorrow"),
-    ],
-)
-async def test_an_unreadable_pending_row_is_set_aside_and_the_rest_stay_due(
-    db: Path, column: str, damage: str
-) -> None:
-    store = await SqliteStore.open(db)
-    try:
-        await store.commit(
-            enqueue(entry("before", group_key="a"), entry("bad", group_key="b", created=1))
-        )
-        await store.commit(enqueue(entry("after", group_key="c", created=2)))
-        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
-            conn.execute(f"UPDATE outbox SET {column} = ? WHERE id = 'bad'", (damage,))
-
-        with capture_logs() as logs:
-            assert ids(await store.due("slack", at(10))) == ["before", "after"]
-
-        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
-            status, last_error, finished_at = conn.execute(
-                "SELECT status, last_error, finished_at FROM outbox WHERE id = 'bad'"
-            ).fetchone()
-        assert status == "failed"
-        assert last_error.startswith("cannot be read: ")
-        assert finished_at == "2025-03-01T12:00:10.123456+00:00"
-        [logged] = [e for e in logs if e["event"] == "outbox.unreadable_set_aside"]
-        assert (logged["log_level"], logged["notification"]) == ("error", "bad")
-        assert ids(await store.due("slack", at(10))) == ["before", "after"]
-        assert ids(await store.outbox()) == ["before", "after"]  # the listing skips it too
-    finally:
-        await store.aclose()
