@@ -15,8 +15,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-# The local server, trusting local connections; ALERTD_TEST_POSTGRES names another.
-SERVER = os.environ.get("ALERTD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+# The local server, trusting local connections; TEST_POSTGRES_URL names another.
+SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
 
 def admin(dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
