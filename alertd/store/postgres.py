@@ -57,6 +57,9 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # How long the pool keeps retrying one connection, with growing pauses, before it gives
 # that one up (the next call starts another).
 RECONNECT_TIMEOUT_SECONDS = 60.0
+# What each connection is opened with: its name in pg_stat_activity, and how long to wait
+# for the server to answer.
+CONNECTION: dict[str, Any] = {"application_name": "alertd", "connect_timeout": 5}
 
 
 def _placeholders(n: int) -> str:
@@ -205,16 +208,18 @@ class PostgresStore:
             timeout=CONNECT_TIMEOUT_SECONDS,
             reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
             check=AsyncConnectionPool.check_connection,
-            kwargs={"application_name": "alertd", "connect_timeout": 5},
+            kwargs=CONNECTION,
             name="alertd-state",
         )
         guard: Guard | None = None
         try:
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            # One connection of its own first: a server that is away, a database that does
+            # not exist or a refused password fails here, at once, saying so.
+            async with await AsyncConnection.connect(url, **CONNECTION) as conn:
+                found = await migrate(conn, where)
             if exclusive:
                 guard = await Guard.take(url, where)
-            async with pool.connection() as conn:
-                found = await migrate(conn, where)
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
         except BaseException as exc:
             if guard is not None:
                 await guard.release()

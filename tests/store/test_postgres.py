@@ -91,8 +91,16 @@ async def test_an_unreachable_server_is_refused_naming_it_without_the_password()
     assert str(refused.value).startswith(
         "cannot open the state store at postgresql://alertd@127.0.0.1:1/alertd:"
     )
+    assert "Connection refused" in str(refused.value)
     assert "s3cret" not in str(refused.value)
     assert describe(url) == "postgresql://alertd@127.0.0.1:1/alertd"
+
+
+async def test_a_database_that_does_not_exist_is_refused_saying_so(pg_url: str) -> None:
+    url = pg_url.split("?")[0] + "_missing"
+
+    with pytest.raises(StoreError, match=r'database "alertd_test_\w+_missing" does not exist'):
+        await PostgresStore.open(url)
 
 
 async def test_dropped_connections_are_replaced_and_nothing_committed_is_lost(
