@@ -31,8 +31,8 @@ from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
 from alertd.server.parts import Reload, ReloadStatus, ServerParts
 from alertd.settings import Settings
+from alertd.store.opening import open_store
 from alertd.store.retention import prune_forever
-from alertd.store.sqlite import SqliteStore
 from alertd.systemd import ServiceManager
 from alertd.watch import watch_rules
 
@@ -66,10 +66,8 @@ async def run(
         print(str(exc), file=err)
         return 1
     try:
-        # Exclusive: a second daemon on this state directory is refused, naming this one.
-        store = await SqliteStore.open(
-            settings.state_file, history_limit=settings.history_limit, exclusive=True
-        )
+        # Exclusive: a second daemon on this state is refused, naming this one.
+        store = await open_store(settings, exclusive=True)
     except StoreError as exc:
         await source.aclose()
         print(str(exc), file=err)

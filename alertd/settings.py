@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         default_factory=lambda: _systemd_dir("CONFIGURATION_DIRECTORY", "rules")
     )
     state_dir: Path = Field(default_factory=lambda: _systemd_dir("STATE_DIRECTORY", "state"))
+    # postgresql://user:password@host:port/dbname keeps the state in PostgreSQL instead
+    # of the SQLite file in state_dir. Secret: it may hold a password.
+    state_url: SecretStr = SecretStr("")
     # A file holding the API token (a mounted Secret, a systemd credential).
     cloudflare_api_token_file: Path | None = Field(
         default=None,
@@ -118,6 +121,16 @@ class Settings(BaseSettings):
         if not token:
             raise ValueError(f"the API token file {path} is empty")
         self.cloudflare_api_token = SecretStr(token)
+        return self
+
+    @model_validator(mode="after")
+    def _known_state_url(self) -> Self:
+        url = self.state_url.get_secret_value()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "ALERTD_STATE_URL must be a postgresql:// URL (or unset, for the SQLite file"
+                f" in ALERTD_STATE_DIR), not one starting {url.split(':', 1)[0]!r}"
+            )
         return self
 
     @property

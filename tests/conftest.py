@@ -5,6 +5,7 @@ import pytest
 import structlog
 
 from alertd.emulator.server import RunningEmulator, running_emulator
+from tests import pg
 from tests.notify import fakes
 from tests.notify.fakes import FakeServices
 
@@ -14,6 +15,20 @@ def ae() -> Iterator[RunningEmulator]:
     """One local AE emulator for the whole run; tests reset it when they need it empty."""
     with running_emulator() as emulator:
         yield emulator
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One PostgreSQL database of this run's own, on the local server."""
+    with pg.test_database() as name:
+        yield name
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL store for one test."""
+    with pg.test_schema(pg_database) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
@@ -34,7 +33,7 @@ from alertd.notify.silences import (
 from alertd.rules.durations import parse_duration
 from alertd.server.auth import read_token
 from alertd.settings import Settings
-from alertd.store.sqlite import SqliteStore
+from alertd.store.opening import open_store, state_location
 
 # The file `alertd run` keeps its state in, inside ALERTD_STATE_DIR.
 COLUMNS = ("id", "state", "matchers", "starts", "ends", "author", "comment")
@@ -43,17 +42,18 @@ COLUMNS = ("id", "state", "matchers", "starts", "ends", "author", "comment")
 def run(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock | None = None) -> int:
     """Carry out `silence add|list|expire`: 0 done, 1 failed or unknown id, 2 bad usage."""
     settings = Settings()
-    path = settings.state_file
     now = (clock or SystemClock()).now()
     if getattr(args, "url", None):
         return _remote(args, settings, now, out, err)
     try:
         if args.action == "add":
-            return _add(args, path, now, out, err)
+            return _add(args, settings, now, out, err)
         if args.action == "list":
-            return _list(path, now, show_expired=args.all, json_output=args.json, out=out, err=err)
+            return _list(
+                settings, now, show_expired=args.all, json_output=args.json, out=out, err=err
+            )
         if args.action == "expire":
-            return _expire(path, args.id, now, out, err)
+            return _expire(settings, args.id, now, out, err)
     except StoreError as exc:
         print(str(exc), file=err)
         return 1
@@ -138,7 +138,7 @@ def as_json(silence: Silence, now: dt.datetime) -> dict[str, Any]:
 
 def _add(
     args: argparse.Namespace,
-    path: Path | None,
+    settings: Settings | None,
     now: dt.datetime,
     out: TextIO,
     err: TextIO,
@@ -161,8 +161,8 @@ def _add(
     if remote is not None:
         silence = dataclasses.replace(silence, id=remote.add(silence))
     else:
-        assert path is not None
-        anyio.run(_store, path, to_record(silence))
+        assert settings is not None
+        anyio.run(_store, settings, to_record(silence))
     if args.json:
         print(json.dumps(as_json(silence, now)), file=out)
     else:
@@ -175,14 +175,20 @@ def _add(
 
 
 def _list(
-    path: Path, now: dt.datetime, *, show_expired: bool, json_output: bool, out: TextIO, err: TextIO
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    show_expired: bool,
+    json_output: bool,
+    out: TextIO,
+    err: TextIO,
 ) -> int:
     # Listing must not create a store where the daemon keeps none (a wrong ALERTD_STATE_DIR).
-    if not path.exists():
-        print(f"no state store at {path}, so no silences", file=err)
+    if _no_state_file(settings):
+        print(f"no state store at {state_location(settings)}, so no silences", file=err)
         records: list[SilenceRecord] = []
     else:
-        records = anyio.run(_read, path)
+        records = anyio.run(_read, settings)
     shown = [
         s for s in (from_record(r) for r in records) if show_expired or s.state(now) != "expired"
     ]
@@ -201,13 +207,14 @@ def _show(
     return 0
 
 
-def _expire(path: Path, silence_id: str, now: dt.datetime, out: TextIO, err: TextIO) -> int:
-    if not path.exists():
-        print(f"no silence {silence_id!r}: there is no state store at {path}", file=err)
+def _expire(settings: Settings, silence_id: str, now: dt.datetime, out: TextIO, err: TextIO) -> int:
+    where = state_location(settings)
+    if _no_state_file(settings):
+        print(f"no silence {silence_id!r}: there is no state store at {where}", file=err)
         return 1
-    before = anyio.run(_expire_stored, path, silence_id, now)
+    before = anyio.run(_expire_stored, settings, silence_id, now)
     if before is None:
-        print(f"no silence {silence_id!r} in {path} (see alertd silence list --all)", file=err)
+        print(f"no silence {silence_id!r} in {where} (see alertd silence list --all)", file=err)
         return 1
     return _expired(from_record(before), now, out)
 
@@ -222,25 +229,32 @@ def _expired(silence: Silence, now: dt.datetime, out: TextIO) -> int:
     return 0
 
 
-async def _store(path: Path, record: SilenceRecord) -> None:
-    store = await SqliteStore.open(path)
+def _no_state_file(settings: Settings) -> bool:
+    """Whether the state is an SQLite file that does not exist (a database always does)."""
+    return not settings.state_url.get_secret_value() and not settings.state_file.exists()
+
+
+async def _store(settings: Settings, record: SilenceRecord) -> None:
+    store = await open_store(settings)
     try:
         await store.add_silence(record)
     finally:
         await store.aclose()
 
 
-async def _read(path: Path) -> list[SilenceRecord]:
-    store = await SqliteStore.open(path)
+async def _read(settings: Settings) -> list[SilenceRecord]:
+    store = await open_store(settings)
     try:
         return await store.silences()
     finally:
         await store.aclose()
 
 
-async def _expire_stored(path: Path, silence_id: str, at: dt.datetime) -> SilenceRecord | None:
+async def _expire_stored(
+    settings: Settings, silence_id: str, at: dt.datetime
+) -> SilenceRecord | None:
     """End the silence at `at`; the silence as it was before, or None when it is unknown."""
-    store = await SqliteStore.open(path)
+    store = await open_store(settings)
     try:
         before = next((r for r in await store.silences() if r.id == silence_id), None)
         if before is not None:

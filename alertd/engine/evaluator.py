@@ -23,7 +23,7 @@ from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
-from alertd.store.base import Commit, Store
+from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
 
@@ -47,7 +47,7 @@ class Evaluator:
         self,
         ruleset: RuleSet,
         source: Source,
-        store: Store,
+        store: AlertStates,
         *,
         source_down_after: dt.timedelta = dt.timedelta(minutes=5),
         commits: Commits | None = None,

@@ -25,7 +25,7 @@ from alertd.errors import ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
 from alertd.notify.outcomes import Outcomes
 from alertd.notify.receivers.base import Payload, Receiver
-from alertd.store.base import Store
+from alertd.store.base import Notifications
 from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
@@ -89,7 +89,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: Store,
+        store: Notifications,
         receivers: Mapping[str, Receiver],
         clock: Clock,
         *,

@@ -12,7 +12,7 @@ import structlog
 from alertd.clock import Clock
 from alertd.errors import StoreError
 from alertd.model import Delivery, OutboxEntry
-from alertd.store.base import Store
+from alertd.store.base import Notifications
 from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 class Outcomes:
     """Records outcomes, keeping in memory, by entry id, those the store did not take."""
 
-    def __init__(self, store: Store, clock: Clock, health: StateHealth) -> None:
+    def __init__(self, store: Notifications, clock: Clock, health: StateHealth) -> None:
         self.store = store
         self.clock = clock
         self.health = health

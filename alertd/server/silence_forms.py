@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
 from alertd.notify.silences import SilenceError, new_silence, to_record
 from alertd.rules.durations import parse_duration
-from alertd.store.base import Store
+from alertd.store.base import Silences
 
 MAX_FORM_BYTES = 64 * 1024
 
@@ -79,7 +79,7 @@ class SilenceForm:
         )
 
 
-async def create_silence(store: Store, form: SilenceForm, now: dt.datetime) -> str:
+async def create_silence(store: Silences, form: SilenceForm, now: dt.datetime) -> str:
     """Store the silence the form asks for; its id. FormError says what is wrong."""
     problems = []
     matchers: tuple[Matcher, ...] = ()
@@ -110,6 +110,6 @@ async def create_silence(store: Store, form: SilenceForm, now: dt.datetime) -> s
     return silence.id
 
 
-async def expire_silence(store: Store, silence_id: str, now: dt.datetime) -> None:
+async def expire_silence(store: Silences, silence_id: str, now: dt.datetime) -> None:
     if not await store.expire_silence(silence_id, now):
         raise FormError(f"no silence {silence_id}", 404)

@@ -64,8 +64,8 @@ class Pruned:
     silences: int = 0
 
 
-class Store(Protocol):
-    """Where alert state lives between ticks and across restarts.
+class AlertStates(Protocol):
+    """The alert-state role: what the evaluator reads at start and commits each tick.
 
     Every time a store returns is timezone-aware UTC, to the microsecond. `commit` raises
     `StoreError` when it cannot write, and then has written nothing.
@@ -92,8 +92,20 @@ class Store(Protocol):
         """
         ...
 
+
+class Notifications(Protocol):
+    """The notification role: groups and the outbox the notifier and its deliverer share.
+
+    `commit` is the same one transaction as in `AlertStates`: a tick's states and the
+    notifications they caused are written together.
+    """
+
     async def load_groups(self) -> dict[str, GroupState]:
         """Every notification group, by key."""
+        ...
+
+    async def commit(self, commit: Commit) -> None:
+        """Apply `commit` in one transaction: all of it or, on error, none of it."""
         ...
 
     async def due(self, receiver: str, now: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
@@ -139,6 +151,10 @@ class Store(Protocol):
         """
         ...
 
+
+class Silences(Protocol):
+    """The silences role: what `alertd silence`, the API and the notifier share."""
+
     async def add_silence(self, silence: SilenceRecord) -> None:
         """Store `silence`, replacing a stored one with the same id."""
         ...
@@ -154,6 +170,12 @@ class Store(Protocol):
         before it starts and never mutes anything.
         """
         ...
+
+
+class Store(AlertStates, Notifications, Silences, Protocol):
+    """Where alert state lives between ticks and across restarts: every role, kept and
+    pruned together, in one place (memory, an SQLite file, a PostgreSQL database).
+    """
 
     async def prune(self, before: dt.datetime) -> Pruned:
         """Delete what is only history by `before`, so a store that runs for months stays small.

@@ -23,7 +23,7 @@ from alertd.settings import Settings
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
 from alertd.store.sqlite_schema import MIGRATIONS
-from tests.contract.test_store import T0, at, firing, group_state, point, transition
+from tests.contract.store.builders import T0, at, firing, group_state, point, transition
 
 RULES = Path(__file__).parents[2] / "rules"
 # Should the daemon start after all, the test fails here rather than run forever.

@@ -201,3 +201,19 @@ def test_silences_are_added_and_expired_while_a_daemon_holds_the_state_directory
         assert listed(capsys) == []
     finally:
         daemon.release()
+
+
+def test_silences_live_in_postgresql_when_the_state_url_names_it(
+    pg_url: str,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ALERTD_STATE_URL", pg_url)
+    added = add(capsys, "SlowQueryP95", "--duration", "1h", "--comment", "known")
+
+    assert [s["id"] for s in listed(capsys)] == [added["id"]]
+    assert main(["silence", "expire", added["id"]]) == 0
+    assert f"expired silence {added['id']}" in capsys.readouterr().out
+    assert listed(capsys) == []
+    assert not (state_dir / "alertd.db").exists()

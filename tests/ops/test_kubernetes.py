@@ -68,7 +68,7 @@ def test_the_overlay_runs_two_replicas_on_postgresql() -> None:
     assert workload["spec"]["replicas"] == 2
     [container] = workload["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
-    assert env["ALERTD_STATE_DSN"]["valueFrom"]["secretKeyRef"]["name"] == "alertd-postgres"
+    assert env["ALERTD_STATE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "alertd-postgres"
     assert "CLOUDFLARE_API_TOKEN_FILE" in env  # the base's variables are kept
     assert kinds["PodDisruptionBudget"]["spec"] == {
         "minAvailable": 1,

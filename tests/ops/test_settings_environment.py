@@ -115,3 +115,20 @@ def test_an_unusable_systemd_state_directory_is_one_line_and_exit_1(tmp_path: Pa
         f"cannot open the state store at {not_a_folder}/alertd.db: "
         f"{not_a_folder} is not a directory\n"
     )
+
+
+def test_a_state_url_that_is_not_postgresql_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALERTD_STATE_URL", "mysql://alertd:secret@db/alertd")
+    assert main(["check", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "ALERTD_STATE_URL must be a postgresql:// URL (or unset, for the SQLite file in"
+        " ALERTD_STATE_DIR), not one starting 'mysql'\n"
+    )
+
+
+def test_the_state_url_is_secret_and_unset_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().state_url.get_secret_value() == ""
+    monkeypatch.setenv("ALERTD_STATE_URL", "postgresql://alertd:s3cret@db:5432/alertd")
+    assert "s3cret" not in repr(Settings())

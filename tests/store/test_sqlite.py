@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-import anyio
 import pytest
 from structlog.testing import capture_logs
 
@@ -16,7 +15,7 @@ from alertd.errors import StoreError
 from alertd.model import AlertState, Change, SeriesPoint, Severity, Status, Transition
 from alertd.store.base import Commit
 from alertd.store.sqlite import MIGRATIONS, SqliteStore
-from tests.contract.test_store import group_state
+from tests.contract.store.builders import group_state
 
 pytestmark = pytest.mark.anyio
 
@@ -90,28 +89,6 @@ def raw(db: Path) -> Iterator[sqlite3.Connection]:
     """A second, plain connection to the file, as an operator's sqlite3 shell would be."""
     with closing(sqlite3.connect(db, isolation_level=None)) as conn:
         yield conn
-
-
-async def test_firing_and_pending_alerts_resume_exactly_after_a_restart(db: Path) -> None:
-    first = await SqliteStore.open(db)
-    await first.commit(
-        Commit(
-            at=at(120.000001),
-            group="database",
-            states=(FIRING, PENDING),
-            transitions=(transition(at(60), "p95 above 200"),),
-            points=(SeriesPoint("f1", at(120.000001), 230.25, 40),),
-        )
-    )
-    await first.aclose()
-
-    second = await SqliteStore.open(db)
-    try:
-        assert await second.load() == {"f1": FIRING, "f2": PENDING}
-        assert await second.transitions() == [transition(at(60), "p95 above 200")]
-        assert await second.history("f1") == [SeriesPoint("f1", at(120.000001), 230.25, 40)]
-    finally:
-        await second.aclose()
 
 
 async def test_open_creates_missing_parent_directories(store: SqliteStore, db: Path) -> None:
@@ -219,42 +196,6 @@ async def test_a_failure_midway_rolls_the_whole_commit_back(db: Path, store: Sql
         conn.execute("DROP TRIGGER refuse")
     await store.commit(Commit(at=at(60), group="database", states=(PENDING,)))
     assert await store.load() == {"f1": FIRING, "f2": PENDING}
-
-
-async def test_concurrent_commits_from_two_tasks_do_not_interleave(store: SqliteStore) -> None:
-    async def tick(group: str) -> None:
-        for i in range(20):
-            # Every commit writes three transitions at one shared time; only the order in
-            # which commits ran separates them.
-            await store.commit(
-                Commit(
-                    at=T0,
-                    group=group,
-                    transitions=tuple(transition(T0, f"{group}-{i}") for _ in range(3)),
-                    points=(SeriesPoint(group, at(i), float(i), 1),),
-                )
-            )
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(tick, "database")
-        tg.start_soon(tick, "api")
-
-    reasons = [t.reason for t in await store.transitions()]
-    assert len(reasons) == 120
-    runs = [reasons[i : i + 3] for i in range(0, 120, 3)]
-    assert all(len(set(run)) == 1 for run in runs)
-    assert {run[0] for run in runs} == {f"{g}-{i}" for g in ("database", "api") for i in range(20)}
-
-
-async def test_two_stores_on_one_file_both_commit(db: Path, store: SqliteStore) -> None:
-    other = await SqliteStore.open(db)
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(store.commit, Commit(at=T0, group="database", states=(FIRING,)))
-            tg.start_soon(other.commit, Commit(at=T0, group="api", states=(PENDING,)))
-        assert await other.load() == {"f1": FIRING, "f2": PENDING}
-    finally:
-        await other.aclose()
 
 
 async def test_a_closed_store_raises_store_error(store: SqliteStore) -> None:

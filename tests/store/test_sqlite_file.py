@@ -21,7 +21,7 @@ from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
 from alertd.store.sqlite_file import KeptFile
 from alertd.store.state_lock import LOCK_NAME, StateLock
-from tests.contract.test_store import (
+from tests.contract.store.builders import (
     OTHER_FP,
     T0,
     at,

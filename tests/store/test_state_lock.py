@@ -10,7 +10,7 @@ import pytest
 from alertd.errors import StoreInUseError
 from alertd.store.sqlite import SqliteStore
 from alertd.store.state_lock import LOCK_NAME, StateLock
-from tests.contract.test_store import silence
+from tests.contract.store.builders import silence
 
 pytestmark = pytest.mark.anyio
 

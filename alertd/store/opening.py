@@ -1,0 +1,31 @@
+"""Which store the settings name: PostgreSQL when `ALERTD_STATE_URL` is set, else the
+SQLite file in the state directory."""
+
+from __future__ import annotations
+
+from alertd.settings import Settings
+from alertd.store.base import Store
+from alertd.store.postgres import PostgresStore, describe
+from alertd.store.sqlite import SqliteStore
+
+
+def state_location(settings: Settings) -> str:
+    """Where the state lives, for messages (a database URL without its password)."""
+    url = settings.state_url.get_secret_value()
+    return describe(url) if url else str(settings.state_file)
+
+
+async def open_store(settings: Settings, *, exclusive: bool = False) -> Store:
+    """Open the store the settings name; raises `StoreError` as the store's `open` does.
+
+    `exclusive` is for the daemon: a second daemon on the same state is refused, naming
+    the first (the state directory's lock for SQLite, an advisory lock for PostgreSQL).
+    """
+    url = settings.state_url.get_secret_value()
+    if url:
+        return await PostgresStore.open(
+            url, history_limit=settings.history_limit, exclusive=exclusive
+        )
+    return await SqliteStore.open(
+        settings.state_file, history_limit=settings.history_limit, exclusive=exclusive
+    )
