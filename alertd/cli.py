@@ -153,7 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     expire = actions.add_parser("expire", help="end a silence now", parents=[remote])
     expire.add_argument("id", metavar="ID")
 
-    alerts = commands.add_parser("alerts", help="the alerts pending and firing now")
+    alerts = commands.add_parser(
+        "alerts", help="the alerts pending and firing now", parents=[remote]
+    )
     alerts.add_argument(
         "matchers",
         nargs="*",

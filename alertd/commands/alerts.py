@@ -8,17 +8,17 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
 
 from alertd.clock import Clock, SystemClock
+from alertd.commands.silence_remote import RemoteError, RemoteSilences
 from alertd.errors import StoreError
 from alertd.model import AlertState, Labels, Status
 from alertd.notify.build import notify_config
 from alertd.notify.config import NotifyConfig
-from alertd.notify.matchers import matches_all, with_identity
+from alertd.notify.matchers import Matcher, matches_all, with_identity
 from alertd.notify.mutes import mutes
 from alertd.notify.routing import route
 from alertd.notify.silences import Silence, SilenceError, Silencer, from_record, parse_cli_matchers
@@ -28,7 +28,7 @@ from alertd.query.check import check_rules
 from alertd.rules.ruleset import Rule
 from alertd.rules.units import number_text, value_in_unit
 from alertd.settings import Settings
-from alertd.store.sqlite import SqliteStore
+from alertd.store.opening import open_store
 
 COLUMNS = ("alert", "labels", "state", "severity", "value", "since", "muted")
 
@@ -57,6 +57,8 @@ def run(
     except SilenceError as exc:
         print(f"alertd alerts: matcher {exc}", file=err)
         return 2
+    if getattr(args, "url", None):
+        return _remote(args.url, wanted, args.json, out, err)
     paths = [args.rules or settings.rules_dir]
     config, errors = notify_config(paths)
     if config is None:
@@ -65,13 +67,14 @@ def run(
         return 1
     rules = {r.name: r for r in check_rules(paths).ruleset.rules}
     path = settings.state_file
-    if not path.exists():  # reading must not create a store where the daemon keeps none
+    on_postgres = bool(settings.state_url.get_secret_value())
+    if not on_postgres and not path.exists():  # reading must not create a store
         print(f"no state store at {path}, so no alerts", file=err)
         states: dict[str, AlertState] = {}
         silences: list[Silence] = []
     else:
         try:
-            states, silences = anyio.run(_read, path, now)
+            states, silences = anyio.run(_read, settings, now)
         except StoreError as exc:
             print(str(exc), file=err)
             return 1
@@ -84,6 +87,65 @@ def run(
         print("no alerts", file=out)
     else:
         _table([_row(a) for a in shown], out)
+    return 0
+
+
+def _remote(
+    url: str, wanted: tuple[Matcher, ...], as_json_lines: bool, out: TextIO, err: TextIO
+) -> int:
+    """The firing alerts of the daemon at `url` (`--url`, ALERTD_URL), with why each is
+    muted, from its Alertmanager-compatible API."""
+    remote = RemoteSilences(url, None)
+    try:
+        found = remote.alerts()
+    except RemoteError as exc:
+        print(f"alertd alerts: {exc}", file=err)
+        return 1
+    finally:
+        remote.close()
+    rows = []
+    for alert in found:
+        labels = tuple(sorted(alert["labels"].items()))
+        if not matches_all(wanted, labels):
+            continue
+        status = alert["status"]
+        why = [
+            *(f"silenced by {s}" for s in status["silencedBy"]),
+            *(f"inhibited by {i}" for i in status["inhibitedBy"]),
+            *(f"muted by {m}" for m in status.get("mutedBy", [])),
+        ]
+        rows.append(
+            {
+                "alert": alert["labels"].get("alertname", ""),
+                "fingerprint": alert["fingerprint"],
+                "labels": alert["labels"],
+                "state": "firing",
+                "severity": alert["labels"].get("severity"),
+                "since": alert["startsAt"],
+                "muted": bool(why),
+                "muted_by": "; ".join(why) or None,
+            }
+        )
+    if as_json_lines:
+        print(json.dumps(rows), file=out)
+    elif not rows:
+        print("no alerts", file=out)
+    else:
+        _table(
+            [
+                [
+                    r["alert"],
+                    ", ".join(f"{k}={v}" for k, v in r["labels"].items() if k != "alertname"),
+                    r["state"],
+                    r["severity"] or "-",
+                    "-",
+                    r["since"],
+                    f"yes: {r['muted_by']}" if r["muted"] else "no",
+                ]
+                for r in rows
+            ],
+            out,
+        )
     return 0
 
 
@@ -143,8 +205,10 @@ def _held_by_time_interval(config: NotifyConfig, labels: Labels, now: dt.datetim
     return f"time interval on route {', '.join(held)}" if held else None
 
 
-async def _read(path: Path, now: dt.datetime) -> tuple[dict[str, AlertState], list[Silence]]:
-    store = await SqliteStore.open(path)
+async def _read(
+    settings: Settings, now: dt.datetime
+) -> tuple[dict[str, AlertState], list[Silence]]:
+    store = await open_store(settings)
     try:
         states = await store.load()
         records = await store.silences(active_at=now)

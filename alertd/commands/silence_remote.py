@@ -55,6 +55,10 @@ class RemoteSilences:
     def expire(self, silence_id: str) -> None:
         self._ask("DELETE", f"/silence/{silence_id}")
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """The daemon's firing alerts, as its Alertmanager-compatible API shows them."""
+        return list(self._ask("GET", "/alerts"))
+
     def _ask(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, path, **kwargs)

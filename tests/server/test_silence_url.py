@@ -1,4 +1,4 @@
-"""`alertd silence --url`: add, list and expire through a daemon's API on a real port."""
+"""`alertd silence --url` and `alertd alerts --url`: through a daemon's API on a real port."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from alertd.commands import silence
+from alertd.commands import alerts, silence
 from alertd.server.app import build_app
 from alertd.server.parts import LoopLag
 from alertd.server.serve import HttpServer
+from alertd.settings import Settings
 from tests.server import harness
 from tests.server.harness import AT, Daemon
 
@@ -84,3 +85,28 @@ async def test_an_unreachable_daemon_is_named(alertd: Daemon, tmp_path: Path) ->
     code, _, err = await run(args("list", "http://127.0.0.1:9"), alertd)
     assert code == 1
     assert "cannot reach http://127.0.0.1:9" in err
+
+
+async def test_alerts_through_the_api_say_which_are_muted_and_why(
+    alertd: Daemon, served: str
+) -> None:
+    listing = argparse.Namespace(url=served, matchers=["SlowTable"], json=True, rules=None)
+    out, err = io.StringIO(), io.StringIO()
+    code = await anyio.to_thread.run_sync(alerts.run, listing, Settings(), out, err, alertd.clock)
+    assert code == 0, err.getvalue()
+    shown = {a["labels"]["table"]: a for a in json.loads(out.getvalue())}
+    assert set(shown) == {"users", "orders", "carts"}
+    assert shown["users"]["severity"] == "critical"
+    assert not shown["users"]["muted"]
+    users = shown["users"]["fingerprint"]
+    # The warnings are inhibited by the critical users alert, named by its fingerprint.
+    assert shown["orders"]["muted_by"] == f"inhibited by {users}"
+    assert shown["carts"]["muted"]
+
+
+async def test_alerts_from_an_unreachable_daemon_name_it(alertd: Daemon) -> None:
+    listing = argparse.Namespace(url="http://127.0.0.1:9", matchers=[], json=False, rules=None)
+    out, err = io.StringIO(), io.StringIO()
+    code = await anyio.to_thread.run_sync(alerts.run, listing, Settings(), out, err, alertd.clock)
+    assert code == 1
+    assert "cannot reach http://127.0.0.1:9" in err.getvalue()
