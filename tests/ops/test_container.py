@@ -184,6 +184,11 @@ def test_run_becomes_ready_against_the_emulator_and_stops_on_sigterm(
         assert any('"event": "daemon.stopped"' in line for line in _drain(lines))
     finally:
         if process.poll() is None:
+            # Killing podman's client leaves the container running: remove it too.
+            podman(
+                "--runtime", "runc", "--cgroup-manager=cgroupfs", "rm", "--force", name,
+                timeout=WAIT_SECONDS,
+            )  # fmt: skip
             process.kill()
             process.wait(timeout=WAIT_SECONDS)
     assert (state / "alertd.db").exists()
