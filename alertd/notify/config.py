@@ -78,7 +78,9 @@ def _known(kind: str) -> AfterValidator:
     def check(name: str, info: ValidationInfo) -> str:
         known: set[str] | None = (info.context or {}).get(kind)
         if known is not None and name not in known:
-            listed = ", ".join(sorted(known)) or "none defined"
+            # A name that cannot be printed as it is (a newline) is quoted: one line per error.
+            shown = (n if n.isprintable() else repr(n) for n in sorted(known))
+            listed = ", ".join(shown) or "none defined"
             raise ValueError(f"unknown {kind.replace('_', ' ')[:-1]} {name!r} (defined: {listed})")
         return name
 

@@ -478,3 +478,12 @@ def test_a_route_keeps_its_identity_when_routes_are_reordered(tmp_path: Path) ->
     twin = '    - matchers: [team="db"]\n      group_by: [table]\n'
     assert ids(db + api) == ids(api + db) == {"{}", '{}/{team="db"}', '{}/{team="api"}'}
     assert ids(db + api + twin) == {"{}", '{}/{team="db"}', '{}/{team="api"}', '{}/{team="db"}#2'}
+
+
+def test_an_unknown_receiver_lists_the_defined_ones_on_one_line(tmp_path: Path) -> None:
+    text = 'receivers:\n  - name: "a\\nb"\nroute:\n  receiver: console\n'
+    errors = errors_of(tmp_path, text)
+    unknown = [e for e in errors if "unknown receiver 'console'" in e]
+    assert unknown, errors
+    assert all("\n" not in e for e in errors)
+    assert "(defined: 'a\\nb')" in unknown[0]
