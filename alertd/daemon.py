@@ -118,7 +118,7 @@ async def serve(
 
     `signals` listens for SIGTERM/SIGINT (stop) and SIGHUP (reload); `watch` reloads when
     a rules folder changes; `http` serves the HTTP API and status page; `manager` hears
-    READY=1, WATCHDOG=1 and STOPPING=1 (systemd's notify protocol). `started` is
+    READY=1, WATCHDOG=1, RELOADING=1 and STOPPING=1 (systemd's notify protocol). `started` is
     handed the running pipeline, whose `reload()` anything else may call.
     """
     console = ConsoleReceiver(wiring.out, json_lines=wiring.console_json)
@@ -149,7 +149,10 @@ async def serve(
     # SIGHUP, the rules folder's watch and `POST /-/reload` all reload through this, so the
     # metrics say how the last one went whoever asked.
     reload_status = ReloadStatus()
-    reload = reload_status.tracked(pipeline.reload, clock)
+    manager = manager or ServiceManager(None)
+    reload = manager.reloading(
+        reload_status.tracked(pipeline.reload, clock), lambda: _running_status(pipeline)
+    )
     server = None
     if http:
         try:
@@ -159,7 +162,6 @@ async def serve(
         except HttpSetupError as exc:
             print(str(exc), file=err)
             return 1
-    manager = manager or ServiceManager(None)
     async with anyio.create_task_group() as background:
         background.start_soon(manager.keep_alive)
         if server is not None:
@@ -180,7 +182,7 @@ async def serve(
                 receivers=sorted(receivers.by_name),
             )
             # Rules loaded, store open, first ticks scheduled: ready.
-            manager.notify("READY=1", f"STATUS=evaluating {len(config.ruleset.rules)} rules")
+            manager.notify("READY=1", _running_status(pipeline))
             started(pipeline)
             await _serve_signals(reload, stop, signals)
             manager.notify("STOPPING=1", "STATUS=finishing the tick in flight")
@@ -196,6 +198,12 @@ async def serve(
         background.cancel_scope.cancel()
     log.info("daemon.stopped")
     return 0
+
+
+def _running_status(pipeline: Pipeline) -> str:
+    """The one line `systemctl status` shows while alertd runs."""
+    status = f"STATUS=evaluating {len(pipeline.config.ruleset.rules)} rules"
+    return status if pipeline.last_reload_successful else f"{status}; the last reload failed"
 
 
 def _server_parts(pipeline: Pipeline, reload: Reload, status: ReloadStatus) -> ServerParts:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import structlog
@@ -43,6 +44,23 @@ class ServiceManager:
             if not self._reported:
                 log.warning("systemd.notify_failed", socket=self.address, error=str(exc))
                 self._reported = True
+
+    def reloading(
+        self, reload: Callable[[], Awaitable[bool]], status: Callable[[], str]
+    ) -> Callable[[], Awaitable[bool]]:
+        """`reload` announced as systemd asks of a service that reloads itself, whoever
+        asked for it: `RELOADING=1` with the monotonic time before, `READY=1` after, so
+        `systemctl reload` returns once the new rules are in (or refused)."""
+
+        async def announced() -> bool:
+            now_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+            self.notify("RELOADING=1", f"MONOTONIC_USEC={now_usec}", "STATUS=reloading rules")
+            try:
+                return await reload()
+            finally:
+                self.notify("READY=1", status())
+
+        return announced
 
     async def keep_alive(self) -> None:
         """Send `WATCHDOG=1` at half the watchdog interval until cancelled.

@@ -57,9 +57,16 @@ def test_run_reports_ready_pings_the_watchdog_and_reports_stopping(
         seen = receive_until(sock, "READY=1", [])
         ready = next(m for m in seen if "READY=1" in m.split("\n"))
         assert "STATUS=evaluating 1 rules" in ready.split("\n")
-        # Nothing but the watchdog speaks between ready and stop.
+        # Nothing but the watchdog speaks between ready and a reload.
         pings = [sock.recv(4096).decode() for _ in range(3)]
         assert pings == ["WATCHDOG=1"] * 3
+        # A reload is announced with the monotonic time, and readiness follows it.
+        process.send_signal(signal.SIGHUP)
+        reloading = receive_until(sock, "RELOADING=1", [])[-1].split("\n")
+        stamp = next(line for line in reloading if line.startswith("MONOTONIC_USEC="))
+        assert 0 < int(stamp.removeprefix("MONOTONIC_USEC=")) <= time.monotonic_ns() // 1000
+        again = receive_until(sock, "READY=1", [])[-1].split("\n")
+        assert "STATUS=evaluating 1 rules" in again
         process.send_signal(signal.SIGTERM)
         tail = receive_until(sock, "STOPPING=1", [])
         assert any(m.startswith("STOPPING=1") for m in tail)
