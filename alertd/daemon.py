@@ -27,9 +27,10 @@ from alertd.pipeline import (
     load,
     receivers_for,
 )
+from alertd.reload_status import Reload
 from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
-from alertd.server.parts import Reload, ReloadStatus, ServerParts
+from alertd.server.parts import ServerParts
 from alertd.settings import Settings
 from alertd.store.opening import open_store
 from alertd.store.retention import prune_forever
@@ -148,17 +149,12 @@ async def serve(
     store, clock = wiring.store, wiring.clock
     # SIGHUP, the rules folder's watch and `POST /-/reload` all reload through this, so the
     # metrics say how the last one went whoever asked.
-    reload_status = ReloadStatus()
     manager = manager or ServiceManager(None)
-    reload = manager.reloading(
-        reload_status.tracked(pipeline.reload, clock), lambda: _running_status(pipeline)
-    )
+    reload = manager.reloading(pipeline.reload, lambda: _running_status(pipeline))
     server = None
     if http:
         try:
-            server = http_server(
-                settings, _server_parts(pipeline, reload, reload_status), wiring.source
-            )
+            server = http_server(settings, _server_parts(pipeline, reload), wiring.source)
         except HttpSetupError as exc:
             print(str(exc), file=err)
             return 1
@@ -203,10 +199,10 @@ async def serve(
 def _running_status(pipeline: Pipeline) -> str:
     """The one line `systemctl status` shows while alertd runs."""
     status = f"STATUS=evaluating {len(pipeline.config.ruleset.rules)} rules"
-    return status if pipeline.last_reload_successful else f"{status}; the last reload failed"
+    return status if pipeline.reload_status.successful else f"{status}; the last reload failed"
 
 
-def _server_parts(pipeline: Pipeline, reload: Reload, status: ReloadStatus) -> ServerParts:
+def _server_parts(pipeline: Pipeline, reload: Reload) -> ServerParts:
     """What the HTTP API reads: the pipeline's parts, which a reload keeps (it swaps what
     they hold, not them)."""
     wiring = pipeline.wiring
@@ -221,7 +217,7 @@ def _server_parts(pipeline: Pipeline, reload: Reload, status: ReloadStatus) -> S
         scheduler=pipeline.scheduler,
         source_stats=wiring.source_stats,
         reload=reload,
-        reload_status=status,
+        reload_status=pipeline.reload_status,
     )
 
 

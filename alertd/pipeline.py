@@ -31,6 +31,7 @@ from alertd.notify.receivers.base import Receiver
 from alertd.notify.service import NotificationService
 from alertd.notify.unavailable import warn_unavailable
 from alertd.query.check import check_rules
+from alertd.reload_status import ReloadStatus
 from alertd.rules.ruleset import Rule, RuleSet
 from alertd.rules.yaml_source import Document
 from alertd.settings import Settings
@@ -230,10 +231,10 @@ class Pipeline:
             on_step=on_step,
             concurrency=settings.group_concurrency,
         )
-        # What /metrics reports as alertd_config_last_reload_successful (and its time).
-        self.last_reload_successful = True
-        self.last_reload_at: dt.datetime | None = None
-        self.reload_errors: list[RuleError] = []
+        # Whoever asks for a reload (SIGHUP, the rules folder's watch, `POST /-/reload`),
+        # its outcome is recorded here, for the metrics and the service manager.
+        self.reload_status = ReloadStatus()
+        self._tracked_reload = self.reload_status.tracked(self._reload, wiring.clock.now)
         self._reloading = anyio.Lock()
 
     @property
@@ -257,6 +258,9 @@ class Pipeline:
         await self.service.run(lambda: self.evaluator.states, self.commits, self.delay)
 
     async def reload(self) -> bool:
+        return await self._tracked_reload()
+
+    async def _reload(self) -> bool:
         """Load the rules folder again and, if rules, routes and receivers are all valid,
         swap them in between two ticks; otherwise keep what runs and log every error with
         its file and line. Whether the new set was taken.
@@ -267,18 +271,13 @@ class Pipeline:
         """
         async with self._reloading:
             found = await self._validated()
-            self.last_reload_at = self.wiring.clock.now()
             if isinstance(found, list):
-                self.last_reload_successful = False
-                self.reload_errors = found
                 log.error("rules.reload_failed", errors=[str(e) for e in found])
                 return False
             config, receivers = found
             self._swap(config, receivers)
             retired = await self.evaluator.reload(config.ruleset, self.now())
             self.scheduler.schedule(config.ruleset.groups)
-            self.last_reload_successful = True
-            self.reload_errors = []
             log.info(
                 "rules.reloaded",
                 rules=len(config.ruleset.rules),

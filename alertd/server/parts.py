@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -13,44 +12,15 @@ from alertd.engine.evaluator import Evaluator
 from alertd.engine.scheduler import GroupScheduler
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
+from alertd.reload_status import Reload, ReloadStatus
 from alertd.sources.stats import SourceStats
 from alertd.store.base import Store
 from alertd.store.health import StateHealth
 
 log = structlog.get_logger(__name__)
 
-# Reloads the rules and notification settings; whether the new ones were taken.
-Reload = Callable[[], Awaitable[bool]]
-
 # Readiness wants each dataset to have answered within this many of its last ticks.
 READY_FAILED_TICKS = 3
-
-
-@dataclasses.dataclass
-class ReloadStatus:
-    """How the last reload went, for `alertd_config_last_reload_*`."""
-
-    successful: bool = True
-    last_success_at: dt.datetime | None = None
-
-    def record(self, ok: bool, at: dt.datetime) -> None:
-        self.successful = ok
-        if ok:
-            self.last_success_at = at
-
-    def tracked(self, reload: Reload, clock: Clock) -> Reload:
-        """`reload`, recording here how each call went (SIGHUP and the API share it)."""
-
-        async def reload_and_record() -> bool:
-            try:
-                ok = await reload()
-            except Exception:  # a bug in reloading must not end the daemon or the request
-                log.exception("rules.reload_failed")
-                ok = False
-            self.record(ok, clock.now())
-            return ok
-
-        return reload_and_record
 
 
 @dataclasses.dataclass

@@ -107,7 +107,7 @@ async def daemon(tmp_path: Path, token: str | None = TOKEN) -> Daemon:
         source_stats=stats,
         api_token=token,
     )
-    parts.reload = parts.reload_status.tracked(_reloaded, clock)
+    parts.reload = parts.reload_status.tracked(_reloaded, clock.now)
     return Daemon(parts, source, clock, store, evaluator)
 
 

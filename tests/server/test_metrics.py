@@ -97,7 +97,7 @@ async def test_reload_is_counted(alertd: Daemon, auth: dict[str, str]) -> None:
         return outcomes.pop(0)
 
     parts = alertd.parts
-    parts.reload = parts.reload_status.tracked(reload, alertd.clock)
+    parts.reload = parts.reload_status.tracked(reload, alertd.clock.now)
 
     async for http in harness.client(parts):
         await alertd.clock.sleep(60)
@@ -125,7 +125,7 @@ async def test_a_reload_that_raises_is_a_failed_reload(
         raise RuntimeError("bug")
 
     parts = alertd.parts
-    parts.reload = parts.reload_status.tracked(broken, alertd.clock)
+    parts.reload = parts.reload_status.tracked(broken, alertd.clock.now)
     async for http in harness.client(parts):
         refused = await http.post("/-/reload", headers=auth)
         assert refused.status_code == 422
