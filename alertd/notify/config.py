@@ -28,14 +28,9 @@ from pydantic_core import PydanticCustomError
 from alertd.errors import Location, RuleError
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
-from alertd.notify.receiver_config import (
-    ConsoleConfig,
-    Receiver,
-    ReceiverSpec,
-    SkippedReceiver,
-    Strict,
-    resolve,
-)
+from alertd.notify.receiver_config import Receiver, ReceiverSpec, SkippedReceiver, resolve
+from alertd.notify.receivers.console import ConsoleConfig
+from alertd.notify.receivers.fields import Strict
 from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
 from alertd.notify.time_intervals import (
     Range,

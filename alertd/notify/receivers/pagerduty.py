@@ -8,20 +8,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification, Severity
 from alertd.notify.group_templates import render_group
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
 )
+from alertd.notify.receivers.fields import GroupTemplate, Integration, Secret, Text
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_CHARS = 1024
@@ -32,6 +35,42 @@ DETAIL_ALERTS = 100
 DETAIL_CHARS = 1024
 # PagerDuty's `error` level sits between ours; no alertd severity maps to it.
 SEVERITIES = {Severity.CRITICAL: "critical", Severity.WARNING: "warning"}
+
+
+class PagerDutyConfig(Integration):
+    """PagerDuty Events API v2: an integration's routing key and the endpoint, and the
+    event's `source`, `component`, `group` and `class`, each a plain string or a template
+    over the group (None: alertd's defaults)."""
+
+    routing_key: Secret | None = None
+    routing_key_file: Text | None = None
+    url: Text = EVENTS_URL
+    source: GroupTemplate | None = None
+    component: GroupTemplate | None = None
+    group: GroupTemplate | None = None
+    class_: GroupTemplate | None = Field(default=None, alias="class")
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """The event fields this receiver sets itself, by PagerDuty's name for them."""
+        given = {"source": self.source, "component": self.component, "group": self.group}
+        given["class"] = self.class_
+        return {key: text for key, text in given.items() if text is not None}
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PagerDutyConfig:
+        self._exactly_one("routing_key", "routing_key_file")
+        return self
+
+
+def build(config: PagerDutyConfig, context: BuildContext) -> PagerDutyReceiver:
+    return PagerDutyReceiver(
+        context.name,
+        config.secret("routing_key"),
+        client=context.client,
+        url=config.url,
+        templates=config.templates,
+    )
 
 
 def dedup_key(group_key: str) -> str:
@@ -230,3 +269,7 @@ def _error(response: httpx.Response) -> str:
     reasons = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
     message = str(answer.get("message", ""))
     return error_text(": ".join(part for part in (message, reasons) if part) or response.text)
+
+
+# Events API v2 takes 120 events a minute per routing key (reference/notifiers.md).
+KIND = ReceiverKind("pagerduty", PagerDutyConfig, build, rate=2.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -28,15 +28,18 @@ from alertd.model import AlertSnapshot, Notification
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
     require_header_safe,
     url_secrets,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Text
 from alertd.retry_after import retry_after_seconds
 
 API_URL = "https://slack.com/api"
@@ -72,6 +75,34 @@ RETRYABLE_API_ERRORS = frozenset(
         "request_timeout",
     }
 )
+
+
+class SlackConfig(Integration):
+    """An incoming webhook, or a bot token and channel (so messages can be updated)."""
+
+    webhook_url: Secret | None = None
+    webhook_url_file: Text | None = None
+    bot_token: Secret | None = None
+    bot_token_file: Text | None = None
+    channel: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackConfig:
+        given = self._exactly_one("webhook_url", "webhook_url_file", "bot_token", "bot_token_file")
+        if given[0].startswith("bot_token") and self.channel is None:
+            raise ValueError("a bot_token needs a channel, e.g. channel: '#alerts'")
+        if given[0].startswith("webhook_url") and self.channel is not None:
+            raise ValueError("a webhook posts to its own channel; channel needs a bot_token")
+        return self
+
+
+def build(config: SlackConfig, context: BuildContext) -> SlackWebhookReceiver | SlackBotReceiver:
+    """A bot-token receiver when the settings give a token, else a webhook one."""
+    if config.bot_token is not None:
+        return SlackBotReceiver(
+            context.name, config.bot_token, config.channel or "", client=context.client
+        )
+    return SlackWebhookReceiver(context.name, config.secret("webhook_url"), client=context.client)
 
 
 def escape(text: str) -> str:
@@ -315,3 +346,7 @@ def _api_error(response: httpx.Response) -> str:
     if answer is not None and "error" in answer:
         return error_text(str(answer["error"]))
     return error_text(response.text)
+
+
+# About one message a second per webhook or channel (reference/notifiers.md).
+KIND = ReceiverKind("slack", SlackConfig, build, rate=1.0)

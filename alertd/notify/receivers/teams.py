@@ -9,20 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification, Severity
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
     url_secrets,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Text
 
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -34,6 +37,22 @@ TITLE_CHARS = 300
 MAX_ACTIONS = 6
 # (alerts listed, characters per text), tried in order until the card fits.
 LEVELS = ((50, 2000), (20, 1000), (10, 500), (5, 250), (2, 120), (0, 120))
+
+
+class TeamsConfig(Integration):
+    """A Teams Workflows webhook; its URL carries the credential (`sig`)."""
+
+    webhook_url: Secret | None = None
+    webhook_url_file: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TeamsConfig:
+        self._exactly_one("webhook_url", "webhook_url_file")
+        return self
+
+
+def build(config: TeamsConfig, context: BuildContext) -> TeamsReceiver:
+    return TeamsReceiver(context.name, config.secret("webhook_url"), client=context.client)
 
 
 def card(n: Notification, max_alerts: int, text_chars: int) -> dict[str, Any]:
@@ -160,3 +179,7 @@ def _error(response: httpx.Response) -> str:
         code = f"{error.get('code')}: " if error.get("code") else ""
         return error_text(f"{code}{error['message']}")
     return error_text(response.text)
+
+
+# Workflows takes about four posts a second per flow (reference/notifiers.md).
+KIND = ReceiverKind("teams", TeamsConfig, build, rate=4.0)
