@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
+from pydantic_core import PydanticCustomError
 
-from alertd.notify.group_templates import check_group_template
+from alertd.notify.receivers import templates
+from alertd.rules.templates import TemplateError
 
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -62,7 +64,23 @@ def _references(value: Any) -> Any:
 
 Secret = Annotated[SecretStr, AfterValidator(_references)]
 Text = Annotated[str, AfterValidator(_references)]
-GroupTemplate = Annotated[str, AfterValidator(_references), AfterValidator(check_group_template)]
+
+
+def _template(source: str) -> str:
+    try:
+        templates.check(source)
+    except TemplateError as exc:
+        # The offset of the failing line travels in the error's context, so the error is
+        # placed at that line in the file.
+        offset = sum(len(line) for line in source.splitlines(keepends=True)[: exc.line - 1])
+        raise PydanticCustomError(
+            "template", "template: {reason}", {"reason": str(exc), "offset": offset}
+        ) from None
+    return source
+
+
+# A Jinja template over the notification (`receivers.templates`).
+Template = Annotated[str, AfterValidator(_references), AfterValidator(_template)]
 
 
 class Integration(Strict):

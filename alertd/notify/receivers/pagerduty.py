@@ -11,8 +11,7 @@ import httpx
 from pydantic import Field, SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification, Severity
-from alertd.notify.group_templates import render_group
-from alertd.notify.receivers import render
+from alertd.notify.receivers import render, templates
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
     BuildContext,
@@ -24,7 +23,7 @@ from alertd.notify.receivers.base import (
     json_object,
     json_payload,
 )
-from alertd.notify.receivers.fields import GroupTemplate, Integration, Secret, Text
+from alertd.notify.receivers.fields import Integration, Secret, Template, Text
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_CHARS = 1024
@@ -39,22 +38,23 @@ SEVERITIES = {Severity.CRITICAL: "critical", Severity.WARNING: "warning"}
 
 class PagerDutyConfig(Integration):
     """PagerDuty Events API v2: an integration's routing key and the endpoint, and the
-    event's `source`, `component`, `group` and `class`, each a plain string or a template
-    over the group (None: alertd's defaults)."""
+    event's `summary`, `source`, `component`, `group` and `class`, each a plain string or
+    a template over the notification (None: alertd's defaults)."""
 
     routing_key: Secret | None = None
     routing_key_file: Text | None = None
     url: Text = EVENTS_URL
-    source: GroupTemplate | None = None
-    component: GroupTemplate | None = None
-    group: GroupTemplate | None = None
-    class_: GroupTemplate | None = Field(default=None, alias="class")
+    summary: Template | None = None
+    source: Template | None = None
+    component: Template | None = None
+    group: Template | None = None
+    class_: Template | None = Field(default=None, alias="class")
 
     @property
     def templates(self) -> dict[str, str]:
         """The event fields this receiver sets itself, by PagerDuty's name for them."""
-        given = {"source": self.source, "component": self.component, "group": self.group}
-        given["class"] = self.class_
+        given = {"summary": self.summary, "source": self.source, "component": self.component}
+        given |= {"group": self.group, "class": self.class_}
         return {key: text for key, text in given.items() if text is not None}
 
     @model_validator(mode="after")
@@ -100,8 +100,9 @@ class PagerDutyReceiver:
         templates: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        """`templates`: `source`, `component`, `group` and `class` as templates over the
-        group (checked when the file loaded), each replacing alertd's default."""
+        """`templates`: `summary`, `source`, `component`, `group` and `class` as templates
+        over the notification (checked when the file loaded), each replacing alertd's
+        default."""
         if not source:
             raise ValueError("PagerDuty needs a non-empty event source")
         self.name = name
@@ -163,25 +164,25 @@ class PagerDutyReceiver:
         """`payload` without its details; empty optional fields left out."""
         common = render.common(dict(a.labels) for a in n.alerts)
         defaults = {
+            "summary": _summary(n),
             "source": self._source,
             "component": render.labels_text(n.group_labels),
             "group": common.get(self._group_label, ""),
             "class": ", ".join(render.rules(n)),
         }
-        context = _group_context(n, common)
-        short = {
-            key: render_group(self._templates[key], context, default, setting=f"{self.name}.{key}")
-            if key in self._templates
-            else default
-            for key, default in defaults.items()
-        }
-        if not short["source"]:
-            short["source"] = self._source  # PagerDuty requires one
+        context = templates.data(n)
+        given = {}
+        for key, default in defaults.items():
+            filled = templates.fill(self._templates.get(key), context, setting=f"{self.name}.{key}")
+            given[key] = default if filled is None else filled
+        for required in ("summary", "source"):  # PagerDuty refuses an event without them
+            given[required] = given[required].strip() or defaults[required]
+        summary = given.pop("summary")
         return {
-            "summary": render.truncate(_summary(n), SUMMARY_CHARS),
+            "summary": render.truncate(summary, SUMMARY_CHARS),
             "severity": severity(n),
             "timestamp": render.rfc3339(n.created_at),
-            **{k: render.truncate(v, FIELD_CHARS) for k, v in short.items() if v},
+            **{k: render.truncate(v, FIELD_CHARS) for k, v in given.items() if v},
         }
 
 
@@ -237,20 +238,6 @@ def _summary(n: Notification) -> str:
     if len(firing) == 1 and (text := render.summary(firing[0])):
         parts.append(text)
     return f"{render.title(n)}: {' · '.join(parts)}" if parts else render.title(n)
-
-
-def _group_context(n: Notification, common: Mapping[str, str]) -> dict[str, Any]:
-    """What a setting's template sees of a notification (`GROUP_VARIABLES`)."""
-    worst = render.severity(n)
-    return {
-        "group_labels": dict(n.group_labels),
-        "common_labels": dict(common),
-        "rules": render.rules(n),
-        "severity": worst.value if worst else None,
-        "status": "firing" if n.firing else "resolved",
-        "receiver": n.receiver,
-        "firing": len(render.firing(n)),
-    }
 
 
 def _accepted(response: httpx.Response, answer: dict[str, Any] | None) -> bool:

@@ -77,7 +77,7 @@ def document(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
         "status": "firing" if n.firing else "resolved",
         "receiver": n.receiver,
         "groupLabels": dict(n.group_labels),
-        "commonLabels": render.common(_labels(a) for a in n.alerts),
+        "commonLabels": render.common(render.alert_labels(a) for a in n.alerts),
         "commonAnnotations": render.common(a.annotations for a in n.alerts),
         "externalURL": n.status_url or "",
         "alerts": shown,
@@ -145,22 +145,13 @@ class WebhookReceiver:
 def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     return {
         "status": "firing" if a.firing else "resolved",
-        "labels": _labels(a),
+        "labels": render.alert_labels(a),
         "annotations": dict(a.annotations),
         "startsAt": render.rfc3339(a.starts_at),
         "endsAt": render.rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
         "generatorURL": page_url or "",
         "fingerprint": a.fingerprint,
     }
-
-
-def _labels(a: AlertSnapshot) -> dict[str, str]:
-    """The alert's labels as Alertmanager's consumers expect: with `alertname` and, when
-    the rule does not set it, `severity`."""
-    labels = {render.ALERTNAME: a.rule, **dict(a.labels)}
-    if a.severity is not None:
-        labels.setdefault("severity", a.severity.value)
-    return labels
 
 
 KIND = ReceiverKind("webhook", WebhookConfig, build, rate=10.0)
