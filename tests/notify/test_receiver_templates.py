@@ -241,3 +241,22 @@ def test_the_default_layout_stays_when_no_template_is_given() -> None:
 
     assert receiver.render(n).json() == {**message(n), **NO_UNFURL}
     assert message(n)["blocks"][0]["text"]["text"] == title(n)
+
+
+def test_the_readme_example_of_each_receiver_passes_the_check(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Templates.**", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "notify.yaml"
+    path.write_text(example + "route:\n  receiver: slack\n")
+    env = {
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.test/services/T0/B0/x",
+        "TEAMS_WEBHOOK_URL": "https://teams.test/run?sig=x",
+        "PAGERDUTY_ROUTING_KEY": "k" * 32,
+    }
+
+    config, errors = load_notify(path, env=env)
+
+    assert errors == []
+    assert config is not None
+    assert sorted(config.receivers) == ["pagerduty", "slack", "teams"]
