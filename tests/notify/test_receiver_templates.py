@@ -95,6 +95,20 @@ async def test_slack_title_and_text_come_from_the_templates_with_data_escaped(
 
 
 @pytest.mark.anyio
+async def test_a_templated_title_of_a_test_notification_still_says_test(
+    fake: FakeServices, tmp_path: Path
+) -> None:
+    receivers = await built(fake, tmp_path)
+    n = notification(alert(), test=True)
+
+    slack = receivers["slack"].render(n).json()
+    pagerduty = receivers["pagerduty"].render(n).json()
+
+    assert slack["blocks"][0]["text"]["text"] == "[TEST] FIRING: SlowQueryP95 on users"
+    assert pagerduty["payload"]["summary"].startswith("[TEST] SlowQueryP95 at 212.3 ms")
+
+
+@pytest.mark.anyio
 async def test_teams_title_and_text_come_from_the_templates_in_a_valid_card(
     fake: FakeServices, tmp_path: Path
 ) -> None:

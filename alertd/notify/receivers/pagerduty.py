@@ -170,11 +170,13 @@ class PagerDutyReceiver:
             "group": common.get(self._group_label, ""),
             "class": ", ".join(render.rules(n)),
         }
-        context = templates.data(n)
-        given = {}
-        for key, default in defaults.items():
-            filled = templates.fill(self._templates.get(key), context, setting=f"{self.name}.{key}")
-            given[key] = default if filled is None else filled
+        given = dict(defaults)
+        context = templates.data(n) if self._templates else {}
+        for key, source in self._templates.items():
+            filled = templates.fill(source, context, setting=f"{self.name}.{key}")
+            if key == "summary" and filled is not None:
+                filled = templates.title(n, filled)  # marked [TEST] as the default is
+            given[key] = defaults[key] if filled is None else filled
         for required in ("summary", "source"):  # PagerDuty refuses an event without them
             given[required] = given[required].strip() or defaults[required]
         summary = given.pop("summary")

@@ -130,7 +130,7 @@ def message(
     heading = _filled(wording.title, n, f"{receiver}.title", escaped=False)
     body = _filled(wording.text, n, f"{receiver}.text", escaped=True)
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_fit(heading or render.title(n), HEADER_CHARS)))
+        HeaderBlock(text=PlainTextObject(text=_fit(templates.title(n, heading), HEADER_CHARS)))
     ]
     if body is None:
         shown = n.alerts[:MAX_ALERTS]
@@ -342,7 +342,7 @@ def _context(n: Notification) -> ContextBlock:
 def _fallback(n: Notification, heading: str | None, body: str | None) -> str:
     """The notification text: the title, then the templated text or the first alerts, one
     line each."""
-    title = _fit(heading or render.title(n), FALLBACK_CHARS)
+    title = _fit(templates.title(n, heading), FALLBACK_CHARS)
     if body is not None:
         return render.truncate(f"{title}\n{body.strip()}".strip(), FALLBACK_CHARS, render.utf16_len)
     lines = [render.title(n)]

@@ -76,9 +76,7 @@ def card(
     `written` is a title and text (rendered templates) in place of the default ones."""
     shown = n.alerts[:max_alerts]
     title, text = written
-    heading = render.truncate(
-        render.title(n) if title is None else title, min(TITLE_CHARS, text_chars)
-    )
+    heading = render.truncate(templates.title(n, title), min(TITLE_CHARS, text_chars))
     body: list[dict[str, Any]] = [
         {
             "type": "Container",

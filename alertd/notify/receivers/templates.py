@@ -175,3 +175,11 @@ def fill(source: str | None, context: Mapping[str, Any], *, setting: str) -> str
     except Exception as exc:  # a checked template can still fail on real values
         log.warning("receiver.template_failed", setting=setting, error=str(exc))
         return None
+
+
+def title(n: Notification, filled: str | None) -> str:
+    """A templated title, marked `[TEST]` as the default one is for a test notification;
+    the default title when there is none."""
+    if filled is None:
+        return render.title(n)
+    return f"[TEST] {filled}" if n.test else filled
