@@ -19,7 +19,14 @@ from alertd.notify.build import build_receivers
 from alertd.notify.config import load_notify
 from alertd.notify.receivers.base import Receiver
 from alertd.notify.receivers.render import title
-from alertd.notify.receivers.slack import NO_UNFURL, SlackWebhookReceiver, message
+from alertd.notify.receivers.slack import (
+    NO_UNFURL,
+    SlackBotReceiver,
+    SlackWebhookReceiver,
+    message,
+)
+from alertd.notify.receivers.templates import Wording
+from tests.notify import fakes
 from tests.notify.fakes import FakeServices, alert, notification
 
 RULES = Path(__file__).parents[2] / "rules"
@@ -92,6 +99,29 @@ async def test_slack_title_and_text_come_from_the_templates_with_data_escaped(
         "<https://alertd.example/alerts/5f2c1d9e8a7b6c4d|page>"
     )
     assert body["text"].startswith("FIRING: SlowQueryP95 on users\n*critical* &lt;!channel&gt;")
+
+
+@pytest.mark.anyio
+async def test_the_slack_bot_posts_and_updates_its_message_in_the_templates_words(
+    fake: FakeServices,
+) -> None:
+    wording = Wording("{{ status }}: {{ rules | join(', ') }}", "{{ alerts | length }} alert(s)")
+    bot = SlackBotReceiver(
+        "ops",
+        SecretStr(fakes.SLACK_BOT_TOKEN),
+        "#alerts",
+        client=httpx.AsyncClient(),
+        api_url=f"{fake.base_url}/slack/api",
+        wording=wording,
+    )
+    n = notification(alert())
+
+    posted = await bot.send(bot.render(n))
+    await bot.send(bot.render(fakes.resolved(n), previous_ref=posted.ref))
+
+    (message_,) = [m for m in fake.slack_api.messages.values() if "blocks" in m]
+    assert message_["blocks"][0]["text"]["text"] == "resolved: SlowQueryP95"
+    assert message_["blocks"][1]["text"]["text"] == "1 alert(s)"
 
 
 @pytest.mark.anyio
