@@ -14,10 +14,10 @@ import httpx
 import structlog
 
 from alertd.clock import Clock
+from alertd.engine.printer import TransitionPrinter, as_json
 from alertd.engine.step import Step
 from alertd.errors import StoreError
 from alertd.model import Transition
-from alertd.notify.console import ConsoleReceiver, as_json
 from alertd.pipeline import (
     RECEIVER_TIMEOUT_SECONDS,
     Config,
@@ -122,7 +122,7 @@ async def serve(
     READY=1, WATCHDOG=1, RELOADING=1 and STOPPING=1 (systemd's notify protocol). `started` is
     handed the running pipeline, whose `reload()` anything else may call.
     """
-    console = ConsoleReceiver(wiring.out, json_lines=wiring.console_json)
+    console = TransitionPrinter(wiring.out, json_lines=wiring.console_json)
 
     def show(changes: Sequence[Transition]) -> None:
         for transition in changes:

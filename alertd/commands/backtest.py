@@ -18,10 +18,10 @@ from alertd.commands.arguments import UsageError, seconds_option, time_option
 from alertd.engine.backtest import After, backtest
 from alertd.engine.backtest_summary import summarize
 from alertd.engine.evaluator import Evaluator
+from alertd.engine.printer import TransitionPrinter, as_json, as_line
 from alertd.engine.range_backtest import range_backtest
 from alertd.errors import RuleErrors, SourceAuthError, SourceError
 from alertd.model import Delivery, Notification, OutboxEntry, Query, Rows, Transition
-from alertd.notify.console import ConsoleReceiver, as_json, as_line
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import DEFAULT_MAX_AGE
 from alertd.notify.receivers.base import Receiver
@@ -226,7 +226,7 @@ class _Replay:
         self.start, self.end, self.step = start, end, step
         self.out = out
         self.args = args
-        self.console = ConsoleReceiver(out, json_lines=args.json)
+        self.console = TransitionPrinter(out, json_lines=args.json)
         self.coarse = coarse
         self.outcome: _Outcome | None = None
         self.transitions: list[Transition] = []

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-from pydantic import SecretStr
 
 from alertd.errors import Location, RuleError
 from alertd.notify.config import (
@@ -17,25 +16,13 @@ from alertd.notify.config import (
     notify_files,
     notify_from_document,
 )
-from alertd.notify.console import ConsoleNotifications
-from alertd.notify.receiver_config import (
-    ConsoleConfig,
-    PagerDutyConfig,
-    SlackConfig,
-    TeamsConfig,
-    WebhookConfig,
-)
 from alertd.notify.receiver_config import Receiver as ReceiverSettings
-from alertd.notify.receivers.base import Receiver
-from alertd.notify.receivers.pagerduty import PagerDutyReceiver
-from alertd.notify.receivers.slack import SlackBotReceiver, SlackWebhookReceiver
-from alertd.notify.receivers.teams import TeamsReceiver
-from alertd.notify.receivers.webhook import WebhookReceiver
+from alertd.notify.receivers.base import BuildContext, Receiver
+from alertd.notify.receivers.registry import RECEIVERS
 from alertd.rules.yaml_source import Document
 
-# Sends per second each service takes (reference/notifiers.md): Slack about one message a
-# second per webhook, Teams four, PagerDuty 120 events a minute per routing key.
-DEFAULT_RATES = {"slack": 1.0, "teams": 4.0, "pagerduty": 2.0, "webhook": 10.0, "console": 1000.0}
+# Sends per second each kind of receiver's service takes.
+DEFAULT_RATES = {kind.key: kind.rate for kind in RECEIVERS}
 
 
 def build_receivers(
@@ -50,52 +37,19 @@ def build_receivers(
     rates: dict[str, float] = {}
     for name, settings in config.receivers.items():
         built = _build(settings, client, out, console_json)
-        if built is not None and settings.kind is not None:
-            receivers[name] = built
-            rates[name] = DEFAULT_RATES[settings.kind]
+        if built is not None:
+            receivers[name], rates[name] = built
     return receivers, rates
 
 
 def _build(
     settings: ReceiverSettings, client: httpx.AsyncClient, out: TextIO, console_json: bool
-) -> Receiver | None:
-    name, integration = settings.name, settings.integration
-    if isinstance(integration, SlackConfig):
-        if integration.bot_token is not None:
-            return SlackBotReceiver(
-                name, _secret(integration.bot_token), integration.channel or "", client=client
-            )
-        return SlackWebhookReceiver(name, _secret(integration.webhook_url), client=client)
-    if isinstance(integration, TeamsConfig):
-        return TeamsReceiver(name, _secret(integration.webhook_url), client=client)
-    if isinstance(integration, PagerDutyConfig):
-        return PagerDutyReceiver(
-            name,
-            _secret(integration.routing_key),
-            client=client,
-            url=integration.url,
-            templates=integration.templates,
-        )
-    if isinstance(integration, WebhookConfig):
-        return WebhookReceiver(
-            name,
-            _secret(integration.url),
-            client=client,
-            bearer_token=integration.bearer_token,
-            hmac_secret=integration.hmac_secret,
-            max_alerts=integration.max_alerts,
-        )
-    if isinstance(integration, ConsoleConfig):
-        return ConsoleNotifications(
-            name, out, json_lines=console_json or integration.format == "json"
-        )
-    return None
-
-
-def _secret(value: SecretStr | None) -> SecretStr:
-    if value is None:
-        raise ValueError("a resolved receiver lacks its credential")
-    return value
+) -> tuple[Receiver, float] | None:
+    kind = settings.built_by
+    if kind is None or settings.integration is None:
+        return None
+    context = BuildContext(settings.name, client, out, json_lines=console_json)
+    return kind.build(settings.integration, context), kind.rate
 
 
 def notify_config(paths: Sequence[Path]) -> tuple[NotifyConfig | None, list[RuleError]]:

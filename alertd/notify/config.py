@@ -28,14 +28,9 @@ from pydantic_core import PydanticCustomError
 from alertd.errors import Location, RuleError
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
-from alertd.notify.receiver_config import (
-    ConsoleConfig,
-    Receiver,
-    ReceiverSpec,
-    SkippedReceiver,
-    Strict,
-    resolve,
-)
+from alertd.notify.receiver_config import Receiver, ReceiverSpec, SkippedReceiver, resolve
+from alertd.notify.receivers.console import ConsoleConfig
+from alertd.notify.receivers.fields import Strict
 from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
 from alertd.notify.time_intervals import (
     Range,
@@ -311,8 +306,22 @@ def _placed(exc: ValidationError, document: Document) -> list[RuleError]:
         offset = (raw.get("ctx") or {}).get("offset")
         if isinstance(offset, int):
             path = tuple(part for part in raw["loc"] if isinstance(part, str | int))
-            found[index] = RuleError(document.location(path, offset=offset), error.message)
+            message = error.message
+            if raw["type"] == "template":
+                message = _naming_receiver(message, path, document)
+            found[index] = RuleError(document.location(path, offset=offset), message)
     return found
+
+
+def _naming_receiver(message: str, path: tuple[str | int, ...], document: Document) -> str:
+    """`message` about a receiver's setting, saying which receiver by its name."""
+    items = document.data.get("receivers") if isinstance(document.data, dict) else None
+    if len(path) < 2 or path[0] != "receivers" or not isinstance(items, list):
+        return message
+    entry = items[path[1]] if isinstance(path[1], int) and path[1] < len(items) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where, sep, reason = message.partition(": ")
+    return f"{where}: receiver {name!r}: {reason}" if sep and isinstance(name, str) else message
 
 
 def _in_order(errors: list[RuleError]) -> list[RuleError]:

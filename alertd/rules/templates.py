@@ -81,7 +81,10 @@ def check_template(
     unknown = meta.find_undeclared_variables(parsed) - variables
     if unknown:
         known = ", ".join(sorted(variables))
-        raise TemplateError(f"unknown variable {', '.join(sorted(unknown))} (known: {known})")
+        first = re.search("|".join(rf"\b{re.escape(name)}\b" for name in unknown), source)
+        line = source.count("\n", 0, first.start()) + 1 if first else 1
+        message = f"unknown variable {', '.join(sorted(unknown))} (known: {known})"
+        raise TemplateError(message, line)
     try:
         render_within_budget(template, _trial_context() if trial is None else trial)
     except OverBudget as exc:

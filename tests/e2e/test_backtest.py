@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from alertd.clock import FakeClock
 from alertd.emulator.server import RunningEmulator
 from alertd.engine.backtest import backtest
-from alertd.notify.console import as_json
+from alertd.engine.printer import as_json
 from alertd.query.check import check_rules
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 

@@ -10,13 +10,11 @@ from alertd.model import Severity
 from alertd.notify.config import NotifyConfig, console_only, load_notify, notify_files
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import parse_matchers, with_identity
-from alertd.notify.receiver_config import (
-    PagerDutyConfig,
-    SkippedReceiver,
-    SlackConfig,
-    WebhookConfig,
-    expand,
-)
+from alertd.notify.receiver_config import SkippedReceiver
+from alertd.notify.receivers.fields import expand
+from alertd.notify.receivers.pagerduty import PagerDutyConfig
+from alertd.notify.receivers.slack import SlackConfig
+from alertd.notify.receivers.webhook import WebhookConfig
 from alertd.notify.routing import RouteMatch, route, walk
 from alertd.notify.time_intervals import TimeInterval, TimeRange, muted
 from alertd.rules.loader import load as load_rules

@@ -8,8 +8,9 @@ import io
 import anyio
 import pytest
 
+from alertd.engine.printer import TransitionPrinter
 from alertd.model import AlertSnapshot, Change, Notification, Severity, Status, Transition
-from alertd.notify.console import ConsoleNotifications, ConsoleReceiver
+from alertd.notify.receivers.console import ConsoleReceiver
 
 T0 = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 FORGED = "users\n2026-11-28 03:00:00Z FIRING   critical Fake {}\n[FIRING] fake"
@@ -33,14 +34,14 @@ def notification(labels: tuple[tuple[str, str], ...], summary: str) -> Notificat
 
 def printed_by_receiver(n: Notification) -> str:
     out = io.StringIO()
-    receiver = ConsoleNotifications("console", out)
+    receiver = ConsoleReceiver("console", out)
     anyio.run(receiver.send, receiver.render(n))
     return out.getvalue()
 
 
 def test_a_newline_in_a_label_prints_on_one_line() -> None:
     out = io.StringIO()
-    ConsoleReceiver(out).emit(transition((("table", "\n[FIRING] fake"),)))
+    TransitionPrinter(out).emit(transition((("table", "\n[FIRING] fake"),)))
     assert out.getvalue().count("\n") == 1
     assert 'table="\\n[FIRING] fake"' in out.getvalue()
 
@@ -48,7 +49,7 @@ def test_a_newline_in_a_label_prints_on_one_line() -> None:
 @pytest.mark.parametrize("text", [FORGED, CONTROL])
 def test_no_control_character_from_data_reaches_the_transition_line(text: str) -> None:
     out = io.StringIO()
-    ConsoleReceiver(out).emit(transition(((text, text),), reason=text))
+    TransitionPrinter(out).emit(transition(((text, text),), reason=text))
     line = out.getvalue()
     assert line.endswith("\n")
     assert not [c for c in line[:-1] if c.isprintable() is False and c != " "]
@@ -70,6 +71,6 @@ def test_escapes_are_readable_and_quotes_cannot_close_a_label() -> None:
 
 def test_json_lines_stay_json_escaped() -> None:
     out = io.StringIO()
-    ConsoleReceiver(out, json_lines=True).emit(transition((("table", CONTROL),)))
+    TransitionPrinter(out, json_lines=True).emit(transition((("table", CONTROL),)))
     assert out.getvalue().count("\n") == 1
     assert "\x1b" not in out.getvalue()

@@ -86,9 +86,9 @@ def test_a_template_naming_what_a_group_lacks_is_an_error_at_its_line(
 
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (
-        f"{tmp_path}/notify.yaml:8:18: receivers[1].pagerduty.component: template: unknown "
-        "variable labels (known: common_labels, firing, group_labels, receiver, rules, "
-        "severity, status)"
+        f"{tmp_path}/notify.yaml:8:19: receivers[1].pagerduty.component: receiver 'pager': "
+        "template: unknown variable labels (known: alerts, common_annotations, common_labels, "
+        "external_url, firing, group_labels, receiver, rules, severity, status)"
     )
 
 
@@ -98,4 +98,6 @@ def test_a_template_that_does_not_compile_is_an_error_at_its_line(
     assert main(["check", str(rules_with(tmp_path, '      class: "{{ rules | join(}}"'))]) == 1
 
     (line, _) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"{tmp_path}/notify.yaml:7:14: receivers[1].pagerduty.class: template:")
+    assert line.startswith(
+        f"{tmp_path}/notify.yaml:7:15: receivers[1].pagerduty.class: receiver 'pager': template:"
+    )

@@ -7,13 +7,14 @@ answer or leaves as a `ReceiverError` saying whether the same payload may pass l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import Any, Generic, NoReturn, Protocol, TextIO, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import structlog
+from pydantic import BaseModel
 
 from alertd.errors import ReceiverError
 from alertd.model import Notification
@@ -89,6 +90,32 @@ class Receiver(Protocol):
     def redact(self, text: str) -> str:
         """`text` with this receiver's credentials masked, for anything shown to people."""
         ...
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a receiver is built with besides its own settings."""
+
+    name: str
+    client: httpx.AsyncClient  # shared by every receiver
+    out: TextIO  # standard output, for receivers that print
+    # `run --json`: receivers that print write JSON lines whatever their settings ask.
+    json_lines: bool = False
+
+
+Settings = TypeVar("Settings", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ReceiverKind(Generic[Settings]):
+    """One kind of receiver: the key it is written under in the notification file, its
+    settings' model, how a receiver is built from them, and the sends per second its
+    service takes. Listing one in `registry.RECEIVERS` is all it takes to offer it."""
+
+    key: str
+    settings: type[Settings]
+    build: Callable[[Settings, BuildContext], Receiver]
+    rate: float
 
 
 @dataclass(frozen=True)

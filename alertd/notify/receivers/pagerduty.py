@@ -8,20 +8,22 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification, Severity
-from alertd.notify.group_templates import render_group
-from alertd.notify.receivers import render
+from alertd.notify.receivers import render, templates
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Template, Text
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_CHARS = 1024
@@ -32,6 +34,43 @@ DETAIL_ALERTS = 100
 DETAIL_CHARS = 1024
 # PagerDuty's `error` level sits between ours; no alertd severity maps to it.
 SEVERITIES = {Severity.CRITICAL: "critical", Severity.WARNING: "warning"}
+
+
+class PagerDutyConfig(Integration):
+    """PagerDuty Events API v2: an integration's routing key and the endpoint, and the
+    event's `summary`, `source`, `component`, `group` and `class`, each a plain string or
+    a template over the notification (None: alertd's defaults)."""
+
+    routing_key: Secret | None = None
+    routing_key_file: Text | None = None
+    url: Text = EVENTS_URL
+    summary: Template | None = None
+    source: Template | None = None
+    component: Template | None = None
+    group: Template | None = None
+    class_: Template | None = Field(default=None, alias="class")
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """The event fields this receiver sets itself, by PagerDuty's name for them."""
+        given = {"summary": self.summary, "source": self.source, "component": self.component}
+        given |= {"group": self.group, "class": self.class_}
+        return {key: text for key, text in given.items() if text is not None}
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PagerDutyConfig:
+        self._exactly_one("routing_key", "routing_key_file")
+        return self
+
+
+def build(config: PagerDutyConfig, context: BuildContext) -> PagerDutyReceiver:
+    return PagerDutyReceiver(
+        context.name,
+        config.secret("routing_key"),
+        client=context.client,
+        url=config.url,
+        templates=config.templates,
+    )
 
 
 def dedup_key(group_key: str) -> str:
@@ -61,8 +100,9 @@ class PagerDutyReceiver:
         templates: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        """`templates`: `source`, `component`, `group` and `class` as templates over the
-        group (checked when the file loaded), each replacing alertd's default."""
+        """`templates`: `summary`, `source`, `component`, `group` and `class` as templates
+        over the notification (checked when the file loaded), each replacing alertd's
+        default."""
         if not source:
             raise ValueError("PagerDuty needs a non-empty event source")
         self.name = name
@@ -124,25 +164,27 @@ class PagerDutyReceiver:
         """`payload` without its details; empty optional fields left out."""
         common = render.common(dict(a.labels) for a in n.alerts)
         defaults = {
+            "summary": _summary(n),
             "source": self._source,
             "component": render.labels_text(n.group_labels),
             "group": common.get(self._group_label, ""),
             "class": ", ".join(render.rules(n)),
         }
-        context = _group_context(n, common)
-        short = {
-            key: render_group(self._templates[key], context, default, setting=f"{self.name}.{key}")
-            if key in self._templates
-            else default
-            for key, default in defaults.items()
-        }
-        if not short["source"]:
-            short["source"] = self._source  # PagerDuty requires one
+        given = dict(defaults)
+        context = templates.data(n) if self._templates else {}
+        for key, source in self._templates.items():
+            filled = templates.fill(source, context, setting=f"{self.name}.{key}")
+            if key == "summary" and filled is not None:
+                filled = templates.title(n, filled)  # marked [TEST] as the default is
+            given[key] = defaults[key] if filled is None else filled
+        for required in ("summary", "source"):  # PagerDuty refuses an event without them
+            given[required] = given[required].strip() or defaults[required]
+        summary = given.pop("summary")
         return {
-            "summary": render.truncate(_summary(n), SUMMARY_CHARS),
+            "summary": render.truncate(summary, SUMMARY_CHARS),
             "severity": severity(n),
             "timestamp": render.rfc3339(n.created_at),
-            **{k: render.truncate(v, FIELD_CHARS) for k, v in short.items() if v},
+            **{k: render.truncate(v, FIELD_CHARS) for k, v in given.items() if v},
         }
 
 
@@ -200,20 +242,6 @@ def _summary(n: Notification) -> str:
     return f"{render.title(n)}: {' · '.join(parts)}" if parts else render.title(n)
 
 
-def _group_context(n: Notification, common: Mapping[str, str]) -> dict[str, Any]:
-    """What a setting's template sees of a notification (`GROUP_VARIABLES`)."""
-    worst = render.severity(n)
-    return {
-        "group_labels": dict(n.group_labels),
-        "common_labels": dict(common),
-        "rules": render.rules(n),
-        "severity": worst.value if worst else None,
-        "status": "firing" if n.firing else "resolved",
-        "receiver": n.receiver,
-        "firing": len(render.firing(n)),
-    }
-
-
 def _accepted(response: httpx.Response, answer: dict[str, Any] | None) -> bool:
     """PagerDuty documents 202 only, but a 2xx is success as in Alertmanager, unless its
     body names another status: a refusal wrapped in a 2xx must not count as a page."""
@@ -230,3 +258,7 @@ def _error(response: httpx.Response) -> str:
     reasons = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
     message = str(answer.get("message", ""))
     return error_text(": ".join(part for part in (message, reasons) if part) or response.text)
+
+
+# Events API v2 takes 120 events a minute per routing key (reference/notifiers.md).
+KIND = ReceiverKind("pagerduty", PagerDutyConfig, build, rate=2.0)

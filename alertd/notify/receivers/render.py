@@ -63,6 +63,15 @@ def headline(a: AlertSnapshot) -> str:
     return f"{a.rule} · {level} · {value_text(a.value, a.unit)}{threshold}{note}"
 
 
+def alert_labels(a: AlertSnapshot) -> dict[str, str]:
+    """The alert's labels as Alertmanager's consumers expect: with `alertname` and, when
+    the rule does not set it, `severity`."""
+    labels = {ALERTNAME: a.rule, **dict(a.labels)}
+    if a.severity is not None:
+        labels.setdefault("severity", a.severity.value)
+    return labels
+
+
 def alert_url(n: Notification, a: AlertSnapshot) -> str | None:
     """The alert's page on alertd's status server (`ALERTD_EXTERNAL_URL`), if it has one."""
     if not n.status_url:

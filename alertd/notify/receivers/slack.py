@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -25,22 +25,27 @@ from slack_sdk.models.blocks import (
 
 from alertd.errors import ReceiverError
 from alertd.model import AlertSnapshot, Notification
-from alertd.notify.receivers import render
+from alertd.notify.receivers import render, templates
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
     require_header_safe,
     url_secrets,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Template, Text
+from alertd.notify.receivers.templates import DEFAULT_WORDING, Wording
 from alertd.retry_after import retry_after_seconds
 
 API_URL = "https://slack.com/api"
 HEADER_CHARS = 150
+SECTION_CHARS = 3000  # a section's text
 FALLBACK_CHARS = 3000  # Slack cuts `text` at 40,000; a notification needs far less
 URL_CHARS = 2000
 # Link buttons: Slack takes 25 per actions block and 75 characters of button text.
@@ -74,24 +79,79 @@ RETRYABLE_API_ERRORS = frozenset(
 )
 
 
+class SlackConfig(Integration):
+    """An incoming webhook, or a bot token and channel (so messages can be updated); the
+    message's `title` (its header) and `text` (its body, in Slack's mrkdwn, in place of
+    one block per alert) may be templates."""
+
+    webhook_url: Secret | None = None
+    webhook_url_file: Text | None = None
+    bot_token: Secret | None = None
+    bot_token_file: Text | None = None
+    channel: Text | None = None
+    title: Template | None = None
+    text: Template | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackConfig:
+        given = self._exactly_one("webhook_url", "webhook_url_file", "bot_token", "bot_token_file")
+        if given[0].startswith("bot_token") and self.channel is None:
+            raise ValueError("a bot_token needs a channel, e.g. channel: '#alerts'")
+        if given[0].startswith("webhook_url") and self.channel is not None:
+            raise ValueError("a webhook posts to its own channel; channel needs a bot_token")
+        return self
+
+
+def build(config: SlackConfig, context: BuildContext) -> SlackWebhookReceiver | SlackBotReceiver:
+    """A bot-token receiver when the settings give a token, else a webhook one."""
+    wording = Wording(config.title, config.text)
+    if config.bot_token is not None:
+        return SlackBotReceiver(
+            context.name,
+            config.bot_token,
+            config.channel or "",
+            client=context.client,
+            wording=wording,
+        )
+    return SlackWebhookReceiver(
+        context.name, config.secret("webhook_url"), client=context.client, wording=wording
+    )
+
+
 def escape(text: str) -> str:
     """Text made inert for Slack: only `&`, `<` and `>` are control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def message(n: Notification) -> dict[str, Any]:
+def message(
+    n: Notification, wording: Wording = DEFAULT_WORDING, receiver: str = ""
+) -> dict[str, Any]:
     """The `text` and `blocks` of a message about `n`, within Slack's limits."""
-    shown = n.alerts[:MAX_ALERTS]
+    heading = _filled(wording.title, n, f"{receiver}.title", escaped=False)
+    body = _filled(wording.text, n, f"{receiver}.text", escaped=True)
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_fit(render.title(n), HEADER_CHARS)))
+        HeaderBlock(text=PlainTextObject(text=_fit(templates.title(n, heading), HEADER_CHARS)))
     ]
-    blocks += [_alert_block(a) for a in shown]
-    if hidden := len(n.alerts) - len(shown):
-        blocks.append(SectionBlock(text=_mrkdwn(f"…and {hidden} more alerts")))
+    if body is None:
+        shown = n.alerts[:MAX_ALERTS]
+        blocks += [_alert_block(a) for a in shown]
+        if hidden := len(n.alerts) - len(shown):
+            blocks.append(SectionBlock(text=_mrkdwn(f"…and {hidden} more alerts")))
+    elif body.strip():
+        section = render.truncate(body.strip(), SECTION_CHARS, render.utf16_len)
+        blocks.append(SectionBlock(text=_mrkdwn(section)))
     if buttons := _buttons(n):
         blocks.append(ActionsBlock(elements=buttons))
     blocks.append(_context(n))
-    return {"text": _fallback(n), "blocks": [b.to_dict() for b in blocks]}
+    return {"text": _fallback(n, heading, body), "blocks": [b.to_dict() for b in blocks]}
+
+
+def _filled(source: str | None, n: Notification, setting: str, *, escaped: bool) -> str | None:
+    """A template's text; `escaped`: the data in it made inert, the template's own markup
+    (`*bold*`, `<url|link>`) kept."""
+    if source is None:
+        return None
+    return templates.fill(source, templates.data(n, escape if escaped else str), setting=setting)
 
 
 class SlackWebhookReceiver:
@@ -104,9 +164,11 @@ class SlackWebhookReceiver:
         *,
         client: httpx.AsyncClient,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        wording: Wording = DEFAULT_WORDING,
     ) -> None:
         self.name = name
         self._url = url
+        self._wording = wording
         self._endpoint = Endpoint(
             client, name, "slack", timeout, url_secrets(url.get_secret_value())
         )
@@ -116,7 +178,8 @@ class SlackWebhookReceiver:
 
     def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
         """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
-        return json_payload(self._url.get_secret_value(), {**message(n), **NO_UNFURL})
+        content = message(n, self._wording, self.name)
+        return json_payload(self._url.get_secret_value(), {**content, **NO_UNFURL})
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
@@ -145,9 +208,11 @@ class SlackBotReceiver:
         client: httpx.AsyncClient,
         api_url: str = API_URL,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        wording: Wording = DEFAULT_WORDING,
     ) -> None:
         require_header_safe(token.get_secret_value(), "Slack bot token")
         self.name = name
+        self._wording = wording
         self._token = token
         self._channel = channel
         self._api_url = api_url.rstrip("/")
@@ -162,7 +227,7 @@ class SlackBotReceiver:
         that (every change, reminder and the resolve) `chat.update` of that message plus a
         reply in its thread, so no older message of the group keeps saying FIRING and
         the thread notifies of each change."""
-        content = message(n)
+        content = message(n, self._wording, self.name)
         if previous_ref is None:
             post = {"channel": self._channel, **content, **NO_UNFURL}
             return self._call("chat.postMessage", post)
@@ -274,8 +339,12 @@ def _context(n: Notification) -> ContextBlock:
     return ContextBlock(elements=elements)
 
 
-def _fallback(n: Notification) -> str:
-    """The notification text: title and the first alerts, one line each."""
+def _fallback(n: Notification, heading: str | None, body: str | None) -> str:
+    """The notification text: the title, then the templated text or the first alerts, one
+    line each."""
+    title = _fit(templates.title(n, heading), FALLBACK_CHARS)
+    if body is not None:
+        return render.truncate(f"{title}\n{body.strip()}".strip(), FALLBACK_CHARS, render.utf16_len)
     lines = [render.title(n)]
     lines += [
         f"• {render.headline(a)} — {render.labels_text(a.labels)}"
@@ -315,3 +384,7 @@ def _api_error(response: httpx.Response) -> str:
     if answer is not None and "error" in answer:
         return error_text(str(answer["error"]))
     return error_text(response.text)
+
+
+# About one message a second per webhook or channel (reference/notifiers.md).
+KIND = ReceiverKind("slack", SlackConfig, build, rate=1.0)

@@ -9,20 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification, Severity
-from alertd.notify.receivers import render
+from alertd.notify.receivers import render, templates
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_object,
     json_payload,
     url_secrets,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Template, Text
+from alertd.notify.receivers.templates import DEFAULT_WORDING, Wording
 
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -32,14 +36,47 @@ MAX_BYTES = 20 * 1024
 TITLE_CHARS = 300
 # Teams shows at most six actions in a card.
 MAX_ACTIONS = 6
+# A card's title and text as a receiver's templates rendered them (None: the default).
+Written = tuple[str | None, str | None]
+# A templated text may be this many times as long as one alert's text at each level.
+TEXT_SHARE = 5
 # (alerts listed, characters per text), tried in order until the card fits.
 LEVELS = ((50, 2000), (20, 1000), (10, 500), (5, 250), (2, 120), (0, 120))
 
 
-def card(n: Notification, max_alerts: int, text_chars: int) -> dict[str, Any]:
-    """An Adaptive Card listing at most `max_alerts` alerts, each text cut at `text_chars`."""
+class TeamsConfig(Integration):
+    """A Teams Workflows webhook; its URL carries the credential (`sig`). The card's
+    `title` and `text` (in place of one section per alert; plain text, a paragraph per
+    line) may be templates."""
+
+    webhook_url: Secret | None = None
+    webhook_url_file: Text | None = None
+    title: Template | None = None
+    text: Template | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TeamsConfig:
+        self._exactly_one("webhook_url", "webhook_url_file")
+        return self
+
+
+def build(config: TeamsConfig, context: BuildContext) -> TeamsReceiver:
+    return TeamsReceiver(
+        context.name,
+        config.secret("webhook_url"),
+        client=context.client,
+        wording=Wording(config.title, config.text),
+    )
+
+
+def card(
+    n: Notification, max_alerts: int, text_chars: int, written: Written = (None, None)
+) -> dict[str, Any]:
+    """An Adaptive Card listing at most `max_alerts` alerts, each text cut at `text_chars`;
+    `written` is a title and text (rendered templates) in place of the default ones."""
     shown = n.alerts[:max_alerts]
-    heading = render.truncate(render.title(n), min(TITLE_CHARS, text_chars))
+    title, text = written
+    heading = render.truncate(templates.title(n, title), min(TITLE_CHARS, text_chars))
     body: list[dict[str, Any]] = [
         {
             "type": "Container",
@@ -47,7 +84,12 @@ def card(n: Notification, max_alerts: int, text_chars: int) -> dict[str, Any]:
             "items": [_rich(heading, weight="Bolder", size="Medium")],
         }
     ]
-    body += [_alert(a, text_chars) for a in shown]
+    if text is not None:
+        cut = render.truncate(text.strip(), text_chars * TEXT_SHARE)
+        body += [_rich(line) for line in cut.splitlines() if line.strip()]
+        shown = n.alerts
+    else:
+        body += [_alert(a, text_chars) for a in shown]
     if hidden := len(n.alerts) - len(shown):
         body.append(
             {
@@ -95,8 +137,10 @@ class TeamsReceiver:
         client: httpx.AsyncClient,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         max_bytes: int = MAX_BYTES,
+        wording: Wording = DEFAULT_WORDING,
     ) -> None:
         self.name = name
+        self._wording = wording
         self._url = url
         self._max_bytes = max_bytes
         self._endpoint = Endpoint(
@@ -112,11 +156,23 @@ class TeamsReceiver:
         Workflows posts a new message each time, so `previous_ref` changes nothing.
         """
         url = self._url.get_secret_value()
+        written = self._written(n)
         for max_alerts, text_chars in LEVELS[:-1]:
-            payload = json_payload(url, envelope(card(n, max_alerts, text_chars)))
+            payload = json_payload(url, envelope(card(n, max_alerts, text_chars, written)))
             if len(payload.body) <= self._max_bytes:
                 return payload
-        return json_payload(url, envelope(card(n, *LEVELS[-1])))
+        return json_payload(url, envelope(card(n, *LEVELS[-1], written)))
+
+    def _written(self, n: Notification) -> Written:
+        """The receiver's templates rendered for `n` (TextRuns never read markup, so the
+        data goes in as it is)."""
+        if self._wording == DEFAULT_WORDING:
+            return None, None
+        context = templates.data(n)
+        return (
+            templates.fill(self._wording.title, context, setting=f"{self.name}.title"),
+            templates.fill(self._wording.text, context, setting=f"{self.name}.text"),
+        )
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
@@ -160,3 +216,7 @@ def _error(response: httpx.Response) -> str:
         code = f"{error.get('code')}: " if error.get("code") else ""
         return error_text(f"{code}{error['message']}")
     return error_text(response.text)
+
+
+# Workflows takes about four posts a second per flow (reference/notifiers.md).
+KIND = ReceiverKind("teams", TeamsConfig, build, rate=4.0)

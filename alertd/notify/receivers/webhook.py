@@ -11,26 +11,59 @@ import hmac
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    BuildContext,
     Delivered,
     Endpoint,
     Payload,
+    ReceiverKind,
     error_text,
     json_payload,
     require_header_safe,
     url_secrets,
 )
+from alertd.notify.receivers.fields import Integration, Secret, Text
 
 VERSION = "4"
 SIGNATURE_HEADER = "X-Alertd-Signature"
 NOTIFICATION_HEADER = "X-Alertd-Notification-Id"
 # Alertmanager's "no end yet": Go's zero time.
 ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+class WebhookConfig(Integration):
+    """Alertmanager-shaped JSON to any URL, with an optional bearer token or HMAC signature."""
+
+    url: Secret | None = None
+    url_file: Text | None = None
+    bearer_token: Secret | None = None
+    bearer_token_file: Text | None = None
+    hmac_secret: Secret | None = None
+    hmac_secret_file: Text | None = None
+    max_alerts: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> WebhookConfig:
+        self._exactly_one("url", "url_file")
+        self._exactly_one("bearer_token", "bearer_token_file", required=False)
+        self._exactly_one("hmac_secret", "hmac_secret_file", required=False)
+        return self
+
+
+def build(config: WebhookConfig, context: BuildContext) -> WebhookReceiver:
+    return WebhookReceiver(
+        context.name,
+        config.secret("url"),
+        client=context.client,
+        bearer_token=config.bearer_token,
+        hmac_secret=config.hmac_secret,
+        max_alerts=config.max_alerts,
+    )
 
 
 def document(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
@@ -44,7 +77,7 @@ def document(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
         "status": "firing" if n.firing else "resolved",
         "receiver": n.receiver,
         "groupLabels": dict(n.group_labels),
-        "commonLabels": render.common(_labels(a) for a in n.alerts),
+        "commonLabels": render.common(render.alert_labels(a) for a in n.alerts),
         "commonAnnotations": render.common(a.annotations for a in n.alerts),
         "externalURL": n.status_url or "",
         "alerts": shown,
@@ -112,7 +145,7 @@ class WebhookReceiver:
 def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     return {
         "status": "firing" if a.firing else "resolved",
-        "labels": _labels(a),
+        "labels": render.alert_labels(a),
         "annotations": dict(a.annotations),
         "startsAt": render.rfc3339(a.starts_at),
         "endsAt": render.rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
@@ -121,10 +154,4 @@ def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     }
 
 
-def _labels(a: AlertSnapshot) -> dict[str, str]:
-    """The alert's labels as Alertmanager's consumers expect: with `alertname` and, when
-    the rule does not set it, `severity`."""
-    labels = {render.ALERTNAME: a.rule, **dict(a.labels)}
-    if a.severity is not None:
-        labels.setdefault("severity", a.severity.value)
-    return labels
+KIND = ReceiverKind("webhook", WebhookConfig, build, rate=10.0)
