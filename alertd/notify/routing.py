@@ -95,8 +95,8 @@ def inherit(
 ) -> RouteMatch:
     """A sub-route's settings: what it writes, and its parent's for whatever it leaves out.
 
-    Unlike Alertmanager, time intervals are inherited too, so muting a team's route at
-    night also mutes the routes below it; a sub-route writes `[]` to opt out.
+    As in Alertmanager, time intervals are the route's own: a sub-route is muted or
+    active only when it names intervals itself, so a migrated tree mutes what it did.
     """
     return RouteMatch(
         route_id=route_id,
@@ -105,16 +105,8 @@ def inherit(
         group_wait=parent.group_wait if group_wait is None else group_wait,
         group_interval=parent.group_interval if group_interval is None else group_interval,
         repeat_interval=parent.repeat_interval if repeat_interval is None else repeat_interval,
-        mute_time_intervals=(
-            parent.mute_time_intervals
-            if mute_time_intervals is None
-            else tuple(mute_time_intervals)
-        ),
-        active_time_intervals=(
-            parent.active_time_intervals
-            if active_time_intervals is None
-            else tuple(active_time_intervals)
-        ),
+        mute_time_intervals=tuple(mute_time_intervals or ()),
+        active_time_intervals=tuple(active_time_intervals or ()),
     )
 
 

@@ -125,7 +125,7 @@ def test_the_shipped_shape_ends_at_the_console_only_when_nothing_else_delivers()
     ]
 
 
-def test_sub_routes_inherit_what_they_do_not_write() -> None:
+def test_sub_routes_inherit_what_they_do_not_write_but_time_intervals() -> None:
     root = RouteMatch(
         "route",
         "console",
@@ -140,10 +140,10 @@ def test_sub_routes_inherit_what_they_do_not_write() -> None:
         group_by=("alertname",),
         group_wait=MINUTE,
         repeat_interval=30 * MINUTE,
-        mute_time_intervals=("nights",),
     )
-    assert inherit(child, "x", mute_time_intervals=[], group_by=[]).mute_time_intervals == ()
-    assert inherit(child, "x", mute_time_intervals=[], group_by=[]).group_by == ()
+    assert inherit(child, "x", mute_time_intervals=["n"]).mute_time_intervals == ("n",)
+    assert inherit(child, "x", active_time_intervals=["o"]).active_time_intervals == ("o",)
+    assert inherit(child, "x", group_by=[]).group_by == ()
 
 
 def test_group_labels_pick_the_group_by_labels_the_alert_has() -> None:
@@ -254,7 +254,7 @@ def reference(root: Written, labels: dict[str, str]) -> list[tuple[str, str, obj
                 route_id,
                 str(receiver),
                 nearest(chain, "group_wait", 30 * dt.timedelta(seconds=1)),
-                nearest(chain, "mute", ()),
+                spec.mute or (),  # a route's own, never its parent's
             )
         )
         return True
