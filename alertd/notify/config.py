@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -67,6 +68,14 @@ def _matcher_text(text: str) -> str:
     return text
 
 
+def _regex_text(text: str) -> str:
+    try:
+        Matcher("x", "=~", text)
+    except MatcherError as exc:
+        raise ValueError("invalid regex: " + exc.message.partition(": ")[2]) from None
+    return text
+
+
 def _known(kind: str) -> AfterValidator:
     """Checks a name against those the file defines (passed as validation context)."""
 
@@ -109,6 +118,7 @@ RepeatInterval = Annotated[
     dt.timedelta, BeforeValidator(duration_at_most(LONGEST_REPEAT)), AfterValidator(_positive)
 ]
 MatcherText = Annotated[str, AfterValidator(_matcher_text)]
+RegexText = Annotated[str, AfterValidator(_regex_text)]
 Clock = Annotated[str, BeforeValidator(_clock)]
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 GroupLabel = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*|\.\.\.)$")]
@@ -117,11 +127,25 @@ IntervalRef = Annotated[str, _known("time_intervals")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=64)]
 
 
+def _conditions(
+    matchers: Iterable[str], match: Mapping[str, str], match_re: Mapping[str, str]
+) -> tuple[Matcher, ...]:
+    """Matchers in text form, then Alertmanager's older `match` (equality) and `match_re`
+    (an anchored regex) maps, as one list that must all hold."""
+    return (
+        _parse(matchers)
+        + tuple(Matcher(name, "=", value) for name, value in sorted(match.items()))
+        + tuple(Matcher(name, "=~", value) for name, value in sorted(match_re.items()))
+    )
+
+
 class RouteSpec(Strict):
     """A route as written; settings it leaves out are inherited from its parent."""
 
     receiver: ReceiverRef | None = None
     matchers: list[MatcherText] = Field(default_factory=list)
+    match: dict[LabelName, str] = Field(default_factory=dict)
+    match_re: dict[LabelName, RegexText] = Field(default_factory=dict)
     continue_: bool = Field(default=False, alias="continue")
     group_by: list[GroupLabel] | None = None
     group_wait: Duration | None = None
@@ -130,6 +154,10 @@ class RouteSpec(Strict):
     mute_time_intervals: list[IntervalRef] | None = None
     active_time_intervals: list[IntervalRef] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
+
+    def conditions(self) -> tuple[Matcher, ...]:
+        """Every matcher the route writes, in whichever form."""
+        return _conditions(self.matchers, self.match, self.match_re)
 
     @field_validator("group_by")
     @classmethod
@@ -149,9 +177,11 @@ class RootRouteSpec(RouteSpec):
 
     receiver: ReceiverRef
 
-    @field_validator("matchers", "mute_time_intervals", "active_time_intervals")
+    @field_validator(
+        "matchers", "match", "match_re", "mute_time_intervals", "active_time_intervals"
+    )
     @classmethod
-    def _not_on_root(cls, value: list[str] | None) -> list[str] | None:
+    def _not_on_root(cls, value: Sized | None) -> Sized | None:
         if value:
             raise ValueError("not allowed on the root route, which every alert enters")
         return value
@@ -165,9 +195,31 @@ class RootRouteSpec(RouteSpec):
 
 
 class InhibitSpec(Strict):
-    source_matchers: list[MatcherText] = Field(min_length=1)
-    target_matchers: list[MatcherText] = Field(min_length=1)
+    source_matchers: list[MatcherText] = Field(default_factory=list)
+    source_match: dict[LabelName, str] = Field(default_factory=dict)
+    source_match_re: dict[LabelName, RegexText] = Field(default_factory=dict)
+    target_matchers: list[MatcherText] = Field(default_factory=list)
+    target_match: dict[LabelName, str] = Field(default_factory=dict)
+    target_match_re: dict[LabelName, RegexText] = Field(default_factory=dict)
     equal: list[LabelName] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _both_sides(self) -> InhibitSpec:
+        # A side without conditions would mute (or be muted by) every alert.
+        for side in ("source", "target"):
+            if not self.side(side):
+                raise ValueError(
+                    f"{side}_matchers: set at least one matcher "
+                    f"({side}_matchers, {side}_match or {side}_match_re)"
+                )
+        return self
+
+    def side(self, side: str) -> tuple[Matcher, ...]:
+        return _conditions(
+            getattr(self, f"{side}_matchers"),
+            getattr(self, f"{side}_match"),
+            getattr(self, f"{side}_match_re"),
+        )
 
 
 class TimeRangeSpec(Strict):
@@ -388,7 +440,7 @@ def _build(
             if s.name in named
         ),
         inhibit_rules=tuple(
-            InhibitRule(_parse(r.source_matchers), _parse(r.target_matchers), tuple(r.equal))
+            InhibitRule(r.side("source"), r.side("target"), tuple(r.equal))
             for r in spec.inhibit_rules
         ),
         time_intervals={
@@ -409,7 +461,7 @@ def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:
     ids = []
     seen: dict[str, int] = {}
     for child in children:
-        own = "{" + ",".join(sorted(str(m) for m in _parse(child.matchers))) + "}"
+        own = "{" + ",".join(sorted(str(m) for m in child.conditions())) + "}"
         count = seen[own] = seen.get(own, 0) + 1
         ids.append(f"{parent_id}/{own}" + (f"#{count}" if count > 1 else ""))
     return ids
@@ -433,7 +485,7 @@ def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str])
     )
     return Route(
         settings,
-        matchers=_parse(spec.matchers),
+        matchers=spec.conditions(),
         continue_=spec.continue_,
         routes=children,
         delivers=settings.receiver in usable,

@@ -3,8 +3,12 @@
 The syntax is tiny and fixed, so a hand scanner reads it: a label name, an operator, and a
 value that is either double-quoted (with `\\"`, `\\\\` and `\\n` escapes) or bare up to the
 end, a comma or a closing brace. Like Alertmanager, a backslash before any other character
-is kept as written, so `=~"db\\.prod"` means the regex `db\\.prod`. Regexes are anchored at
-both ends. An alert without the label is matched as if the label were empty.
+is kept as written, so `=~"db\\.prod"` means the regex `db\\.prod`. An alert without the
+label is matched as if the label were empty.
+
+Regexes are RE2's, as in Alertmanager (Go's regexp): `[[:alpha:]]` and `\\pL` work, while
+lookarounds and backreferences are refused. Like Alertmanager they are anchored as
+`^(?:re)$`; each distinct regex is compiled once, and recent answers are remembered.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
+
+import re2
 
 from alertd.model import Labels, Severity
 
@@ -22,6 +29,9 @@ LabelSet = Labels | Mapping[str, str]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS: tuple[Op, ...] = ("=~", "!~", "!=", "=")  # two-character operators first
 _BARE_STOP = ',}"'
+# RE2 would log every refused regex on stderr; the refusal is reported as an error instead.
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
 
 
 class MatcherError(ValueError):
@@ -40,23 +50,24 @@ class Matcher:
     name: str
     op: Op
     value: str
-    _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _regex: re2._Regexp[str] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
             raise MatcherError(f"invalid label name {self.name!r}")
         if self.op in ("=~", "!~"):
             try:
-                compiled = re.compile(self.value)
-            except re.error as exc:
-                raise MatcherError(f"invalid regex for {self.name}: {exc.msg}") from None
+                compiled = anchored(self.value)
+            except re2.error:
+                reason = regex_error(self.value)
+                raise MatcherError(f"invalid regex for {self.name}: {reason}") from None
             object.__setattr__(self, "_regex", compiled)
 
     def matches(self, labels: LabelSet) -> bool:
         """Whether the labels satisfy this matcher; a missing label counts as empty."""
         value = as_mapping(labels).get(self.name, "")
         if self._regex is not None:
-            found = self._regex.fullmatch(value) is not None
+            found = regex_matches(self.value, value)
             return found if self.op == "=~" else not found
         return (value == self.value) if self.op == "=" else (value != self.value)
 
@@ -67,6 +78,33 @@ class Matcher:
 
     def __str__(self) -> str:
         return f'{self.name}{self.op}"{escape(self.value)}"'
+
+
+@lru_cache(maxsize=4096)
+def anchored(regex: str) -> re2._Regexp[str]:
+    """`regex` compiled as Alertmanager does, `^(?:regex)$`; raises re2.error if invalid.
+
+    Cached: the same few regexes are built for every route, rule and silence.
+    """
+    return re2.compile(f"^(?:{regex})$", _OPTIONS)
+
+
+@lru_cache(maxsize=65536)
+def regex_matches(regex: str, value: str) -> bool:
+    """Whether `value` matches the anchored `regex`; remembered, because the RE2 binding
+    takes microseconds a call and the same alerts are matched again on every step."""
+    return anchored(regex).search(value) is not None
+
+
+def regex_error(regex: str) -> str:
+    """Why RE2 refuses `regex`, quoting the regex as written rather than anchored."""
+    for text in (regex, f"^(?:{regex})$"):
+        try:
+            re2.compile(text, _OPTIONS)
+        except re2.error as exc:
+            reason = exc.args[0] if exc.args else "invalid"
+            return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return "invalid"
 
 
 def matches_all(matchers: tuple[Matcher, ...], labels: LabelSet) -> bool:

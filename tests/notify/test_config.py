@@ -319,10 +319,9 @@ notify.yaml:12:13: route.group_by: "..." means every label, so it must stand alo
 notify.yaml:13:15: route.group_wait: invalid duration 'soon': expected e.g. 30s, 5m, 1h30m (units ms s m h d w)
 notify.yaml:15:17: route.routes[0].receiver: unknown receiver 'pager' (defined: pd, slack)
 notify.yaml:16:48: route.routes[0].matchers[1]: invalid matcher: missing closing quote
-notify.yaml:16:64: route.routes[0].matchers[2]: invalid matcher: invalid regex for env: missing ), unterminated subpattern
+notify.yaml:16:64: route.routes[0].matchers[2]: invalid matcher: invalid regex for env: missing ): (
 notify.yaml:17:24: route.routes[0].repeat_interval: must be longer than 0s
 notify.yaml:18:29: route.routes[0].mute_time_intervals[0]: unknown time interval 'night' (defined: nights)
-notify.yaml:20:22: inhibit_rules[0].source_matchers: List should have at least 1 item after validation, not 0
 notify.yaml:22:13: inhibit_rules[0].equal[0]: String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'
 notify.yaml:26:49: time_intervals[0].time_intervals[0].times[0].end_time: end_time 06:00 is not after start_time 22:00; a range cannot cross midnight, so split it into two (…–24:00 and 00:00–…)
 notify.yaml:27:20: time_intervals[0].time_intervals[0].weekdays[0]: unknown weekday 'funday': expected one of monday, tuesday, wednesday, thursday, friday, saturday, sunday
