@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from alertd.notify.am_fingerprint import am_fingerprint
 from alertd.notify.receivers import Delivered, WebhookReceiver
 from alertd.notify.receivers.webhook import document, signature
 from tests.notify import fakes
@@ -56,11 +57,29 @@ def test_the_body_is_alertmanagers_version_4_shape() -> None:
                 "startsAt": "2025-03-01T11:55:00Z",
                 "endsAt": "0001-01-01T00:00:00Z",
                 "generatorURL": f"https://alertd.example/alerts/{fingerprint}",
-                "fingerprint": fingerprint,
+                "fingerprint": am_fingerprint(
+                    {
+                        "alertname": "SlowQueryP95",
+                        "table": table,
+                        "env": "prod",
+                        "severity": "critical",
+                    }
+                ),
             }
             for table, fingerprint in (("users", "5f2c1d9e8a7b6c4d"), ("pitches", "0" * 16))
         ],
     }
+
+
+def test_fingerprints_are_alertmanagers_fnv1a_over_sorted_labels() -> None:
+    # prometheus/common's own test vectors (model/signature_test.go), as hex.
+    assert am_fingerprint({}) == f"{14695981039346656037:016x}"
+    pair = {"name": "garland, briggs", "fear": "love is not enough"}
+    assert am_fingerprint(pair) == f"{5799056148416392346:016x}"
+    assert am_fingerprint(reversed(list(pair.items()))) == am_fingerprint(pair)
+    # The 0xff separators keep name and value boundaries apart.
+    assert am_fingerprint({"ab": "c"}) != am_fingerprint({"a": "bc"})
+    assert len(am_fingerprint({"a": "\u00e9"})) == 16
 
 
 def test_a_resolved_group_says_so_with_end_times() -> None:

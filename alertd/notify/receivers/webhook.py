@@ -1,7 +1,8 @@
 """A generic JSON webhook in Alertmanager's payload shape (version 4).
 
-Tools that already read Alertmanager's webhooks read these. A receiver may send a bearer
-token, and may sign the exact body: `X-Alertd-Signature: sha256=<hex HMAC-SHA256>`.
+Tools that already read Alertmanager's webhooks read these, each alert's `fingerprint`
+computed from its labels as Alertmanager computes it. A receiver may send a bearer token,
+and may sign the exact body: `X-Alertd-Signature: sha256=<hex HMAC-SHA256>`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import httpx
 from pydantic import Field, SecretStr, model_validator
 
 from alertd.model import AlertSnapshot, Notification
+from alertd.notify.am_fingerprint import am_fingerprint
 from alertd.notify.receivers import render
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -143,14 +145,15 @@ class WebhookReceiver:
 
 
 def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
+    labels = render.alert_labels(a)
     return {
         "status": "firing" if a.firing else "resolved",
-        "labels": render.alert_labels(a),
+        "labels": labels,
         "annotations": dict(a.annotations),
         "startsAt": render.rfc3339(a.starts_at),
         "endsAt": render.rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
         "generatorURL": page_url or "",
-        "fingerprint": a.fingerprint,
+        "fingerprint": am_fingerprint(labels),
     }
 
 
