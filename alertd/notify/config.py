@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,9 +27,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from alertd.errors import Location, RuleError
+from alertd.notify.am_receivers import GlobalSpec, receiver_of
 from alertd.notify.inhibit import InhibitRule
 from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
-from alertd.notify.receiver_config import Receiver, ReceiverSpec, SkippedReceiver, resolve
+from alertd.notify.receiver_config import (
+    Receiver,
+    ReceiverSpec,
+    SkippedReceiver,
+    integrations,
+    resolve,
+)
 from alertd.notify.receivers.console import ConsoleConfig
 from alertd.notify.receivers.fields import Strict
 from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
@@ -267,6 +274,7 @@ class NamedTimeIntervals(Strict):
 class NotifyFile(Strict):
     """The whole file as written."""
 
+    global_: GlobalSpec | None = Field(default=None, alias="global")
     receivers: list[ReceiverSpec] = Field(min_length=1)
     route: RootRouteSpec
     inhibit_rules: list[InhibitSpec] = Field(default_factory=list)
@@ -408,36 +416,46 @@ def _build(
 ) -> NotifyConfig:
     receivers: dict[str, Receiver] = {}
     skipped: list[SkippedReceiver] = []
+    # Each receiver's name as routes write it, and the names its integrations are sent as.
+    expansions: dict[str, tuple[str, ...]] = {}
+    defaults = spec.global_ or GlobalSpec()
     for index, receiver_spec in enumerate(spec.receivers):
-        outcome = resolve(receiver_spec, env, base, spec.send_resolved)
-        if isinstance(outcome, Receiver):
-            receivers[outcome.name] = outcome
-        elif isinstance(outcome, SkippedReceiver):
-            skipped.append(outcome)
-        else:
-            for name, message in outcome:
-                where = ("receivers", index, receiver_spec.kind or "", name)
-                errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
+        written, invalid = integrations(receiver_spec, defaults)
+        for place, message in invalid:
+            where = ("receivers", index, *place)
+            errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
+        expansions[receiver_spec.name] = tuple(w.name for w in written)
+        for integration in written:
+            outcome = resolve(integration, env, base, spec.send_resolved)
+            if isinstance(outcome, Receiver):
+                receivers[outcome.name] = outcome
+            elif isinstance(outcome, SkippedReceiver):
+                skipped.append(outcome)
+            else:
+                for name, message in outcome:
+                    where = ("receivers", index, *integration.place, name)
+                    message = f"{dotted(where)}: {message}"
+                    errors.append(RuleError(document.location(where), message))
     root = spec.route
     reasons = {s.name: str(s) for s in skipped}
-    if root.receiver in reasons:
+    if all(name in reasons for name in expansions.get(root.receiver, ())):
+        reason = "; ".join(reasons[name] for name in expansions[root.receiver])
         errors.append(
             RuleError(
                 document.location(("route", "receiver")),
-                "route.receiver: the root route must end at a configured receiver, "
-                f"but {reasons[root.receiver]}",
+                f"route.receiver: the root route must end at a configured receiver, but {reason}",
             )
         )
     top = RouteMatch("route", root.receiver)
     named = _named_receivers(root, ("route",))
     return NotifyConfig(
-        route=_route(root, top, "{}", set(receivers)),
+        route=_route(root, top, "{}", Fanout(expansions, set(receivers))),
         receivers=receivers,
         skipped=tuple(skipped),
         unavailable=tuple(
-            RoutedUnavailable(s.name, s.reason, document.location(named[s.name]))
+            RoutedUnavailable(s.name, s.reason, document.location(named[receiver_of(s.name)]))
             for s in skipped
-            if s.name in named
+            if receiver_of(s.name) in named
         ),
         inhibit_rules=tuple(
             InhibitRule(r.side("source"), r.side("target"), tuple(r.equal))
@@ -467,7 +485,18 @@ def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:
     return ids
 
 
-def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str]) -> Route:
+@dataclass(frozen=True)
+class Fanout:
+    """Which integrations a route naming a receiver sends to: those that can send."""
+
+    expansions: Mapping[str, tuple[str, ...]]
+    usable: set[str]
+
+    def of(self, receiver: str) -> tuple[str, ...]:
+        return tuple(n for n in self.expansions.get(receiver, (receiver,)) if n in self.usable)
+
+
+def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, fanout: Fanout) -> Route:
     settings = inherit(
         parent,
         route_id,
@@ -480,15 +509,20 @@ def _route(spec: RouteSpec, parent: RouteMatch, route_id: str, usable: set[str])
         active_time_intervals=spec.active_time_intervals,
     )
     children = tuple(
-        _route(child, settings, child_id, usable)
+        _route(child, settings, child_id, fanout)
         for child, child_id in zip(spec.routes, _child_ids(route_id, spec.routes), strict=True)
     )
+    # A receiver with several integrations sends to each; the first keeps the route's
+    # identity (and so its group keys), the others are told apart by their names.
+    sends = fanout.of(settings.receiver)
+    first, *others = sends or (settings.receiver,)
     return Route(
-        settings,
+        replace(settings, receiver=first),
         matchers=spec.conditions(),
         continue_=spec.continue_,
         routes=children,
-        delivers=settings.receiver in usable,
+        delivers=bool(sends),
+        also=tuple(replace(settings, receiver=n, route_id=f"{route_id}|{n}") for n in others),
     )
 
 

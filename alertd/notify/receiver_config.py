@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, model_validator
 
+from alertd.notify.am_receivers import (
+    AM_LISTS,
+    GlobalSpec,
+    PagerDutyEntry,
+    SlackEntry,
+    TeamsEntry,
+    WebhookEntry,
+    entry_name,
+)
 from alertd.notify.receivers.base import ReceiverKind
 from alertd.notify.receivers.fields import Strict, expand
 from alertd.notify.receivers.registry import BY_KEY, RECEIVERS, kind_of
@@ -26,11 +35,16 @@ KINDS = tuple(BY_KEY)
 
 
 class _ReceiverFields(Strict):
-    """A name and at most one integration (none discards alerts); one optional field per
-    registered kind is added below."""
+    """A name and at most one integration in our syntax, and any number in Alertmanager's
+    `*_configs` lists (none at all discards alerts); one optional field per registered
+    kind is added below."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=64)
     send_resolved: bool | None = None
+    slack_configs: list[SlackEntry] = Field(default_factory=list)
+    pagerduty_configs: list[PagerDutyEntry] = Field(default_factory=list)
+    webhook_configs: list[WebhookEntry] = Field(default_factory=list)
+    msteamsv2_configs: list[TeamsEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_integration(self) -> _ReceiverFields:
@@ -97,17 +111,71 @@ class SkippedReceiver:
 
 # A field path below the integration (e.g. "webhook_url") and what is wrong with it.
 FieldError = tuple[str, str]
+# Where an integration is written below its receiver: ("slack",) or ("slack_configs", 0).
+Place = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Written:
+    """One integration of a receiver as written, in either syntax, under the name it is
+    sent as; `settings` None is the null receiver."""
+
+    name: str
+    send_resolved: bool | None
+    settings: BaseModel | None
+    place: Place
+    # Alertmanager's name for each of our settings it names differently.
+    written_name: Mapping[str, str]
+
+
+def integrations(
+    spec: ReceiverSpec, defaults: GlobalSpec
+) -> tuple[list[Written], list[tuple[Place, str]]]:
+    """Every integration of a receiver, ours first, then the `*_configs` entries in order,
+    and the errors of entries that do not make a valid integration."""
+    found: list[Written] = []
+    errors: list[tuple[Place, str]] = []
+    if spec.integration is not None:
+        found.append(
+            Written(spec.name, spec.send_resolved, spec.integration, (spec.kind or "",), {})
+        )
+    for key in AM_LISTS:
+        for index, entry in enumerate(getattr(spec, key)):
+            place: Place = (key, index)
+            kind = BY_KEY[entry.kind]
+            try:
+                settings = kind.settings.model_validate(entry.settings(defaults))
+            except ValidationError as exc:
+                for error in exc.errors():
+                    where = tuple(str(p) for p in error["loc"])
+                    named = tuple(entry.written_name(p) for p in where)
+                    errors.append(((*place, *named), _am_message(error["msg"], entry)))
+                continue
+            mine = {ours: am for am, ours in entry.renamed.items()}
+            name = entry_name(spec.name, len(found))
+            found.append(Written(name, entry.send_resolved, settings, place, mine))
+    if not found:
+        found.append(Written(spec.name, spec.send_resolved, None, (), {}))
+    return found, errors
+
+
+def _am_message(message: str, entry: BaseModel) -> str:
+    """pydantic's message about our settings, in the names Alertmanager's entry uses."""
+    message = message.removeprefix("Value error, ")
+    for am, ours in getattr(entry, "renamed", {}).items():
+        message = message.replace(ours, am)
+    return message
 
 
 def resolve(
-    spec: ReceiverSpec, env: Mapping[str, str], base: Path, send_resolved: bool
+    spec: Written, env: Mapping[str, str], base: Path, send_resolved: bool
 ) -> Receiver | SkippedReceiver | list[FieldError]:
     """The receiver with its secrets read; skipped when one is not provided.
 
     Relative `*_file` paths are taken from `base`, the notification file's folder.
     """
     resolved = spec.send_resolved if spec.send_resolved is not None else send_resolved
-    integration = spec.integration
+    integration = spec.settings
     if integration is None:
         return Receiver(spec.name, resolved, None)
     updates: dict[str, Any] = {}
@@ -119,14 +187,19 @@ def resolve(
         if isinstance(outcome, _Skip):
             return SkippedReceiver(spec.name, outcome.reason)
         if isinstance(outcome, _Error):
-            errors.append((field, outcome.message))
+            errors.append((spec.written_name.get(field, field), outcome.message))
             continue
         target, final = outcome
         updates[target] = final
         if target != field:
             updates[field] = None
         if target in _URL_FIELDS and not _is_http_url(_plain(final)):
-            errors.append((field, "is not an http(s) URL once expanded (value not shown)"))
+            errors.append(
+                (
+                    spec.written_name.get(field, field),
+                    "is not an http(s) URL once expanded (value not shown)",
+                )
+            )
     if errors:
         return errors
     return Receiver(spec.name, resolved, integration.model_copy(update=updates))

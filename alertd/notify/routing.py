@@ -70,6 +70,8 @@ class Route:
     continue_: bool = False
     routes: tuple[Route, ...] = ()
     delivers: bool = True
+    # The receiver's further integrations, each a match of its own where this one matches.
+    also: tuple[RouteMatch, ...] = ()
 
     @property
     def id(self) -> str:
@@ -78,7 +80,7 @@ class Route:
 
 def route(tree: Route, labels: LabelSet) -> list[RouteMatch]:
     """Every route an alert with these labels ends at, in tree order (empty: none)."""
-    return [node.settings for node in _match(tree, as_mapping(labels))]
+    return [m for node in _match(tree, as_mapping(labels)) for m in (node.settings, *node.also)]
 
 
 def inherit(
