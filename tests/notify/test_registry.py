@@ -22,6 +22,7 @@ EXAMPLES = {
     "pagerduty": '{routing_key: "pdROUTINGkeySECRET00000000000001"}',
     "webhook": '{url: "https://hooks.test/in"}',
     "console": "{format: json}",
+    "alertmanager": '{url: "http://127.0.0.1:9093"}',
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from alertd.notify.receivers import console, pagerduty, slack, teams, webhook
+from alertd.notify.receivers import alertmanager, console, pagerduty, slack, teams, webhook
 from alertd.notify.receivers.base import ReceiverKind
 
 RECEIVERS: tuple[ReceiverKind[Any], ...] = (
@@ -18,6 +18,7 @@ RECEIVERS: tuple[ReceiverKind[Any], ...] = (
     pagerduty.KIND,
     webhook.KIND,
     console.KIND,
+    alertmanager.KIND,
 )
 
 BY_KEY: Mapping[str, ReceiverKind[Any]] = {kind.key: kind for kind in RECEIVERS}
