@@ -109,6 +109,18 @@ def _parser() -> argparse.ArgumentParser:
         help="ask AE tick by tick, as the daemon does, instead of per range (much slower)",
     )
 
+    routes = commands.add_parser(
+        "routes", help="print the route tree, or where an alert with these labels goes"
+    )
+    routes.add_argument("labels", nargs="*", metavar="LABEL=VALUE", help="the alert's labels")
+    routes.add_argument("--tree", action="store_true", help="print the route tree")
+    routes.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the notification file (default: the one in $ALERTD_RULES_DIR or rules/)",
+    )
+
     demo = commands.add_parser("demo", help="emulator + simulated incidents + the daemon")
     demo.add_argument("--speed", type=float, default=10.0, help="simulated seconds per second")
     demo.add_argument(
@@ -183,7 +195,18 @@ MATCHER_HELP = 'e.g. team="db"; a bare first word is alertname'
 # Commands a person watches log warnings only, so their output stays readable.
 HTTP_HELP = "serve the HTTP API here (default: $ALERTD_HTTP_ADDR or 127.0.0.1:9079)"
 _QUIET = frozenset(
-    {"check", "test", "query", "backtest", "simulate", "demo", "silence", "alerts", "notify-test"}
+    {
+        "check",
+        "test",
+        "query",
+        "backtest",
+        "simulate",
+        "demo",
+        "silence",
+        "alerts",
+        "notify-test",
+        "routes",
+    }
 )
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader left early.
 PIPE_CLOSED = 141
@@ -241,6 +264,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             cost=args.cost,
             json=args.json,
             strict=args.strict,
+        )
+    if args.command == "routes":
+        from alertd.commands import routes
+
+        return routes.run(
+            args.config, settings.rules_dir, args.labels, args.tree, sys.stdout, sys.stderr
         )
     if args.command == "test":
         if missing := _missing_extra("test"):

@@ -83,6 +83,11 @@ def route(tree: Route, labels: LabelSet) -> list[RouteMatch]:
     return [m for node in _match(tree, as_mapping(labels)) for m in (node.settings, *node.also)]
 
 
+def matching_routes(tree: Route, labels: LabelSet) -> list[Route]:
+    """The routes an alert with these labels ends at, in tree order (`route`'s nodes)."""
+    return _match(tree, as_mapping(labels))
+
+
 def inherit(
     parent: RouteMatch,
     route_id: str,
