@@ -167,3 +167,27 @@ def test_a_resolve_is_queued_for_a_receiver_whose_secret_is_unset_for_now() -> N
     assert ("pagerduty", False) in {
         (e.notification.receiver, e.notification.firing) for e in resolved.outbox
     }
+
+
+def test_each_integration_of_an_alertmanager_receiver_gets_its_notification(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        "receivers:\n"
+        "  - name: team\n"
+        "    webhook_configs: [{url: 'https://a.test/in'}, {url: 'https://b.test/in'}]\n"
+        "    slack_configs: [{api_url: 'https://hooks.test/s'}]\n"
+        "route:\n  receiver: team\n  group_wait: 0s\n  group_by: [alertname]\n"
+    )
+    config, errors = load_notify(path, {})
+    assert errors == []
+    assert config is not None
+    n = Notifier(config, {r.name: r for r in check_rules([RULES]).ruleset.rules})
+    state = firing("SlowQueryP95", Severity.CRITICAL, table="users", team="database")
+    changes = n.step({state.fingerprint: state}, [], at(0))
+    assert sorted((e.notification.receiver, e.notification.group_key) for e in changes.outbox) == [
+        ("team", '{}:{alertname="SlowQueryP95"}'),
+        ("team#2", '{}|team#2:{alertname="SlowQueryP95"}'),
+        ("team#3", '{}|team#3:{alertname="SlowQueryP95"}'),
+    ]
