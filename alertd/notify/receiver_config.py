@@ -185,7 +185,8 @@ def resolve(
             continue
         outcome = _read_field(field, value, env, base)
         if isinstance(outcome, _Skip):
-            return SkippedReceiver(spec.name, outcome.reason)
+            first, sep, rest = outcome.reason.partition(" ")
+            return SkippedReceiver(spec.name, spec.written_name.get(first, first) + sep + rest)
         if isinstance(outcome, _Error):
             errors.append((spec.written_name.get(field, field), outcome.message))
             continue

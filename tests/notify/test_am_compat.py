@@ -246,3 +246,16 @@ def test_the_shipped_alertmanager_file_loads_and_routes_like_the_native_one() ->
     assert config is not None
     assert sorted(s.name for s in config.skipped) == ["chat", "pagerduty"]
     assert receivers(config, severity="critical", team="db") == ["fallback"]
+
+
+def test_a_skipped_entry_is_explained_in_alertmanagers_names(tmp_path: Path) -> None:
+    text = """\
+receivers:
+  - name: default
+  - name: chat
+    slack_configs: [{api_url_file: missing-file}]
+route:
+  receiver: default
+"""
+    (skipped,) = load_ok(tmp_path, text).skipped
+    assert str(skipped) == f"chat: api_url_file {tmp_path}/missing-file does not exist"
