@@ -253,3 +253,41 @@ def test_regexes_match_the_same_strings_under_both(tmp_path: Path) -> None:
             except MatcherError:
                 pytest.fail(f"alertd refuses {regex!r}, which Alertmanager takes")
         assert ours == by_amtool, text
+
+
+ATOMS = ("a", "b", ".", "[[:alpha:]]", r"\d", r"\pL", "[a-c]", "(a|bc)", "é", r"\w", "[^a]")
+QUANTIFIERS = ("", "", "*", "+", "?", "{1,2}")
+ALPHABET = ("a", "b", "c", "1", "é", "α", "_", "A")
+
+
+def generated_regex(rng: random.Random) -> str:
+    def branch() -> str:
+        return "".join(
+            rng.choice(ATOMS) + rng.choice(QUANTIFIERS) for _ in range(rng.randint(1, 3))
+        )
+
+    return "|".join(branch() for _ in range(rng.randint(1, 2)))
+
+
+def test_generated_regexes_match_the_same_generated_strings_under_both(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    regexes = sorted({generated_regex(rng) for _ in range(24)})
+    strings = sorted({"".join(rng.choices(ALPHABET, k=rng.randint(0, 4))) for _ in range(24)})
+    document = {
+        "receivers": [{"name": "none"}] + [{"name": f"re{i}"} for i in range(len(regexes))],
+        "route": {
+            "receiver": "none",
+            "routes": [
+                {"receiver": f"re{i}", "match_re": {"v": regex}, "continue": True}
+                for i, regex in enumerate(regexes)
+            ],
+        },
+    }
+    path = write(tmp_path, "generated-regexes", document)
+    assert amtool_accepts(path)
+    matchers = [Matcher("v", "=~", regex) for regex in regexes]
+    for text in strings:
+        # An empty value is an absent label, for Alertmanager as for alertd.
+        by_amtool = set(amtool_receivers(path, {"v": text} if text else {})) - {"none"}
+        ours = {f"re{i}" for i, m in enumerate(matchers) if m.matches({"v": text})}
+        assert ours == by_amtool, (text, [regexes[int(r[2:])] for r in ours ^ by_amtool])
