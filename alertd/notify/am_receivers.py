@@ -42,21 +42,18 @@ class AmEntry(Strict):
     renamed: ClassVar[Mapping[str, str]] = {}
     send_resolved: bool = True
 
-    def settings(self, defaults: GlobalSpec) -> dict[str, Any]:
+    def settings(self, shared: GlobalSpec) -> dict[str, Any]:
         """The settings of our kind, as its model reads them."""
         written = {
             self.renamed.get(name, name): value
             for name, value in self
             if value is not None and name != "send_resolved"
         }
-        return {**self.defaults(defaults), **written} if not self.overrides(written) else written
+        return {**self.inherited(shared, written), **written}
 
-    def defaults(self, defaults: GlobalSpec) -> dict[str, Any]:
+    def inherited(self, shared: GlobalSpec, written: Mapping[str, Any]) -> dict[str, Any]:
+        """What the entry takes from `global:` for the settings it leaves out."""
         return {}
-
-    def overrides(self, written: Mapping[str, Any]) -> bool:
-        """Whether the entry writes what the global defaults would give."""
-        return False
 
     def written_name(self, ours: str) -> str:
         """Alertmanager's name of our setting `ours`, for errors."""
@@ -76,22 +73,18 @@ class SlackEntry(AmEntry):
     title: Template | None = None
     text: Template | None = None
 
-    def settings(self, defaults: GlobalSpec) -> dict[str, Any]:
+    def settings(self, shared: GlobalSpec) -> dict[str, Any]:
         # An incoming webhook posts to the channel it was made for, whatever the payload
         # says; Alertmanager's configurations name it anyway, for the reader.
-        found = super().settings(defaults)
+        found = super().settings(shared)
         found.pop("channel", None)
         return found
 
-    def defaults(self, defaults: GlobalSpec) -> dict[str, Any]:
-        given = {
-            "webhook_url": defaults.slack_api_url,
-            "webhook_url_file": defaults.slack_api_url_file,
-        }
+    def inherited(self, shared: GlobalSpec, written: Mapping[str, Any]) -> dict[str, Any]:
+        if "webhook_url" in written or "webhook_url_file" in written:
+            return {}
+        given = {"webhook_url": shared.slack_api_url, "webhook_url_file": shared.slack_api_url_file}
         return {name: value for name, value in given.items() if value is not None}
-
-    def overrides(self, written: Mapping[str, Any]) -> bool:
-        return "webhook_url" in written or "webhook_url_file" in written
 
 
 class PagerDutyEntry(AmEntry):
@@ -106,13 +99,14 @@ class PagerDutyEntry(AmEntry):
     group: Template | None = None
     class_: Template | None = Field(default=None, alias="class")
 
-    def settings(self, defaults: GlobalSpec) -> dict[str, Any]:
-        found = super().settings(defaults)
+    def settings(self, shared: GlobalSpec) -> dict[str, Any]:
+        found = super().settings(shared)
         if "class_" in found:
             found["class"] = found.pop("class_")
-        if "url" not in found and defaults.pagerduty_url is not None:
-            found["url"] = defaults.pagerduty_url
         return found
+
+    def inherited(self, shared: GlobalSpec, written: Mapping[str, Any]) -> dict[str, Any]:
+        return {"url": shared.pagerduty_url} if shared.pagerduty_url is not None else {}
 
 
 class WebhookEntry(AmEntry):
