@@ -31,6 +31,7 @@ from alertd.notify.matchers import Matcher, MatcherError, parse_matchers
 from alertd.notify.receiver_config import Receiver, ReceiverSpec, SkippedReceiver, resolve
 from alertd.notify.receivers.console import ConsoleConfig
 from alertd.notify.receivers.fields import Strict
+from alertd.notify.report_schedules import REPORT_KINDS, ReportSchedule, ReportScheduleSpec
 from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
 from alertd.notify.time_intervals import (
     Range,
@@ -220,6 +221,7 @@ class NotifyFile(Strict):
     inhibit_rules: list[InhibitSpec] = Field(default_factory=list)
     time_intervals: list[NamedTimeIntervals] = Field(default_factory=list)
     send_resolved: bool = True
+    reports: list[ReportScheduleSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,8 @@ class NotifyConfig:
     unavailable: tuple[RoutedUnavailable, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
     time_intervals: Mapping[str, tuple[TimeInterval, ...]] = field(default_factory=dict)
+    # Scheduled performance reports, each to a receiver that can show one.
+    reports: tuple[ReportSchedule, ...] = ()
 
 
 def console_only() -> NotifyConfig:
@@ -376,6 +380,7 @@ def _build(
                 f"but {reasons[root.receiver]}",
             )
         )
+    _check_report_receivers(spec, document, errors)
     top = RouteMatch("route", root.receiver)
     named = _named_receivers(root, ("route",))
     return NotifyConfig(
@@ -395,7 +400,26 @@ def _build(
             named.name: tuple(i.build() for i in named.time_intervals)
             for named in spec.time_intervals
         },
+        reports=tuple(r.build() for r in spec.reports),
     )
+
+
+def _check_report_receivers(spec: NotifyFile, document: Document, errors: list[RuleError]) -> None:
+    """Each scheduled report names a defined receiver that can show a report."""
+    kinds = {r.name: r.kind for r in spec.receivers}
+    for index, report in enumerate(spec.reports):
+        where = ("reports", index, "receiver")
+        if report.receiver not in kinds:
+            listed = ", ".join(sorted(kinds)) or "none defined"
+            message = f"unknown receiver {report.receiver!r} (defined: {listed})"
+        elif kinds[report.receiver] not in REPORT_KINDS:
+            message = (
+                f"receiver {report.receiver!r} cannot show a report "
+                f"(a {kinds[report.receiver] or 'null'} receiver); use a slack or teams one"
+            )
+        else:
+            continue
+        errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
 
 
 def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    ImageBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -39,6 +40,7 @@ from alertd.notify.receivers.base import (
     require_header_safe,
     url_secrets,
 )
+from alertd.notify.receivers.digest import Digest
 from alertd.notify.receivers.fields import Integration, Secret, Template, Text
 from alertd.notify.receivers.templates import DEFAULT_WORDING, Wording
 from alertd.retry_after import retry_after_seconds
@@ -146,6 +148,23 @@ def message(
     return {"text": _fallback(n, heading, body), "blocks": [b.to_dict() for b in blocks]}
 
 
+def digest_message(digest: Digest) -> dict[str, Any]:
+    """A digest's `text` and `blocks`: a header, a section per heading, the chart last."""
+    title = _fit(digest.title, HEADER_CHARS)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
+    for heading, lines in digest.sections:
+        text = "\n".join([f"*{escape(heading)}*", *(escape(line) for line in lines)])
+        section = render.truncate(text, SECTION_CHARS, render.utf16_len)
+        blocks.append(SectionBlock(text=_mrkdwn(section)))
+    if digest.image_url is not None:
+        alt = _fit(digest.image_alt, 2000)
+        blocks.append(ImageBlock(image_url=digest.image_url, alt_text=alt))
+    return {
+        "text": escape(_fit(digest.title, FALLBACK_CHARS)),
+        "blocks": [b.to_dict() for b in blocks],
+    }
+
+
 def _filled(source: str | None, n: Notification, setting: str, *, escaped: bool) -> str | None:
     """A template's text; `escaped`: the data in it made inert, the template's own markup
     (`*bold*`, `<url|link>`) kept."""
@@ -180,6 +199,9 @@ class SlackWebhookReceiver:
         """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
         content = message(n, self._wording, self.name)
         return json_payload(self._url.get_secret_value(), {**content, **NO_UNFURL})
+
+    def render_digest(self, digest: Digest) -> Payload:
+        return json_payload(self._url.get_secret_value(), {**digest_message(digest), **NO_UNFURL})
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
@@ -235,6 +257,11 @@ class SlackBotReceiver:
         reply = {"channel": channel, "thread_ts": ts, "text": content["text"], **NO_UNFURL}
         followups = (self._call("chat.postMessage", reply),)
         return self._call("chat.update", {"channel": channel, "ts": ts, **content}, followups)
+
+    def render_digest(self, digest: Digest) -> Payload:
+        """A new message in the channel each time: a digest is never updated."""
+        post = {"channel": self._channel, **digest_message(digest), **NO_UNFURL}
+        return self._call("chat.postMessage", post)
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
