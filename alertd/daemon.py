@@ -28,6 +28,8 @@ from alertd.pipeline import (
     receivers_for,
 )
 from alertd.reload_status import Reload
+from alertd.reports.schedule import run_reports
+from alertd.reports.send import ReportSender
 from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
 from alertd.server.parts import ServerParts
@@ -147,6 +149,13 @@ async def serve(
         print(str(exc), file=err)
         return 1
     store, clock = wiring.store, wiring.clock
+    reports = ReportSender(
+        wiring.source,
+        lambda: pipeline.config.ruleset.datasets,
+        store,
+        lambda: pipeline.receivers.by_name,
+        stats=wiring.source_stats,
+    )
     # SIGHUP, the rules folder's watch and `POST /-/reload` all reload through this, so the
     # metrics say how the last one went whoever asked.
     manager = manager or ServiceManager(None)
@@ -166,6 +175,7 @@ async def serve(
             prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
         )
         background.start_soon(pipeline.run_notifier)
+        background.start_soon(run_reports, lambda: pipeline.config.notify.reports, clock, reports)
         if watch:
             background.start_soon(watch_rules, paths, reload)
         async with anyio.create_task_group() as delivering:
