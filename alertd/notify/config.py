@@ -295,6 +295,7 @@ def notify_from_document(
         "receivers": _names(document, data, "receivers", errors),
         "time_intervals": _names(document, data, "time_intervals", errors),
     }
+    errors += _report_receivers(document, data)
     try:
         spec = NotifyFile.model_validate(document.data, context=context)
     except ValidationError as exc:
@@ -380,7 +381,6 @@ def _build(
                 f"but {reasons[root.receiver]}",
             )
         )
-    _check_report_receivers(spec, document, errors)
     top = RouteMatch("route", root.receiver)
     named = _named_receivers(root, ("route",))
     return NotifyConfig(
@@ -404,22 +404,34 @@ def _build(
     )
 
 
-def _check_report_receivers(spec: NotifyFile, document: Document, errors: list[RuleError]) -> None:
-    """Each scheduled report names a defined receiver that can show a report."""
-    kinds = {r.name: r.kind for r in spec.receivers}
-    for index, report in enumerate(spec.reports):
+def _report_receivers(document: Document, data: Mapping[str, Any]) -> list[RuleError]:
+    """Each scheduled report names a defined receiver that can show a report; read before
+    validation, so these errors show beside any other in the file."""
+    items = data.get("receivers")
+    kinds: dict[str, str | None] = {}
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            others = [k for k in item if k not in ("name", "send_resolved")]
+            kinds[item["name"]] = others[0] if others else None
+    reports = data.get("reports")
+    errors = []
+    for index, report in enumerate(reports if isinstance(reports, list) else ()):
+        name = report.get("receiver") if isinstance(report, dict) else None
+        if not isinstance(name, str):
+            continue  # validation says so
         where = ("reports", index, "receiver")
-        if report.receiver not in kinds:
+        if name not in kinds:
             listed = ", ".join(sorted(kinds)) or "none defined"
-            message = f"unknown receiver {report.receiver!r} (defined: {listed})"
-        elif kinds[report.receiver] not in REPORT_KINDS:
+            message = f"unknown receiver {name!r} (defined: {listed})"
+        elif kinds[name] not in REPORT_KINDS:
             message = (
-                f"receiver {report.receiver!r} cannot show a report "
-                f"(a {kinds[report.receiver] or 'null'} receiver); use a slack or teams one"
+                f"receiver {name!r} cannot show a report "
+                f"(a {kinds[name] or 'null'} receiver); use a slack or teams one"
             )
         else:
             continue
         errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
+    return errors
 
 
 def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:
