@@ -233,7 +233,7 @@ def closed_port_url() -> str:
 SLACK_BODY_KEYS = {"text", "blocks", "attachments", "unfurl_links", "unfurl_media", "metadata"}
 SLACK_POST_KEYS = SLACK_BODY_KEYS | {"channel", "thread_ts", "reply_broadcast"}
 SLACK_UPDATE_KEYS = {"channel", "ts", "text", "blocks", "attachments", "metadata"}
-SLACK_TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000}
+SLACK_TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000, "image": 2000}
 # Inside escaped text the only `<…>` left are our links, and every `&` starts an entity.
 SLACK_LINK = re.compile(r"<https?://[^|<>\s]+\|[^<>]*>")
 SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -555,6 +555,9 @@ def _slack_button_problems(index: int, elements: list[Any]) -> list[str]:
 def _block_texts(block: Mapping[str, Any]) -> list[Any]:
     if block.get("type") == "context":
         return [element.get("text") for element in block.get("elements", [])]
+    if block.get("type") == "image":  # no text of its own: the alt text must be there
+        title = block.get("title")
+        return [block.get("alt_text"), *([title.get("text")] if isinstance(title, dict) else [])]
     text = block.get("text")
     return [text.get("text") if isinstance(text, dict) else text]
 
