@@ -12,7 +12,8 @@ from alertd.notify.receivers.digest import DigestReceiver
 from alertd.notify.report_schedules import ReportSchedule
 from alertd.reports.build import build_report
 from alertd.reports.digest import as_digest
-from alertd.reports.figures import Kind, Report
+from alertd.reports.figures import Kind
+from alertd.reports.recent import RecentReports
 from alertd.rules.schema import Dataset
 from alertd.sources.base import Source
 from alertd.sources.stats import SourceStats
@@ -22,9 +23,12 @@ log = structlog.get_logger(__name__)
 
 
 class ReportSender:
-    """Sends the report a schedule asks for; `latest` is the newest report built, for the
-    status page. A failure is logged and the next firing tries again: a report is a
-    summary, not a page, so it is not retried."""
+    """Sends the report a schedule asks for and keeps it in `recent` for the status page.
+
+    With `public_url` (where the status page is reached), the message shows the report's
+    chart from `<public_url>/reports/<id>.png`. A failure is logged and the next firing
+    tries again: a report is a summary, not a page, so it is not retried.
+    """
 
     def __init__(
         self,
@@ -34,13 +38,15 @@ class ReportSender:
         receivers: Callable[[], Mapping[str, object]],
         *,
         stats: SourceStats | None = None,
+        public_url: str | None = None,
     ) -> None:
         self._source = source
         self._datasets = datasets
         self._history = history
         self._receivers = receivers
         self._stats = stats
-        self.latest: Report | None = None
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self.recent = RecentReports()
 
     async def __call__(self, schedule: ReportSchedule, at: dt.datetime) -> None:
         receiver = self._receivers().get(schedule.receiver)
@@ -56,8 +62,9 @@ class ReportSender:
                 at,
                 spent_this_month=self._spent(at),
             )
-            self.latest = report
-            await receiver.send(receiver.render_digest(as_digest(report)))
+            key = self.recent.add(report)
+            image = f"{self._public_url}/reports/{key}.png" if self._public_url else None
+            await receiver.send(receiver.render_digest(as_digest(report, image)))
         except AlertdError as exc:
             log.warning(
                 "report.failed", receiver=schedule.receiver, kind=schedule.kind, error=str(exc)
