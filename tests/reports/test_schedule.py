@@ -34,7 +34,7 @@ async def fired(
             if len(sent) == count:
                 scope.cancel()
 
-        await run_reports(lambda: schedules, clock, send)
+        await run_reports(lambda: schedules, clock, send, recheck=dt.timedelta(hours=1))
     return sent
 
 
@@ -65,6 +65,26 @@ async def test_daily_and_weekly_reports_interleave_in_time_order() -> None:
 async def test_a_report_due_at_the_start_instant_is_not_sent_twice_after_a_restart() -> None:
     sent = await fired([schedule("0 8 * * *", "UTC")], dt.datetime(2026, 11, 28, 8, tzinfo=UTC), 1)
     assert sent[0][1] == dt.datetime(2026, 11, 29, 8, tzinfo=UTC)
+
+
+async def test_a_schedule_added_by_a_reload_fires_without_a_restart() -> None:
+    schedules = [schedule("0 8 * * *", "UTC")]
+    clock = FakeClock(dt.datetime(2026, 11, 28, 7, tzinfo=UTC))
+    sent: list[tuple[str, dt.datetime]] = []
+    with anyio.CancelScope() as scope:
+
+        async def send(s: ReportSchedule, due: dt.datetime) -> None:
+            sent.append((s.kind, due))
+            if len(sent) == 1:  # as a reload would: the daily one goes, a weekly one comes
+                schedules[:] = [schedule("15 8 * * sat", "UTC", kind="weekly")]
+            else:
+                scope.cancel()
+
+        await run_reports(lambda: schedules, clock, send)
+    assert sent == [
+        ("daily", dt.datetime(2026, 11, 28, 8, tzinfo=UTC)),
+        ("weekly", dt.datetime(2026, 11, 28, 8, 15, tzinfo=UTC)),
+    ]
 
 
 def test_next_after_is_strictly_after() -> None:
