@@ -43,6 +43,14 @@ def trend(figure: Compared, shown: str) -> str:
     return f"{shown} ({change * 100:+.0f} % on the previous period)"
 
 
+def rate_trend(figure: Compared) -> str:
+    """`1.0 % (2.0 % in the previous period)`: a relative change of a rate misleads."""
+    shown = percent(figure.current)
+    if figure.current is None or figure.previous is None:
+        return shown
+    return f"{shown} ({percent(figure.previous)} in the previous period)"
+
+
 def lines(report: Report) -> list[tuple[str, list[str]]]:
     """The report as headed sections of lines, in the order every rendering shows them."""
     db, api, errors, alerts = report.database, report.api, report.errors, report.alerts
@@ -52,7 +60,7 @@ def lines(report: Report) -> list[tuple[str, list[str]]]:
             [
                 f"Queries: {trend(db.queries, count(db.queries.current))}",
                 f"P95 query time: {trend(db.p95_ms, ms(db.p95_ms.current))}",
-                f"Failed queries: {trend(db.error_rate, percent(db.error_rate.current))}",
+                f"Failed queries: {rate_trend(db.error_rate)}",
                 *[
                     f"Slow table {r.name}: P95 {ms(r.value)} over {r.events:,} queries"
                     for r in db.slowest_tables
@@ -64,8 +72,8 @@ def lines(report: Report) -> list[tuple[str, list[str]]]:
             [
                 f"Requests: {trend(api.requests, count(api.requests.current))}",
                 f"P95 response time: {trend(api.p95_ms, ms(api.p95_ms.current))}",
-                f"5xx rate: {trend(api.error_rate, percent(api.error_rate.current))}",
-                f"Cache hit rate: {trend(api.cache_hit_rate, percent(api.cache_hit_rate.current))}",
+                f"5xx rate: {rate_trend(api.error_rate)}",
+                f"Cache hit rate: {rate_trend(api.cache_hit_rate)}",
                 *[
                     f"Slow endpoint {r.name}: P95 {ms(r.value)} over {r.events:,} requests"
                     for r in api.slowest_endpoints

@@ -98,7 +98,7 @@ async def test_daily_report_reads_as_text_and_json(ae: RunningEmulator, known_da
     assert text.startswith("Daily performance report, 2026-11-27 08:00 to 2026-11-28 08:00 UTC\n")
     assert "  P95 query time: 300 ms (-70 % on the previous period)\n" in text
     assert "  Slow endpoint /api/pitches: P95 900 ms over 20 requests\n" in text
-    assert "  Cache hit rate: 66.7 % (-26 % on the previous period)\n" in text
+    assert "  Cache hit rate: 66.7 % (90.0 % in the previous period)\n" in text
     assert "  SlowQueryP95: fired 2, resolved 2, mean 75 min, longest 2.0 h\n" in text
     body = as_json(report)
     assert body["kind"] == "daily"
