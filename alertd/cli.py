@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("kind", choices=["daily", "weekly"])
     report.add_argument("--at", help="end of the reported period, ISO-8601 (default: now)")
     report.add_argument(
-        "--send", metavar="RECEIVER", help="send it to this slack or teams receiver"
+        "--send", metavar="RECEIVER", help="send it to this slack, teams or console receiver"
     )
     report.add_argument("--json", action="store_true", help="print JSON")
     report.add_argument("--rules", type=Path, default=None, help="where the rules live")

@@ -83,7 +83,7 @@ def _sendable(name: str, rules_dir: Path, err: TextIO) -> NotifyConfig | None:
         return None
     problem = unusable(config, name)
     if problem is None and config.receivers[name].kind not in REPORT_KINDS:
-        problem = f"receiver {name!r} cannot show a report; use a slack or teams receiver"
+        problem = f"receiver {name!r} cannot show a report; use a slack, teams or console receiver"
     if problem is not None:
         print(problem, file=err)
         return None

@@ -426,7 +426,7 @@ def _report_receivers(document: Document, data: Mapping[str, Any]) -> list[RuleE
         elif kinds[name] not in REPORT_KINDS:
             message = (
                 f"receiver {name!r} cannot show a report "
-                f"(a {kinds[name] or 'null'} receiver); use a slack or teams one"
+                f"(a {kinds[name] or 'null'} receiver); use a slack, teams or console one"
             )
         else:
             continue

@@ -17,7 +17,7 @@ from alertd.notify.receivers.fields import Strict
 from alertd.notify.time_intervals import parse_location
 
 # Receivers that can show a report: the others take alerts only.
-REPORT_KINDS = frozenset({"slack", "teams"})
+REPORT_KINDS = frozenset({"slack", "teams", "console"})
 ONE_SECOND = dt.timedelta(seconds=1)
 
 

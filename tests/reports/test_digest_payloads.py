@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from alertd.notify.receivers import SlackBotReceiver, SlackWebhookReceiver, TeamsReceiver
+from alertd.notify.receivers.console import ConsoleReceiver
 from alertd.notify.receivers.digest import Digest
 from alertd.reports.digest import as_digest
 from alertd.reports.figures import (
@@ -120,3 +123,26 @@ async def test_teams_card_of_the_digest_meets_the_schema_and_size(
     runs = [i["text"] for c in card["body"][1:-1] for b in c["items"] for i in b["inlines"]]
     assert runs[:2] == ["Database", "Queries: 1,200 (+20 % on the previous period)"]
     assert f"Slow table {HOSTILE}: P95 150 ms over 400 queries" in runs
+
+
+async def test_console_prints_the_digest_as_lines_with_data_escaped() -> None:
+    out = io.StringIO()
+    console = ConsoleReceiver("console", out)
+    await console.send(console.render_digest(as_digest(report())))
+    printed = out.getvalue().splitlines()
+    assert printed[0] == (
+        "[REPORT] Weekly trend analysis, 2026-11-23 07:00 to 2026-11-30 07:00 UTC to console"
+    )
+    assert printed[1:3] == ["  Database", "    Queries: 1,200 (+20 % on the previous period)"]
+
+
+async def test_console_json_digest_is_one_object() -> None:
+    out = io.StringIO()
+    console = ConsoleReceiver("console", out, json_lines=True)
+    await console.send(console.render_digest(as_digest(report())))
+    body = json.loads(out.getvalue())
+    assert (body["kind"], body["receiver"]) == ("digest", "console")
+    assert body["sections"][4] == {
+        "heading": "AE queries",
+        "lines": ["This report: 12, this month so far: 86,400"],
+    }
