@@ -23,8 +23,8 @@ from alertd.notify.receivers.digest import DigestReceiver
 from alertd.notify.report_schedules import REPORT_KINDS
 from alertd.pipeline import RECEIVER_TIMEOUT_SECONDS, build_source, receivers_for
 from alertd.reports.build import build_report
-from alertd.reports.digest import as_digest
 from alertd.reports.figures import Kind, Report, as_json
+from alertd.reports.send import deliver
 from alertd.reports.terminal_text import render_text
 from alertd.rules.loader import load
 from alertd.settings import Settings
@@ -101,7 +101,7 @@ async def _send(config: NotifyConfig, name: str, report: Report, out: TextIO, er
         receiver = built.by_name[name]
         assert isinstance(receiver, DigestReceiver)  # slack and teams receivers are
         try:
-            await receiver.send(receiver.render_digest(as_digest(report)))
+            await deliver(receiver, report, None)
         except AlertdError as exc:
             print(str(exc), file=err)
             return 1

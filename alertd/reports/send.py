@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 
+import anyio
 import structlog
 
 from alertd.errors import AlertdError
-from alertd.notify.receivers.digest import DigestReceiver
+from alertd.notify.receivers.digest import DigestReceiver, ImageUploader
 from alertd.notify.report_schedules import ReportSchedule
 from alertd.reports.build import build_report
+from alertd.reports.chart import chart_png
 from alertd.reports.digest import as_digest
-from alertd.reports.figures import Kind
-from alertd.reports.recent import RecentReports
+from alertd.reports.figures import Kind, Report
+from alertd.reports.recent import RecentReports, report_id
 from alertd.rules.schema import Dataset
 from alertd.sources.base import Source
 from alertd.sources.stats import SourceStats
@@ -64,7 +66,7 @@ class ReportSender:
             )
             key = self.recent.add(report)
             image = f"{self._public_url}/reports/{key}.png" if self._public_url else None
-            await receiver.send(receiver.render_digest(as_digest(report, image)))
+            await deliver(receiver, report, image)
         except AlertdError as exc:
             log.warning(
                 "report.failed", receiver=schedule.receiver, kind=schedule.kind, error=str(exc)
@@ -76,3 +78,15 @@ class ReportSender:
         if self._stats is None:
             return None
         return sum(self._stats.billed_this_month(name, at) for name in self._stats.datasets)
+
+
+async def deliver(receiver: DigestReceiver, report: Report, image_url: str | None) -> None:
+    """Send `report`. Without a public chart URL, a receiver that can upload (a Slack bot)
+    gets the chart as a file in the message's thread."""
+    digest = as_digest(report, image_url)
+    delivered = await receiver.send(receiver.render_digest(digest))
+    if image_url is None and isinstance(receiver, ImageUploader) and delivered.ref:
+        png = await anyio.to_thread.run_sync(chart_png, report)
+        await receiver.upload_image(
+            png, f"{report_id(report)}.png", digest.image_alt, delivered.ref
+        )

@@ -26,6 +26,7 @@ from alertd.reports.figures import (
     Report,
     RuleAlerts,
 )
+from alertd.reports.send import deliver
 from tests.notify import fakes
 from tests.notify.fakes import FakeServices
 
@@ -146,3 +147,37 @@ async def test_console_json_digest_is_one_object() -> None:
         "heading": "AE queries",
         "lines": ["This report: 12, this month so far: 86,400"],
     }
+
+
+async def test_without_a_chart_url_a_slack_bot_uploads_the_chart_into_the_reports_thread(
+    client: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    bot = SlackBotReceiver(
+        "team",
+        SecretStr(fakes.SLACK_BOT_TOKEN),
+        "#alerts",
+        client=client,
+        api_url=f"{fake.base_url}/slack/api",
+    )
+    await deliver(bot, report(), None)
+    (ts,) = fake.slack_api.messages
+    assert fake.slack_api.messages[ts]["blocks"][-1]["type"] == "section"  # no image block
+    (share,) = fake.slack_api.shared
+    assert share["channel_id"] == fakes.SLACK_CHANNEL_ID
+    assert share["thread_ts"] == ts
+    (file_id,) = fake.slack_api.uploaded
+    assert share["files"] == [{"id": file_id, "title": as_digest(report()).image_alt}]
+    assert fake.slack_api.uploaded[file_id].startswith(b"\x89PNG")
+    uploads = [r for r in fake.slack_api.requests if r.path.endswith("getUploadURLExternal")]
+    assert uploads[0].body.decode().startswith("filename=weekly-20261130T0700Z.png&length=")
+
+
+async def test_a_slack_webhook_cannot_upload_so_its_report_goes_without_a_chart(
+    client: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    hook = SlackWebhookReceiver(
+        "team", SecretStr(f"{fake.base_url}/slack/hooks/T0/B0/secret"), client=client
+    )
+    await deliver(hook, report(), None)
+    assert len(fake.slack_webhook.requests) == 1
+    assert fake.slack_api.requests == []

@@ -29,3 +29,11 @@ class DigestReceiver(Protocol):
     def render_digest(self, digest: Digest) -> Payload: ...
 
     async def send(self, payload: Payload) -> Delivered: ...
+
+
+@runtime_checkable
+class ImageUploader(Protocol):
+    """A receiver that can attach an image to a message it sent (a Slack bot can; a
+    webhook cannot), for a digest whose chart has no public URL."""
+
+    async def upload_image(self, png: bytes, filename: str, title: str, ref: str) -> None: ...

@@ -9,6 +9,7 @@ error message can neither mention `@channel` nor forge a link.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import SecretStr, model_validator
@@ -262,6 +263,33 @@ class SlackBotReceiver:
         """A new message in the channel each time: a digest is never updated."""
         post = {"channel": self._channel, **digest_message(digest), **NO_UNFURL}
         return self._call("chat.postMessage", post)
+
+    async def upload_image(self, png: bytes, filename: str, title: str, ref: str) -> None:
+        """Share `png` in the thread of message `ref` (`<channel id>:<ts>`).
+
+        Slack's upload is three calls: ask for an upload URL (a form, not JSON), send the
+        bytes there, then share the file; any failure raises `ReceiverError`.
+        """
+        channel, ts = _message_ref(ref, self._channel)
+        auth = ("Authorization", f"Bearer {self._token.get_secret_value()}")
+        form = urlencode({"filename": filename, "length": len(png)}).encode()
+        ask = Payload(
+            f"{self._api_url}/files.getUploadURLExternal",
+            form,
+            (("Content-Type", "application/x-www-form-urlencoded"), auth),
+        )
+        answer = await self._answer(ask)
+        url, file_id = answer.get("upload_url"), answer.get("file_id")
+        if not isinstance(url, str) or not isinstance(file_id, str):
+            raise self._endpoint.error(
+                "files.getUploadURLExternal answered without upload_url and file_id",
+                retryable=False,
+            )
+        response = await self._endpoint.post(Payload(url, png, (auth,)))
+        if not response.is_success:
+            raise self._endpoint.refused(response, error_text(response.text))
+        share = {"files": [{"id": file_id, "title": title}], "channel_id": channel, "thread_ts": ts}
+        await self._answer(self._call("files.completeUploadExternal", share))
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
