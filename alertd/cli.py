@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--rules", type=Path, default=None, help="where datasets.yaml lives")
     query.add_argument("--json", action="store_true", help="print a JSON array")
 
+    report = commands.add_parser("report", help="build a performance report, print or send it")
+    report.add_argument("kind", choices=["daily", "weekly"])
+    report.add_argument("--at", help="end of the reported period, ISO-8601 (default: now)")
+    report.add_argument(
+        "--send", metavar="RECEIVER", help="send it to this slack, teams or console receiver"
+    )
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.add_argument("--rules", type=Path, default=None, help="where the rules live")
+
     run = commands.add_parser("run", help="run the daemon until SIGTERM")
     run.add_argument(
         "--rules",
@@ -199,6 +208,7 @@ _QUIET = frozenset(
         "check",
         "test",
         "query",
+        "report",
         "backtest",
         "simulate",
         "demo",
@@ -281,6 +291,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from alertd.commands import query
 
         return query.run(args, settings, sys.stdout, sys.stderr)
+    if args.command == "report":
+        from alertd.commands import report
+
+        return report.run(args, settings, sys.stdout, sys.stderr)
     if args.command == "run":
         from alertd.commands import run
 

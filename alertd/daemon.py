@@ -28,6 +28,9 @@ from alertd.pipeline import (
     receivers_for,
 )
 from alertd.reload_status import Reload
+from alertd.reports.recent import RecentReports
+from alertd.reports.schedule import run_reports
+from alertd.reports.send import ReportSender
 from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
 from alertd.server.parts import ServerParts
@@ -147,6 +150,14 @@ async def serve(
         print(str(exc), file=err)
         return 1
     store, clock = wiring.store, wiring.clock
+    reports = ReportSender(
+        wiring.source,
+        lambda: pipeline.config.ruleset.datasets,
+        store,
+        lambda: pipeline.receivers.by_name,
+        stats=wiring.source_stats,
+        public_url=settings.external_url,
+    )
     # SIGHUP, the rules folder's watch and `POST /-/reload` all reload through this, so the
     # metrics say how the last one went whoever asked.
     manager = manager or ServiceManager(None)
@@ -154,7 +165,8 @@ async def serve(
     server = None
     if http:
         try:
-            server = http_server(settings, _server_parts(pipeline, reload), wiring.source)
+            parts = _server_parts(pipeline, reload, reports.recent)
+            server = http_server(settings, parts, wiring.source)
         except HttpSetupError as exc:
             print(str(exc), file=err)
             return 1
@@ -166,6 +178,7 @@ async def serve(
             prune_forever, store, clock, dt.timedelta(days=settings.retention_days)
         )
         background.start_soon(pipeline.run_notifier)
+        background.start_soon(run_reports, lambda: pipeline.config.notify.reports, clock, reports)
         if watch:
             background.start_soon(watch_rules, paths, reload)
         async with anyio.create_task_group() as delivering:
@@ -202,7 +215,7 @@ def _running_status(pipeline: Pipeline) -> str:
     return status if pipeline.reload_status.successful else f"{status}; the last reload failed"
 
 
-def _server_parts(pipeline: Pipeline, reload: Reload) -> ServerParts:
+def _server_parts(pipeline: Pipeline, reload: Reload, reports: RecentReports) -> ServerParts:
     """What the HTTP API reads: the pipeline's parts, which a reload keeps (it swaps what
     they hold, not them)."""
     wiring = pipeline.wiring
@@ -218,6 +231,7 @@ def _server_parts(pipeline: Pipeline, reload: Reload) -> ServerParts:
         source_stats=wiring.source_stats,
         reload=reload,
         reload_status=pipeline.reload_status,
+        reports=reports,
     )
 
 

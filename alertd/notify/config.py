@@ -39,6 +39,7 @@ from alertd.notify.receiver_config import (
 )
 from alertd.notify.receivers.console import ConsoleConfig
 from alertd.notify.receivers.fields import Strict
+from alertd.notify.report_schedules import REPORT_KINDS, ReportSchedule, ReportScheduleSpec
 from alertd.notify.routing import EVERY_LABEL, Route, RouteMatch, inherit
 from alertd.notify.time_intervals import (
     Range,
@@ -280,6 +281,7 @@ class NotifyFile(Strict):
     inhibit_rules: list[InhibitSpec] = Field(default_factory=list)
     time_intervals: list[NamedTimeIntervals] = Field(default_factory=list)
     send_resolved: bool = True
+    reports: list[ReportScheduleSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,8 @@ class NotifyConfig:
     unavailable: tuple[RoutedUnavailable, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
     time_intervals: Mapping[str, tuple[TimeInterval, ...]] = field(default_factory=dict)
+    # Scheduled performance reports, each to a receiver that can show one.
+    reports: tuple[ReportSchedule, ...] = ()
 
 
 def console_only() -> NotifyConfig:
@@ -351,6 +355,7 @@ def notify_from_document(
         "receivers": _names(document, data, "receivers", errors),
         "time_intervals": _names(document, data, "time_intervals", errors),
     }
+    errors += _report_receivers(document, data)
     try:
         spec = NotifyFile.model_validate(document.data, context=context)
     except ValidationError as exc:
@@ -465,7 +470,38 @@ def _build(
             named.name: tuple(i.build() for i in named.time_intervals)
             for named in spec.time_intervals
         },
+        reports=tuple(r.build() for r in spec.reports),
     )
+
+
+def _report_receivers(document: Document, data: Mapping[str, Any]) -> list[RuleError]:
+    """Each scheduled report names a defined receiver that can show a report; read before
+    validation, so these errors show beside any other in the file."""
+    items = data.get("receivers")
+    kinds: dict[str, str | None] = {}
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            others = [k for k in item if k not in ("name", "send_resolved")]
+            kinds[item["name"]] = others[0] if others else None
+    reports = data.get("reports")
+    errors = []
+    for index, report in enumerate(reports if isinstance(reports, list) else ()):
+        name = report.get("receiver") if isinstance(report, dict) else None
+        if not isinstance(name, str):
+            continue  # validation says so
+        where = ("reports", index, "receiver")
+        if name not in kinds:
+            listed = ", ".join(sorted(kinds)) or "none defined"
+            message = f"unknown receiver {name!r} (defined: {listed})"
+        elif kinds[name] not in REPORT_KINDS:
+            message = (
+                f"receiver {name!r} cannot show a report "
+                f"(a {kinds[name] or 'null'} receiver); use a slack, teams or console one"
+            )
+        else:
+            continue
+        errors.append(RuleError(document.location(where), f"{dotted(where)}: {message}"))
+    return errors
 
 
 def _child_ids(parent_id: str, children: Sequence[RouteSpec]) -> list[str]:

@@ -15,10 +15,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from alertd.clock import Clock
+from alertd.reports.questions import AnalyticsError, Asker
 from alertd.rules.durations import parse_duration
 from alertd.rules.schema import Dataset
 from alertd.server.analytics_overview import performance_overview
-from alertd.server.analytics_questions import AnalyticsError, Asker
 from alertd.server.analytics_reports import (
     Report,
     ReportFunction,

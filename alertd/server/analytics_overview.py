@@ -13,14 +13,17 @@ from typing import Any
 
 import anyio
 
-from alertd.server.analytics_questions import (
+from alertd.reports.questions import (
+    CACHE_HIT,
+    DATABASE,
+    PERFORMANCE,
     AnalyticsError,
     Answer,
     Asker,
     Question,
     total,
 )
-from alertd.server.analytics_reports import CACHE_HIT, DATABASE, PERFORMANCE, Report
+from alertd.server.analytics_reports import Report
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from alertd.model import Labels
-from alertd.server.analytics_questions import Answer, Asker, Question, total
+from alertd.reports.questions import (
+    CACHE_HIT,
+    DATABASE,
+    ERRORS,
+    PERFORMANCE,
+    Answer,
+    Asker,
+    Question,
+    total,
+)
 
-DATABASE = "pitchey_database_metrics"
-PERFORMANCE = "pitchey_performance_metrics"
-ERRORS = "pitchey_error_tracking"
 # A query slower than this is slow (the design document's slow-query search uses 100 ms).
 SLOW_QUERY_MS = 100
 TOP = 10
-CACHE_HIT = 'ratio(cacheStatus == "HIT", cacheStatus in ["HIT", "MISS"])'
 
 Report = dict[str, Any]
 ReportFunction = Callable[[Asker, dt.timedelta, dt.datetime], Awaitable[Report]]

@@ -11,6 +11,7 @@ from alertd.server.analytics import analytics_routes
 from alertd.server.app import build_app
 from alertd.server.auth import read_token
 from alertd.server.parts import ServerParts
+from alertd.server.report_page import report_routes
 from alertd.server.serve import HttpServer
 from alertd.server.status_page import status_routes
 from alertd.settings import Settings
@@ -57,7 +58,8 @@ def page_routes(parts: ServerParts, source: Source | None) -> list[BaseRoute]:
             api_token=parts.api_token,
             inhibit_rules=lambda: notifier.config.inhibit_rules,
             rule_errors=lambda: evaluator.unhealthy,
-        )
+        ),
+        *report_routes(lambda: parts.reports, parts.clock),
     ]
     if source is not None:
         routes += analytics_routes(

@@ -13,6 +13,7 @@ from alertd.engine.scheduler import GroupScheduler
 from alertd.notify.delivery import Deliverer
 from alertd.notify.notifier import Notifier
 from alertd.reload_status import Reload, ReloadStatus
+from alertd.reports.recent import RecentReports
 from alertd.sources.stats import SourceStats
 from alertd.store.base import Store
 from alertd.store.health import StateHealth
@@ -51,3 +52,5 @@ class ServerParts:
     loop_lag: LoopLag = dataclasses.field(default_factory=LoopLag)
     api_token: str | None = None
     version: str = "0.1.0"
+    # The performance reports sent lately, shown at /reports.
+    reports: RecentReports = dataclasses.field(default_factory=RecentReports)

@@ -42,7 +42,8 @@ REFRESH_SECONDS = 30
 MAX_ALERT_ROWS = 500
 
 
-def _environment() -> Environment:
+def page_environment() -> Environment:
+    """The templates every page of the status site renders with, and their filters."""
     env = Environment(
         loader=PackageLoader("alertd.server", "templates"),
         autoescape=True,
@@ -74,7 +75,7 @@ def status_routes(
     whose last query failed, with why; `api_token` the bearer token the API accepts, which
     the forms ask for (None: changes are off).
     """
-    env = _environment()
+    env = page_environment()
     changes_on = bool(api_token)
 
     def render(name: str, context: dict[str, Any]) -> str:

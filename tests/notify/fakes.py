@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio.to_thread
 import httpx
@@ -107,22 +107,59 @@ class Service:
 
 
 class SlackApi(Service):
-    """Slack's Web API for `chat.postMessage` and `chat.update`, keeping the messages."""
+    """Slack's Web API for `chat.postMessage` and `chat.update`, keeping the messages, and
+    its three-step file upload (`files.getUploadURLExternal`, the bytes to the URL it
+    gives, `files.completeUploadExternal`), keeping the files shared."""
 
-    def __init__(self) -> None:
+    def __init__(self, base_url: str = "") -> None:
         super().__init__("slack api", slack_api_problems, self._answer)
         self.messages: dict[str, dict[str, Any]] = {}
+        self.base_url = base_url
+        self.upload_lengths: dict[str, int] = {}  # file id: the length announced
+        self.uploaded: dict[str, bytes] = {}
+        self.shared: list[dict[str, Any]] = []  # each files.completeUploadExternal body
 
     def reset(self) -> None:
         super().reset()
         self.messages.clear()
+        self.upload_lengths.clear()
+        self.uploaded.clear()
+        self.shared.clear()
+
+    def receive_file(self, request: Received, problems: list[str]) -> Answer:
+        """The upload URL: the file's bytes, as many as were announced."""
+        file_id = request.path.rsplit("/", 1)[-1]
+        if self.upload_lengths.get(file_id) != len(request.body):
+            return Answer(400, "length does not match")
+        self.uploaded[file_id] = request.body
+        return Answer(200, "OK - " + str(len(request.body)))
+
+    def _files(self, request: Received, method: str) -> Answer:
+        if method == "files.getUploadURLExternal":
+            form = parse_qs(request.body.decode())
+            file_id = f"F{len(self.upload_lengths) + 1:08d}"
+            self.upload_lengths[file_id] = int(form["length"][0])
+            url = f"{self.base_url}/slack/files/{file_id}"
+            return Answer(200, {"ok": True, "upload_url": url, "file_id": file_id})
+        body = request.json()
+        ids = [f["id"] for f in body["files"]]
+        if any(i not in self.uploaded for i in ids):
+            return Answer(200, {"ok": False, "error": "file_upload_not_completed"})
+        if body.get("thread_ts") is not None and body["thread_ts"] not in self.messages:
+            return Answer(200, {"ok": False, "error": "thread_not_found"})
+        self.shared.append(body)
+        return Answer(200, {"ok": True, "files": [{"id": i} for i in ids]})
 
     def _answer(self, request: Received, problems: list[str]) -> Answer:
         if request.headers.get("authorization") != f"Bearer {SLACK_BOT_TOKEN}":
             return Answer(200, {"ok": False, "error": "invalid_auth"})
+        method = request.path.rsplit("/", 1)[-1]
         if problems:
-            return Answer(200, {"ok": False, "error": "invalid_blocks"})
-        body, method = request.json(), request.path.rsplit("/", 1)[-1]
+            error = "invalid_arguments" if method.startswith("files.") else "invalid_blocks"
+            return Answer(200, {"ok": False, "error": error})
+        if method.startswith("files."):
+            return self._files(request, method)
+        body = request.json()
         if body.get("channel") not in ("#alerts", SLACK_CHANNEL_ID):
             return Answer(200, {"ok": False, "error": "channel_not_found"})
         if method == "chat.update":
@@ -143,13 +180,15 @@ class FakeServices:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.slack_webhook = Service("slack webhook", slack_webhook_problems, _slack_reply)
-        self.slack_api = SlackApi()
+        self.slack_api = SlackApi(base_url)
+        self.slack_files = Service("slack files", slack_file_problems, self.slack_api.receive_file)
         self.teams = Service("teams", teams_problems, lambda r, p: Answer(202))
         self.pagerduty = Service("pagerduty", pagerduty_problems, _pagerduty_reply)
         self.webhook = Service("webhook", webhook_problems, lambda r, p: Answer(200, "ok"))
         self._routes = {
             "/slack/hooks/": self.slack_webhook,
             "/slack/api/": self.slack_api,
+            "/slack/files/": self.slack_files,
             "/teams/": self.teams,
             "/pagerduty/": self.pagerduty,
             "/webhook/": self.webhook,
@@ -233,7 +272,7 @@ def closed_port_url() -> str:
 SLACK_BODY_KEYS = {"text", "blocks", "attachments", "unfurl_links", "unfurl_media", "metadata"}
 SLACK_POST_KEYS = SLACK_BODY_KEYS | {"channel", "thread_ts", "reply_broadcast"}
 SLACK_UPDATE_KEYS = {"channel", "ts", "text", "blocks", "attachments", "metadata"}
-SLACK_TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000}
+SLACK_TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000, "image": 2000}
 # Inside escaped text the only `<…>` left are our links, and every `&` starts an entity.
 SLACK_LINK = re.compile(r"<https?://[^|<>\s]+\|[^<>]*>")
 SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -246,7 +285,42 @@ def slack_webhook_problems(request: Received) -> list[str]:
     return _unknown_keys(body, SLACK_BODY_KEYS) + slack_message_problems(body)
 
 
+SLACK_SHARE_KEYS = {"files", "channel_id", "channels", "thread_ts", "initial_comment", "blocks"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def slack_file_problems(request: Received) -> list[str]:
+    if not request.body.startswith(PNG_SIGNATURE):
+        return ["not a PNG"]
+    return []
+
+
+def slack_upload_problems(request: Received) -> list[str]:
+    """files.getUploadURLExternal takes form fields, not JSON; completeUploadExternal a
+    list of files and where to share them."""
+    method = request.path.rsplit("/", 1)[-1]
+    if method == "files.getUploadURLExternal":
+        if request.headers.get("content-type") != "application/x-www-form-urlencoded":
+            return ["files.getUploadURLExternal takes a form, not JSON"]
+        form = parse_qs(request.body.decode())
+        if not form.get("filename") or not form.get("length", [""])[0].isdigit():
+            return ["needs filename and a numeric length"]
+        return []
+    body = _json(request)
+    if not isinstance(body, dict):
+        return ["body is not a JSON object"]
+    files = body.get("files")
+    problems = _unknown_keys(body, SLACK_SHARE_KEYS)
+    if not isinstance(files, list) or not files or not all("id" in f for f in files):
+        problems.append("files must list at least one {id}")
+    if "thread_ts" in body and body.get("channel_id") != SLACK_CHANNEL_ID:
+        problems.append("a file shared in a thread needs its channel's ID")
+    return problems
+
+
 def slack_api_problems(request: Received) -> list[str]:
+    if request.path.rsplit("/", 1)[-1].startswith("files."):
+        return slack_upload_problems(request)
     body = _json(request)
     if not isinstance(body, dict):
         return ["body is not a JSON object"]
@@ -555,6 +629,9 @@ def _slack_button_problems(index: int, elements: list[Any]) -> list[str]:
 def _block_texts(block: Mapping[str, Any]) -> list[Any]:
     if block.get("type") == "context":
         return [element.get("text") for element in block.get("elements", [])]
+    if block.get("type") == "image":  # no text of its own: the alt text must be there
+        title = block.get("title")
+        return [block.get("alt_text"), *([title.get("text")] if isinstance(title, dict) else [])]
     text = block.get("text")
     return [text.get("text") if isinstance(text, dict) else text]
 

@@ -13,6 +13,7 @@ from alertd.notify.receivers.base import (
     ReceiverKind,
     json_payload,
 )
+from alertd.notify.receivers.digest import Digest
 from alertd.notify.receivers.fields import Integration
 from alertd.terminal import labels_line, printable, value_line
 
@@ -61,6 +62,17 @@ class ConsoleReceiver:
                 f"    {state:<8} {severity:<8} {rule} {{{shown}}} value={value}  {summary}"
             )
         return Payload("console:", "\n".join(lines).encode())
+
+    def render_digest(self, digest: Digest) -> Payload:
+        """A digest as indented lines under its headings, or one JSON object."""
+        if self.json_lines:
+            sections = [{"heading": h, "lines": list(lines)} for h, lines in digest.sections]
+            body = {"receiver": self.name, "kind": "digest", "title": digest.title}
+            return json_payload("console:", {**body, "sections": sections})
+        out = [f"[REPORT] {printable(digest.title)} to {printable(self.name)}"]
+        for heading, lines in digest.sections:
+            out += [f"  {printable(heading)}", *(f"    {printable(line)}" for line in lines)]
+        return Payload("console:", "\n".join(out).encode())
 
     def redact(self, text: str) -> str:
         return text  # the console has no credentials

@@ -9,6 +9,7 @@ error message can neither mention `@channel` nor forge a link.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import SecretStr, model_validator
@@ -18,6 +19,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    ImageBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -39,6 +41,7 @@ from alertd.notify.receivers.base import (
     require_header_safe,
     url_secrets,
 )
+from alertd.notify.receivers.digest import Digest
 from alertd.notify.receivers.fields import Integration, Secret, Template, Text
 from alertd.notify.receivers.templates import DEFAULT_WORDING, Wording
 from alertd.retry_after import retry_after_seconds
@@ -146,6 +149,23 @@ def message(
     return {"text": _fallback(n, heading, body), "blocks": [b.to_dict() for b in blocks]}
 
 
+def digest_message(digest: Digest) -> dict[str, Any]:
+    """A digest's `text` and `blocks`: a header, a section per heading, the chart last."""
+    title = _fit(digest.title, HEADER_CHARS)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
+    for heading, lines in digest.sections:
+        text = "\n".join([f"*{escape(heading)}*", *(escape(line) for line in lines)])
+        section = render.truncate(text, SECTION_CHARS, render.utf16_len)
+        blocks.append(SectionBlock(text=_mrkdwn(section)))
+    if digest.image_url is not None:
+        alt = _fit(digest.image_alt, 2000)
+        blocks.append(ImageBlock(image_url=digest.image_url, alt_text=alt))
+    return {
+        "text": escape(_fit(digest.title, FALLBACK_CHARS)),
+        "blocks": [b.to_dict() for b in blocks],
+    }
+
+
 def _filled(source: str | None, n: Notification, setting: str, *, escaped: bool) -> str | None:
     """A template's text; `escaped`: the data in it made inert, the template's own markup
     (`*bold*`, `<url|link>`) kept."""
@@ -180,6 +200,9 @@ class SlackWebhookReceiver:
         """A webhook message; webhooks cannot edit, so `previous_ref` changes nothing."""
         content = message(n, self._wording, self.name)
         return json_payload(self._url.get_secret_value(), {**content, **NO_UNFURL})
+
+    def render_digest(self, digest: Digest) -> Payload:
+        return json_payload(self._url.get_secret_value(), {**digest_message(digest), **NO_UNFURL})
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
@@ -235,6 +258,38 @@ class SlackBotReceiver:
         reply = {"channel": channel, "thread_ts": ts, "text": content["text"], **NO_UNFURL}
         followups = (self._call("chat.postMessage", reply),)
         return self._call("chat.update", {"channel": channel, "ts": ts, **content}, followups)
+
+    def render_digest(self, digest: Digest) -> Payload:
+        """A new message in the channel each time: a digest is never updated."""
+        post = {"channel": self._channel, **digest_message(digest), **NO_UNFURL}
+        return self._call("chat.postMessage", post)
+
+    async def upload_image(self, png: bytes, filename: str, title: str, ref: str) -> None:
+        """Share `png` in the thread of message `ref` (`<channel id>:<ts>`).
+
+        Slack's upload is three calls: ask for an upload URL (a form, not JSON), send the
+        bytes there, then share the file; any failure raises `ReceiverError`.
+        """
+        channel, ts = _message_ref(ref, self._channel)
+        auth = ("Authorization", f"Bearer {self._token.get_secret_value()}")
+        form = urlencode({"filename": filename, "length": len(png)}).encode()
+        ask = Payload(
+            f"{self._api_url}/files.getUploadURLExternal",
+            form,
+            (("Content-Type", "application/x-www-form-urlencoded"), auth),
+        )
+        answer = await self._answer(ask)
+        url, file_id = answer.get("upload_url"), answer.get("file_id")
+        if not isinstance(url, str) or not isinstance(file_id, str):
+            raise self._endpoint.error(
+                "files.getUploadURLExternal answered without upload_url and file_id",
+                retryable=False,
+            )
+        response = await self._endpoint.post(Payload(url, png, (auth,)))
+        if not response.is_success:
+            raise self._endpoint.refused(response, error_text(response.text))
+        share = {"files": [{"id": file_id, "title": title}], "channel_id": channel, "thread_ts": ts}
+        await self._answer(self._call("files.completeUploadExternal", share))
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)

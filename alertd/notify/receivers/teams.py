@@ -25,6 +25,7 @@ from alertd.notify.receivers.base import (
     json_payload,
     url_secrets,
 )
+from alertd.notify.receivers.digest import Digest
 from alertd.notify.receivers.fields import Integration, Secret, Template, Text
 from alertd.notify.receivers.templates import DEFAULT_WORDING, Wording
 
@@ -34,6 +35,8 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 # 24 KB bodies have been seen refused; aim well below.
 MAX_BYTES = 20 * 1024
 TITLE_CHARS = 300
+# A digest's line: reports hold some 40 lines, so 300 characters each stays below MAX_BYTES.
+DIGEST_LINE_CHARS = 300
 # Teams shows at most six actions in a card.
 MAX_ACTIONS = 6
 # A card's title and text as a receiver's templates rendered them (None: the default).
@@ -163,6 +166,10 @@ class TeamsReceiver:
                 return payload
         return json_payload(url, envelope(card(n, *LEVELS[-1], written)))
 
+    def render_digest(self, digest: Digest) -> Payload:
+        """A digest as one card: a bold title, each section a heading and its lines."""
+        return json_payload(self._url.get_secret_value(), envelope(digest_card(digest)))
+
     def _written(self, n: Notification) -> Written:
         """The receiver's templates rendered for `n` (TextRuns never read markup, so the
         data goes in as it is)."""
@@ -184,6 +191,27 @@ class TeamsReceiver:
         if response.is_success:
             return Delivered()
         raise self._endpoint.refused(response, _error(response))
+
+
+def digest_card(digest: Digest) -> dict[str, Any]:
+    """A digest's Adaptive Card; lines are cut so the card stays far below Teams' limit."""
+    body: list[dict[str, Any]] = [
+        _rich(render.truncate(digest.title, TITLE_CHARS), weight="Bolder", size="Medium")
+    ]
+    for heading, lines in digest.sections:
+        items = [_rich(render.truncate(heading, TITLE_CHARS), weight="Bolder")]
+        items += [_rich(render.truncate(line, DIGEST_LINE_CHARS)) for line in lines]
+        body.append({"type": "Container", "separator": True, "items": items})
+    if digest.image_url is not None:
+        body.append({"type": "Image", "url": digest.image_url, "altText": digest.image_alt})
+    return {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "fallbackText": render.truncate(digest.title, TITLE_CHARS),
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
 
 
 def _alert(a: AlertSnapshot, chars: int) -> dict[str, Any]:

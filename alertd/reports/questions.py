@@ -22,6 +22,12 @@ from alertd.rules.schema import Dataset
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
 
+DATABASE = "pitchey_database_metrics"
+PERFORMANCE = "pitchey_performance_metrics"
+ERRORS = "pitchey_error_tracking"
+# Cache hits among requests the cache could answer (DYNAMIC responses are never cached).
+CACHE_HIT = 'ratio(cacheStatus == "HIT", cacheStatus in ["HIT", "MISS"])'
+
 # Rule sets kept built: each is planned (and its SQL compiled) once, not per request.
 _BUILT_SIZE = 64
 

@@ -1,0 +1,1 @@
+"""Scheduled performance reports: questions to AE, the alert history, and their renderings."""
