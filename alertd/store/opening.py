@@ -18,14 +18,13 @@ def state_location(settings: Settings) -> str:
 async def open_store(settings: Settings, *, exclusive: bool = False) -> Store:
     """Open the store the settings name; raises `StoreError` as the store's `open` does.
 
-    `exclusive` is for the daemon: a second daemon on the same state is refused, naming
-    the first (the state directory's lock for SQLite, an advisory lock for PostgreSQL).
+    `exclusive` is for the daemon: a second daemon on the same SQLite state is refused,
+    naming the first (the state directory's lock).
     """
     url = settings.state_url.get_secret_value()
     if url:
-        return await PostgresStore.open(
-            url, history_limit=settings.history_limit, exclusive=exclusive
-        )
+        # Several daemons may share one database: they share its work through leases.
+        return await PostgresStore.open(url, history_limit=settings.history_limit)
     return await SqliteStore.open(
         settings.state_file, history_limit=settings.history_limit, exclusive=exclusive
     )
