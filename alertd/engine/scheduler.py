@@ -15,6 +15,7 @@ from alertd.engine.evaluator import Evaluator
 from alertd.engine.step import Step
 from alertd.engine.timing import evaluation_time, next_evaluation
 from alertd.rules.ruleset import Group
+from alertd.store.ownership import Ownership, SoleOwner, group_lease
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +33,16 @@ class GroupScheduler:
         delay: dt.timedelta,
         on_step: OnStep,
         concurrency: int = 2,
+        ownership: Ownership | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
         self.delay = delay
         self.on_step = on_step
         self.missed = 0
+        # Only the groups whose lease this replica holds are ticked here.
+        self.ownership = ownership if ownership is not None else SoleOwner()
+        self._tokens: dict[str, int] = {}
         self.last_at: dict[str, dt.datetime] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._running = 0
@@ -111,6 +116,14 @@ class GroupScheduler:
                 self._idle.set()
 
     async def _tick(self, group: Group) -> None:
+        token = self.ownership.token(group_lease(group.name))
+        if token is None:
+            self._tokens.pop(group.name, None)
+            return  # another replica ticks it
+        if self.ownership.shared and self._tokens.get(group.name) != token:
+            # Newly taken: go on from the states its last holder committed.
+            await self.evaluator.adopt()
+            self._tokens[group.name] = token
         at = evaluation_time(self.clock.now(), group.interval, self.delay)
         last = self.last_at.get(group.name)
         if last is not None and at <= last:

@@ -119,12 +119,17 @@ class LeaseKeeper:
         # replica that cannot renew (or was frozen) stops acting on them by itself.
         self._valid_until: dt.datetime | None = None
         self.beats = 0
+        # What the last beat saw: the live replicas, and who holds each lease.
         self.live: list[str] = []
         self.holders: dict[str, str] = {}
 
     @property
     def replica(self) -> str:
         return self._replica
+
+    @property
+    def shared(self) -> bool:
+        return True
 
     def want(self, groups: Iterable[str]) -> None:
         """Work these rule groups (a reload calls this too); leases of groups gone are

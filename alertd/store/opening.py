@@ -3,8 +3,10 @@ SQLite file in the state directory."""
 
 from __future__ import annotations
 
+from alertd.clock import Clock
 from alertd.settings import Settings
 from alertd.store.base import Store
+from alertd.store.ownership import Ownership, SoleOwner
 from alertd.store.postgres import PostgresStore, describe
 from alertd.store.sqlite import SqliteStore
 
@@ -28,3 +30,11 @@ async def open_store(settings: Settings, *, exclusive: bool = False) -> Store:
     return await SqliteStore.open(
         settings.state_file, history_limit=settings.history_limit, exclusive=exclusive
     )
+
+
+def ownership_of(store: Store, settings: Settings, clock: Clock) -> Ownership:
+    """How this daemon shares the work on `store`: through leases on PostgreSQL, where
+    other replicas may run (every write is then fenced by them); alone on the others."""
+    if isinstance(store, PostgresStore):
+        return store.lease_keeper(clock, seconds=settings.lease_seconds)
+    return SoleOwner()

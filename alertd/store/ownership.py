@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+import anyio
+
 # The lease of the notification pipeline (notifier and delivery): its holder is the leader.
 NOTIFY_LEASE = "notify"
 GROUP_PREFIX = "group:"
@@ -39,8 +41,32 @@ class Ownership(Protocol):
         """This replica's id, as other replicas and the status API see it."""
         ...
 
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas may work the same store (then what others commit is
+        read from the store, not known in memory)."""
+        ...
+
+    @property
+    def leader(self) -> str | None:
+        """The replica holding the notification pipeline, as last seen."""
+        ...
+
+    @property
+    def live(self) -> list[str]:
+        """The replicas seen alive, as last seen."""
+        ...
+
+    def want(self, groups: Iterable[str]) -> None:
+        """Work these rule groups (at start and after each reload)."""
+        ...
+
     def token(self, lease: str) -> int | None:
         """The fencing token of `lease` if this replica holds it, else None."""
+        ...
+
+    async def run(self) -> None:
+        """Keep the leases (renew, take, give back) until cancelled."""
         ...
 
     def held(self) -> list[str]:
@@ -59,11 +85,26 @@ class SoleOwner:
     def replica(self) -> str:
         return self._replica
 
+    @property
+    def shared(self) -> bool:
+        return False
+
+    @property
+    def leader(self) -> str | None:
+        return self._replica
+
+    @property
+    def live(self) -> list[str]:
+        return [self._replica]
+
     def want(self, groups: Iterable[str]) -> None:
         self._leases = lease_names(groups)
 
     def token(self, lease: str) -> int | None:
         return 1
+
+    async def run(self) -> None:
+        await anyio.sleep_forever()  # nothing to renew: nobody else could take it
 
     def held(self) -> list[str]:
         return sorted(self._leases)
