@@ -222,6 +222,7 @@ def _server_parts(pipeline: Pipeline, reload: Reload) -> ServerParts:
         source_stats=wiring.source_stats,
         reload=reload,
         reload_status=pipeline.reload_status,
+        ownership=wiring.ownership,
     )
 
 
