@@ -11,6 +11,7 @@ and the pool reconnects with backoff. Rows are encoded as the SQLite store's
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -59,9 +60,9 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # How long the pool keeps retrying one connection, with growing pauses, before it gives
 # that one up (the next call starts another).
 RECONNECT_TIMEOUT_SECONDS = 60.0
-# What each connection is opened with: its name in pg_stat_activity, and how long to wait
-# for the server to answer.
-CONNECTION: dict[str, Any] = {"application_name": "alertd", "connect_timeout": 5}
+# What each connection is opened with: its name in pg_stat_activity (which process, so an
+# operator can tell replicas apart), and how long to wait for the server to answer.
+CONNECTION: dict[str, Any] = {"application_name": f"alertd pid {os.getpid()}", "connect_timeout": 5}
 
 
 def _placeholders(n: int) -> str:
