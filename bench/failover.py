@@ -109,6 +109,8 @@ def main() -> int:
     )
     print(f"spread of {leases} leases over 3 replicas: {spreads}")
     print(f"duplicates: {pages.duplicates()}  losses: {pages.losses(fired)}")
+    if pages.duplicates() or pages.losses(fired):
+        print(f"received: {pages}")
     return 0 if pages.duplicates() == 0 and pages.losses(fired) == 0 else 1
 
 
