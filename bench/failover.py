@@ -111,6 +111,11 @@ def main() -> int:
     print(f"duplicates: {pages.duplicates()}  losses: {pages.losses(fired)}")
     if pages.duplicates() or pages.losses(fired):
         print(f"received: {pages}")
+        # Which replica recorded each delivery: a page sent twice and recorded once was
+        # cut off between its send and its record (the leader killed mid-send).
+        for replica in everyone:
+            sent = [e["notification"] for e in replica.events("notification.delivered")]
+            print(f"{replica.name} recorded as delivered: {sent}")
     return 0 if pages.duplicates() == 0 and pages.losses(fired) == 0 else 1
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -225,7 +225,9 @@ class Pages:
         for actions in self.pagerduty.values():
             repeated += sum(1 for a, b in itertools.pairwise(actions) if a == b)
         for messages in self.slack.values():
-            repeated += len(messages) - len(set(messages))
+            # Each alert fires and resolves once: a second message of a kind repeats one.
+            kinds = Counter("FIRING" if '"text":"[FIRING' in m else "RESOLVED" for m in messages)
+            repeated += sum(count - 1 for count in kinds.values())
         return repeated
 
     def losses(self, tables: list[str]) -> int:
