@@ -35,7 +35,7 @@ from alertd.rules.ruleset import Group
 from alertd.server.daemon_http import HttpSetupError, http_server
 from alertd.server.parts import ServerParts
 from alertd.settings import Settings
-from alertd.store.opening import open_store
+from alertd.store.opening import open_store, ownership_of
 from alertd.store.retention import prune_forever
 from alertd.systemd import ServiceManager
 from alertd.watch import watch_rules
@@ -86,6 +86,7 @@ async def run(
                 out,
                 console_json=json_lines,
                 source_stats=source.stats,
+                ownership=ownership_of(store, settings, clock),
             )
             return await serve(
                 wiring,
@@ -170,7 +171,10 @@ async def serve(
         except HttpSetupError as exc:
             print(str(exc), file=err)
             return 1
+    wiring.ownership.want(group.name for group in config.ruleset.groups)
     async with anyio.create_task_group() as background:
+        # Leases first: a replica ticks and notifies only what it holds.
+        background.start_soon(wiring.ownership.run)
         background.start_soon(manager.keep_alive)
         if server is not None:
             await background.start(server.run)
@@ -232,6 +236,7 @@ def _server_parts(pipeline: Pipeline, reload: Reload, reports: RecentReports) ->
         reload=reload,
         reload_status=pipeline.reload_status,
         reports=reports,
+        ownership=wiring.ownership,
     )
 
 

@@ -107,3 +107,8 @@ class StoreInUseError(StoreError):
             f" (it holds {lock_file}): only one daemon may use a state directory"
         )
         self.holder = holder
+
+
+class LeaseLostError(StoreError):
+    """A write was refused: this replica no longer holds the lease of what it writes (it
+    expired, or another replica took it). Nothing was written, and nothing must be sent."""

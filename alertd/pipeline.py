@@ -41,6 +41,7 @@ from alertd.sources.stats import SourceStats
 from alertd.store.base import Store
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
+from alertd.store.ownership import NOTIFY_LEASE, Ownership, SoleOwner
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +111,8 @@ class Wiring:
     health: StateHealth = dataclasses.field(default_factory=StateHealth)
     # What the source counts (queries, bytes, rows per dataset), for /metrics.
     source_stats: SourceStats | None = None
+    # Which rule groups, and whether the notification pipeline, this process works.
+    ownership: Ownership = dataclasses.field(default_factory=SoleOwner)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,11 +172,13 @@ def build_notification(
             wiring.clock,
             rates=receivers.rates,
             health=wiring.health,
+            active=lambda: wiring.ownership.token(NOTIFY_LEASE) is not None,
         ),
         wiring.store,
         wiring.clock,
         on_enqueue=on_enqueue,
         wall_clock_silences=wall_clock_silences,
+        ownership=wiring.ownership,
     )
 
 
@@ -223,6 +228,7 @@ class Pipeline:
             commits=self.commits,
             health=wiring.health,
             watchdog=settings.watchdog,
+            ownership=wiring.ownership,
         )
         self.scheduler = GroupScheduler(
             self.evaluator,
@@ -230,6 +236,7 @@ class Pipeline:
             delay=self.delay,
             on_step=on_step,
             concurrency=settings.group_concurrency,
+            ownership=wiring.ownership,
         )
         # Whoever asks for a reload (SIGHUP, the rules folder's watch, `POST /-/reload`),
         # its outcome is recorded here, for the metrics and the service manager.
@@ -278,6 +285,7 @@ class Pipeline:
                 return False
             config, receivers = found
             self._swap(config, receivers)
+            self.wiring.ownership.want(g.name for g in config.ruleset.groups)
             retired = await self.evaluator.reload(config.ruleset, self.now())
             self.scheduler.schedule(config.ruleset.groups)
             log.info(

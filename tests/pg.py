@@ -74,3 +74,16 @@ def allow_connections(database: str, allowed: bool) -> None:
                 sql.Identifier(database), sql.Literal(allowed)
             )
         )
+
+
+def terminate_process_backends(database: str, pid: int) -> int:
+    """Drop the connections one alertd process (by its pid) holds to `database`, as an
+    operator's `pg_terminate_backend` would; how many were dropped."""
+    with admin() as conn:
+        cursor = conn.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = %s",
+            (database, f"alertd pid {pid}"),
+        )
+        row = cursor.fetchone()
+        return int(str(row[0])) if row else 0

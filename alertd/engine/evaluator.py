@@ -16,7 +16,13 @@ import structlog
 from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
 from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.engine.watchdog import watchdog_step
-from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
+from alertd.errors import (
+    LeaseLostError,
+    QueryRejectedError,
+    SourceError,
+    StoreError,
+    UnsafeLiteralError,
+)
 from alertd.model import WATCHDOG_ALERT, AlertState, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
@@ -26,6 +32,7 @@ from alertd.sources.batch import run_plan
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
+from alertd.store.ownership import NOTIFY_LEASE, Ownership, SoleOwner
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +60,11 @@ class Evaluator:
         commits: Commits | None = None,
         health: StateHealth | None = None,
         watchdog: bool = False,
+        ownership: Ownership | None = None,
     ) -> None:
         self.ruleset = ruleset
+        # Retiring alerts is the leader's (the notification pipeline's holder) alone.
+        self.ownership = ownership if ownership is not None else SoleOwner()
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
         self.source = source
@@ -80,6 +90,13 @@ class Evaluator:
         self.states = await self.store.load()
         log.info("evaluator.restored", alerts=len(self.states))
 
+    async def adopt(self) -> None:
+        """Take the states in the store as they are: another replica worked a group this
+        one now ticks, and committed its `for` timers and firing alerts there."""
+        async with self.commit_lock:
+            self.states = await self.store.load()
+        log.info("evaluator.adopted", alerts=len(self.states))
+
     async def reload(self, ruleset: RuleSet, at: dt.datetime) -> Step:
         """Take `ruleset` between two commits and end the alerts it no longer owns.
 
@@ -98,6 +115,9 @@ class Evaluator:
     async def _retire(self, at: dt.datetime) -> Step:
         """`retire`, holding `commit_lock`. A store that cannot commit it leaves it to the
         next tick: a reload goes on, and the old alerts still end once the store writes."""
+        if self.ownership.token(NOTIFY_LEASE) is None:
+            self._unretired = True  # the leader retires; this one does if it leads later
+            return Step()
         result = retire(self.states, retirement(self.ruleset, watchdog=self.watchdog), at)
         if self.watchdog:
             watchdog_step(self.states, at, result)
@@ -188,6 +208,10 @@ class Evaluator:
                     points=tuple(result.points),
                 )
             )
+        except LeaseLostError as exc:
+            # Another replica took the group over: not a store in trouble.
+            log.info("tick.lease_lost", what=what, error=str(exc))
+            return False
         except StoreError as exc:
             self.health.write_failed(what, exc, at)
             return False

@@ -14,7 +14,9 @@ from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.step import Step
 from alertd.engine.timing import evaluation_time, next_evaluation
+from alertd.errors import StoreError
 from alertd.rules.ruleset import Group
+from alertd.store.ownership import Ownership, SoleOwner, group_lease
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +34,16 @@ class GroupScheduler:
         delay: dt.timedelta,
         on_step: OnStep,
         concurrency: int = 2,
+        ownership: Ownership | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
         self.delay = delay
         self.on_step = on_step
         self.missed = 0
+        # Only the groups whose lease this replica holds are ticked here.
+        self.ownership = ownership if ownership is not None else SoleOwner()
+        self._tokens: dict[str, int] = {}
         self.last_at: dict[str, dt.datetime] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._running = 0
@@ -118,6 +124,18 @@ class GroupScheduler:
             self._ticked = anyio.Event()
 
     async def _tick(self, group: Group) -> None:
+        token = self.ownership.token(group_lease(group.name))
+        if token is None:
+            self._tokens.pop(group.name, None)
+            return  # another replica ticks it
+        if self.ownership.shared and self._tokens.get(group.name) != token:
+            # Newly taken: go on from the states its last holder committed.
+            try:
+                await self.evaluator.adopt()
+            except StoreError as exc:
+                log.warning("tick.adopt_failed", group=group.name, error=str(exc))
+                return  # the next tick tries again
+            self._tokens[group.name] = token
         at = evaluation_time(self.clock.now(), group.interval, self.delay)
         last = self.last_at.get(group.name)
         if last is not None and at <= last:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
 from alertd.clock import Clock
-from alertd.errors import ReceiverError, StoreError
+from alertd.errors import LeaseLostError, ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
 from alertd.notify.outcomes import Outcomes
 from alertd.notify.receivers.base import Payload, Receiver
@@ -99,8 +99,11 @@ class Deliverer:
         max_backoff: float = 300.0,
         rng: random.Random | None = None,
         health: StateHealth | None = None,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
+        # False while another replica leads: it delivers, this one waits to be woken.
+        self.active = active
         self.receivers = receivers
         self.clock = clock
         self.initial_backoff = initial_backoff
@@ -161,6 +164,8 @@ class Deliverer:
     async def _deliver(self, receiver: str, until: dt.datetime | None) -> tuple[int, int]:
         """Attempt what is due; an entry whose turn under the rate limit would come after
         `until` stays pending, untouched. The numbers attempted and left."""
+        if not self.active():
+            return 0, 0  # another replica leads, and delivers
         if not await self.outcomes.record_unrecorded():
             self._store_trouble.add(receiver)
         entries = await self._due(receiver, self.clock.now())
@@ -307,7 +312,7 @@ class Deliverer:
     async def _idle(self, receiver: str, wake: anyio.Event) -> None:
         """Wait until something is enqueued for `receiver`, or its earliest retry is due."""
         seconds = IDLE_SECONDS
-        due = await self._next_attempt(receiver)
+        due = await self._next_attempt(receiver) if self.active() else None
         if due is not None:
             seconds = min(seconds, max((due - self.clock.now()).total_seconds(), POLL_SECONDS))
         async with anyio.create_task_group() as tasks:
@@ -366,19 +371,28 @@ class Deliverer:
             # A stop waits for a send in flight and its record: cut off in between, the
             # notification would stay pending although the service has it, and go twice.
             with anyio.CancelScope(shield=True):
-                await self._mark_sending(entry)
+                if not await self._mark_sending(entry):
+                    self._limits[name].refund()
+                    return True
                 await self._send(entry, receiver, payload)
         return True
 
-    async def _mark_sending(self, entry: OutboxEntry) -> None:
+    async def _mark_sending(self, entry: OutboxEntry) -> bool:
         """Count the attempt before it is made, so the store knows the receiver may have it
         even if this process dies before the outcome is recorded: a resolve committed
         meanwhile is then still owed, after a restart too, instead of being superseded as
-        having nothing to resolve. A store that cannot take it does not hold up the send."""
+        having nothing to resolve. A store that cannot take it does not hold up the send.
+
+        With replicas, this write is the send's fence: it is refused to a replica that no
+        longer leads (`LeaseLostError`), and then nothing is sent (False)."""
         try:
             await self.store.record(dataclasses.replace(entry, attempts=entry.attempts + 1))
+        except LeaseLostError as exc:
+            log.warning("notification.not_leader", notification=entry.id, error=str(exc))
+            return False
         except StoreError as exc:
             self.health.write_failed("record", exc, self.clock.now())
+        return True
 
     async def _send(self, entry: OutboxEntry, receiver: Receiver, payload: Payload) -> None:
         name = entry.notification.receiver

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 
 from alertd.clock import Clock
-from alertd.errors import StoreError
+from alertd.errors import LeaseLostError, StoreError
 from alertd.model import Delivery, OutboxEntry
 from alertd.store.base import Notifications
 from alertd.store.health import StateHealth
@@ -31,6 +31,14 @@ class Outcomes:
         """Record `outcome`; False when the store failed and it is kept to record later."""
         try:
             await self.store.record(outcome)
+        except LeaseLostError as exc:
+            # Another replica leads now and owns the entry: this outcome is not ours to
+            # record (if the send went out, the new leader may send it once more).
+            self.unrecorded.pop(outcome.id, None)
+            log.warning(
+                "notification.not_recorded_not_leader", notification=outcome.id, error=str(exc)
+            )
+            return True
         except StoreError as exc:
             if outcome.id not in self.unrecorded:
                 log.warning(

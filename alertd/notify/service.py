@@ -10,7 +10,7 @@ import anyio
 import structlog
 
 from alertd.clock import Clock, wait_first
-from alertd.errors import StoreError
+from alertd.errors import LeaseLostError, StoreError
 from alertd.model import AlertState, Change, NotifyChanges, OutboxEntry, Transition
 from alertd.notify.config import NotifyConfig
 from alertd.notify.delivery import Deliverer
@@ -20,6 +20,7 @@ from alertd.notify.silences import Silence, from_record
 from alertd.rules.ruleset import Rule
 from alertd.store.base import Commit, Store
 from alertd.store.commits import Commits
+from alertd.store.ownership import NOTIFY_LEASE, Ownership, SoleOwner
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +29,9 @@ ONE_SECOND = dt.timedelta(seconds=1)
 RETRY = dt.timedelta(seconds=1)
 # Transitions read to find the values of resolves; a storm's resolves fit in one read.
 RESOLUTIONS_READ = 10_000
+# With replicas, other replicas' commits wake nobody here: the leader reads the store
+# this often, and a replica that does not lead looks this often whether it leads now.
+SHARED_POLL = dt.timedelta(seconds=1)
 # The longest a step waits for ticks in flight: a slow source delays pages no more.
 TICKS_DONE_WAIT = dt.timedelta(seconds=10)
 
@@ -48,8 +52,12 @@ class NotificationService:
         *,
         on_enqueue: Callable[[OutboxEntry], None] = lambda _: None,
         wall_clock_silences: bool = True,
+        ownership: Ownership | None = None,
     ) -> None:
         self.notifier = notifier
+        # Only the leader (the holder of the notification pipeline's lease) notifies.
+        self.ownership = ownership if ownership is not None else SoleOwner()
+        self._led_with: int | None = None
         self.deliverer = deliverer
         self.store = store
         self.clock = clock
@@ -125,6 +133,8 @@ class NotificationService:
             )
             try:
                 await self.store.commit(commit)
+            except LeaseLostError:
+                raise  # another replica leads now: not a store in trouble
             except StoreError as exc:
                 self.deliverer.health.write_failed("commit", exc, self.clock.now())
                 raise
@@ -167,8 +177,18 @@ class NotificationService:
             # Notifier time never goes back, though the wall clock may (NTP).
             at = max(at, self._stepped_at) if self._stepped_at is not None else at
             retry: dt.datetime | None = None
+            if self.ownership.shared:
+                poll = self.clock.now() + SHARED_POLL
+                try:
+                    leads = await self._lead()
+                except StoreError as exc:
+                    log.debug("notifier.restore_failed", error=str(exc))
+                    leads = False
+                if not leads:
+                    await wait_first(self.clock, poll, self._poked)
+                    continue
             try:
-                await self.flush(states(), at)
+                await self.flush(await self._states(states), at)
             except StoreError as exc:
                 # Counted, and logged at error, by the state health; retried shortly.
                 log.debug("notifier.commit_failed", at=at.isoformat(), error=str(exc))
@@ -179,7 +199,31 @@ class NotificationService:
             due = self.notifier.next_due(at)
             wakes = [d for d in (due, retry) if d is not None]
             deadline = _whole_second(min(wakes)) + delay if wakes else None
+            if self.ownership.shared:
+                deadline = poll if deadline is None else min(deadline, poll)
             await wait_first(self.clock, deadline, woken, self._poked)
+
+    async def _lead(self) -> bool:
+        """Whether this replica leads; on taking the lead, the groups and their timers
+        are read as the last leader committed them."""
+        token = self.ownership.token(NOTIFY_LEASE)
+        if token is None:
+            self._led_with = None
+            return False
+        if token != self._led_with:
+            await self.restore()
+            self._stepped_at = None
+            self._led_with = token
+            # What the last leader left undelivered goes now, not at the next idle look.
+            self.deliverer.enqueued(self.deliverer.receivers)
+        return True
+
+    async def _states(
+        self, own: Callable[[], Mapping[str, AlertState]]
+    ) -> Mapping[str, AlertState]:
+        """The alert states to notify on: this process's own, or, when replicas share
+        the store, every replica's as committed there."""
+        return await self.store.load() if self.ownership.shared else own()
 
 
 def _whole_second(instant: dt.datetime) -> dt.datetime:

@@ -14,6 +14,7 @@ from alertd.server import (
     health_api,
     metrics,
     prometheus_api,
+    replica_api,
     silences_api,
 )
 from alertd.server.parts import ServerParts
@@ -35,7 +36,15 @@ def build_app(parts: ServerParts, extra_routes: Sequence[BaseRoute] = ()) -> Fas
         redoc_url=None,
     )
     errors.install(app)
-    for module in (health_api, metrics, alerts_api, silences_api, prometheus_api, control_api):
+    for module in (
+        health_api,
+        metrics,
+        alerts_api,
+        silences_api,
+        prometheus_api,
+        replica_api,
+        control_api,
+    ):
         app.include_router(module.router(parts))
     app.router.routes.extend(extra_routes)
     return app

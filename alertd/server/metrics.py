@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from alertd.errors import StoreError
 from alertd.model import Delivery, Severity, Status
 from alertd.server.parts import ServerParts
+from alertd.store.ownership import NOTIFY_LEASE
 
 PREFIX = "alertd_"
 OUTBOX_READ_LIMIT = 100_000
@@ -53,6 +54,7 @@ class DaemonCollector(Collector):
         yield from self._notifications()
         yield from self._store()
         yield from self._config()
+        yield from self._leases()
 
     def _build(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(
@@ -232,6 +234,21 @@ class DaemonCollector(Collector):
         loaded = status.last_success_at or self.parts.started_at
         at.add_metric([], loaded.timestamp())
         yield at
+
+    def _leases(self) -> Iterator[Metric]:
+        owner = self.parts.ownership
+        held = owner.held()
+        leases = GaugeMetricFamily(
+            PREFIX + "leases_held",
+            "Leases this replica holds: rule groups it evaluates, and the notification pipeline's.",
+        )
+        leases.add_metric([], float(len(held)))
+        yield leases
+        leader = GaugeMetricFamily(
+            PREFIX + "leader", "1 while this replica runs the notification pipeline."
+        )
+        leader.add_metric([], 1.0 if NOTIFY_LEASE in held else 0.0)
+        yield leader
 
 
 async def read_outbox(parts: ServerParts, view: OutboxView) -> None:

@@ -17,6 +17,7 @@ from alertd.reports.recent import RecentReports
 from alertd.sources.stats import SourceStats
 from alertd.store.base import Store
 from alertd.store.health import StateHealth
+from alertd.store.ownership import Ownership, SoleOwner
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,8 @@ class ServerParts:
     reload_status: ReloadStatus = dataclasses.field(default_factory=ReloadStatus)
     loop_lag: LoopLag = dataclasses.field(default_factory=LoopLag)
     api_token: str | None = None
+    # What this replica works: its leases, and whether it leads the notification pipeline.
+    ownership: Ownership = dataclasses.field(default_factory=SoleOwner)
     version: str = "0.1.0"
     # The performance reports sent lately, shown at /reports.
     reports: RecentReports = dataclasses.field(default_factory=RecentReports)

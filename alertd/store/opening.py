@@ -3,8 +3,10 @@ SQLite file in the state directory."""
 
 from __future__ import annotations
 
+from alertd.clock import Clock
 from alertd.settings import Settings
 from alertd.store.base import Store
+from alertd.store.ownership import Ownership, SoleOwner
 from alertd.store.postgres import PostgresStore, describe
 from alertd.store.sqlite import SqliteStore
 
@@ -18,14 +20,21 @@ def state_location(settings: Settings) -> str:
 async def open_store(settings: Settings, *, exclusive: bool = False) -> Store:
     """Open the store the settings name; raises `StoreError` as the store's `open` does.
 
-    `exclusive` is for the daemon: a second daemon on the same state is refused, naming
-    the first (the state directory's lock for SQLite, an advisory lock for PostgreSQL).
+    `exclusive` is for the daemon: a second daemon on the same SQLite state is refused,
+    naming the first (the state directory's lock).
     """
     url = settings.state_url.get_secret_value()
     if url:
-        return await PostgresStore.open(
-            url, history_limit=settings.history_limit, exclusive=exclusive
-        )
+        # Several daemons may share one database: they share its work through leases.
+        return await PostgresStore.open(url, history_limit=settings.history_limit)
     return await SqliteStore.open(
         settings.state_file, history_limit=settings.history_limit, exclusive=exclusive
     )
+
+
+def ownership_of(store: Store, settings: Settings, clock: Clock) -> Ownership:
+    """How this daemon shares the work on `store`: through leases on PostgreSQL, where
+    other replicas may run (every write is then fenced by them); alone on the others."""
+    if isinstance(store, PostgresStore):
+        return store.lease_keeper(clock, seconds=settings.lease_seconds)
+    return SoleOwner()

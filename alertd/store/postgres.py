@@ -11,6 +11,7 @@ and the pool reconnects with backoff. Rows are encoded as the SQLite store's
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from alertd.clock import Clock
 from alertd.errors import StoreError
 from alertd.model import (
     AlertState,
@@ -45,7 +47,8 @@ from alertd.store.base import (
     silence_in_utc,
     supersede,
 )
-from alertd.store.postgres_guard import Guard
+from alertd.store.leases import LeaseKeeper
+from alertd.store.ownership import NOTIFY_LEASE, lease_of_commit
 from alertd.store.postgres_schema import MIGRATIONS, migrate
 
 T = TypeVar("T")
@@ -57,9 +60,9 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # How long the pool keeps retrying one connection, with growing pauses, before it gives
 # that one up (the next call starts another).
 RECONNECT_TIMEOUT_SECONDS = 60.0
-# What each connection is opened with: its name in pg_stat_activity, and how long to wait
-# for the server to answer.
-CONNECTION: dict[str, Any] = {"application_name": "alertd", "connect_timeout": 5}
+# What each connection is opened with: its name in pg_stat_activity (which process, so an
+# operator can tell replicas apart), and how long to wait for the server to answer.
+CONNECTION: dict[str, Any] = {"application_name": f"alertd pid {os.getpid()}", "connect_timeout": 5}
 
 
 def _placeholders(n: int) -> str:
@@ -178,24 +181,20 @@ class PostgresStore:
     it caused, as there.
     """
 
-    def __init__(
-        self, url: str, pool: AsyncConnectionPool[Conn], *, history_limit: int, guard: Guard | None
-    ) -> None:
+    def __init__(self, url: str, pool: AsyncConnectionPool[Conn], *, history_limit: int) -> None:
         self._where = describe(url)
         self._pool = pool
         self._history_limit = history_limit
-        self._guard = guard
+        # Set by `lease_keeper`: then every commit and recorded outcome is fenced.
+        self._leases: LeaseKeeper | None = None
 
     @classmethod
-    async def open(
-        cls, url: str, *, history_limit: int = 120, exclusive: bool = False
-    ) -> PostgresStore:
+    async def open(cls, url: str, *, history_limit: int = 120) -> PostgresStore:
         """Connect to the database at `url`, bringing its schema up to date.
 
         Raises `StoreError` naming the database (never its password) when it cannot be
-        reached, holds another program's tables or a newer alertd's schema. With
-        `exclusive` the store holds an advisory lock on the database until `aclose`, so a
-        second daemon on it is refused, naming the first.
+        reached, holds another program's tables or a newer alertd's schema. Several
+        daemons may share one database: `lease_keeper` shares the work between them.
         """
         if history_limit < 1:
             raise ValueError(f"history_limit must be at least 1, not {history_limit}")
@@ -211,18 +210,13 @@ class PostgresStore:
             kwargs=CONNECTION,
             name="alertd-state",
         )
-        guard: Guard | None = None
         try:
             # One connection of its own first: a server that is away, a database that does
             # not exist or a refused password fails here, at once, saying so.
             async with await AsyncConnection.connect(url, **CONNECTION) as conn:
                 found = await migrate(conn, where)
-            if exclusive:
-                guard = await Guard.take(url, where)
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
         except BaseException as exc:
-            if guard is not None:
-                await guard.release()
             await pool.close()
             if isinstance(exc, psycopg.Error):
                 raise StoreError(f"cannot open the state store at {where}: {_reason(exc)}") from exc
@@ -230,7 +224,7 @@ class PostgresStore:
         log.info(
             "store.opened", database=where, schema_version=len(MIGRATIONS), found_version=found
         )
-        return cls(url, pool, history_limit=history_limit, guard=guard)
+        return cls(url, pool, history_limit=history_limit)
 
     def __repr__(self) -> str:
         return f"PostgresStore(database={self._where!r}, history_limit={self._history_limit})"
@@ -242,9 +236,15 @@ class PostgresStore:
 
     async def commit(self, commit: Commit) -> None:
         commit = normalized(commit)
-        if self._guard is not None:
-            await self._guard.check()
-        await self._in_transaction("commit", lambda conn: _write(conn, commit, self._history_limit))
+        lease = lease_of_commit(commit.group)
+
+        async def body(conn: Conn) -> None:
+            await _one_writer(conn)
+            if self._leases is not None:
+                await self._leases.fence(conn, lease)
+            await _write(conn, commit, self._history_limit)
+
+        await self._in_transaction("commit", body)
 
     async def history(self, fingerprint: str, limit: int = 120) -> list[SeriesPoint]:
         check_limit(limit)
@@ -291,7 +291,14 @@ class PostgresStore:
 
     async def record(self, entry: OutboxEntry) -> None:
         entry = entry_in_utc(entry)
-        await self._in_transaction("record", lambda conn: _record(conn, entry))
+
+        async def body(conn: Conn) -> None:
+            await _one_writer(conn)
+            if self._leases is not None:
+                await self._leases.fence(conn, NOTIFY_LEASE)
+            await _record(conn, entry)
+
+        await self._in_transaction("record", body)
 
     async def outbox(
         self, *, status: Delivery | None = None, limit: int = 1000
@@ -352,10 +359,20 @@ class PostgresStore:
 
         return await self._in_transaction("prune", body)
 
+    def lease_keeper(
+        self, clock: Clock, *, seconds: float, replica: str | None = None
+    ) -> LeaseKeeper:
+        """Share the work with other replicas on this database through leases: from now
+        on every commit and recorded outcome is refused (`LeaseLostError`) unless the
+        returned keeper holds the lease it falls under."""
+        self._leases = LeaseKeeper(
+            self._pool, clock, seconds=seconds, replica=replica, where=self._where
+        )
+        return self._leases
+
     async def aclose(self) -> None:
-        if self._guard is not None:
-            await self._guard.release()
-            self._guard = None
+        if self._leases is not None:
+            await self._leases.release_all()
         await self._pool.close()
 
     async def _set_aside(self, unreadable: list[tuple[str, str]], now: dt.datetime) -> None:
@@ -441,7 +458,6 @@ async def _one_writer(conn: Conn) -> None:
 
 
 async def _write(conn: Conn, commit: Commit, history_limit: int) -> None:
-    await _one_writer(conn)
     at, group = rows.time_text(commit.at), commit.group
     await _many(conn, UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
     if commit.removed:
@@ -486,7 +502,6 @@ def _queued(row: tuple[Any, ...]) -> Queued:
 
 
 async def _record(conn: Conn, entry: OutboxEntry) -> None:
-    await _one_writer(conn)
     query = "SELECT status, receiver, group_key FROM outbox WHERE id = %s FOR UPDATE"
     found = next(iter(await _rows(conn, query, (entry.id,))), None)
     if found is None:

@@ -65,6 +65,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                 RETURN true;
             END $$""",
     ),
+    # Leases (`leases`): each rule group, and the notification pipeline, is worked by the
+    # replica holding its row until `expires_at` (the server's clock, so replicas' clocks
+    # need not agree). Every take draws a new token from one sequence, so a later holder
+    # always has a greater token, and a write fenced with an old one finds no row.
+    (
+        f"""CREATE TABLE replicas (
+            id {T} PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL)""",
+        f"""CREATE TABLE leases (
+            name {T} PRIMARY KEY, holder {T} NOT NULL, token BIGINT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE SEQUENCE lease_tokens",
+    ),
 )
 
 

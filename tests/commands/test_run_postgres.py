@@ -1,6 +1,6 @@
 """`alertd run` on PostgreSQL (ALERTD_STATE_URL) as a process: pages once, resumes after a
-restart without paging again, refuses a second daemon on the same database, and rides
-out the database going away and coming back."""
+restart without paging again, and rides out the database going away and coming back
+(replicas sharing one database: tests/ha)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest
 
 from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
-from alertd.store.postgres import describe
 from tests import pg
 from tests.commands.live_daemon import rules_folder, start_daemon, write_recent_queries
 
@@ -120,27 +119,6 @@ def test_run_on_postgres_pages_once_and_resumes_after_a_restart(
         code, err = second.end()
     assert code == 0, err
     assert second.pages.empty(), "the restarted daemon paged again"
-
-
-def test_a_second_daemon_on_one_database_is_refused_naming_the_database(
-    tmp_path: Path, ae: RunningEmulator, rules: Path, pg_url: str, pg_database: str
-) -> None:
-    first = Daemon(tmp_path, ae, rules, pg_url)
-    try:
-        first.wait_for("tick.done")
-        code, err = Daemon(tmp_path / "other", ae, rules, pg_url).end(None)
-
-        assert code == 1, err
-        (refusal,) = [line for line in err.splitlines() if not line.startswith("{")]
-        assert refusal.startswith(
-            f"cannot open the state store at {describe(pg_url)}: it is in use by alertd pid "
-        )
-        assert pg_database in refusal
-        assert "running more than one alertd on one database is not supported yet" in refusal
-        assert first.process.poll() is None
-    finally:
-        code, err = first.end()
-    assert code == 0, err
 
 
 def test_the_daemon_pauses_while_the_database_is_away_and_resumes_without_repeating(

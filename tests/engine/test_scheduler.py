@@ -266,3 +266,67 @@ def test_two_groups_of_one_name_are_refused_rather_than_one_left_unticked(
     scheduler, _, group = make(tmp_path, FakeClock(T0))
     with pytest.raises(ValueError, match="group names repeat"):
         scheduler.schedule([group, dataclasses.replace(group, interval=dt.timedelta(minutes=1))])
+
+
+class Leases:
+    """An ownership whose leases a test hands out and takes back, as other replicas would."""
+
+    replica = "r1"
+    shared = True
+    leader = None
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, int] = {}
+        self.live = ["r1"]
+
+    def want(self, groups: Any) -> None: ...
+
+    def token(self, lease: str) -> int | None:
+        return self.tokens.get(lease)
+
+    def held(self) -> list[str]:
+        return sorted(self.tokens)
+
+    async def run(self) -> None: ...
+
+
+class AdoptingEvaluator(RecordingEvaluator):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.adopted = 0
+
+    async def adopt(self) -> None:
+        self.adopted += 1
+
+
+@pytest.mark.anyio
+async def test_a_group_is_ticked_only_under_its_lease_and_adopted_from_the_store_when_taken(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(T0)
+    rule = make_rule(tmp_path, '    value: count()\n    thresholds: {critical: "> 1"}\n')
+    group = Group("g", dt.timedelta(seconds=30), (rule,), rule.location)
+    evaluator = AdoptingEvaluator(clock)
+    leases = Leases()
+
+    async def on_step(_: Group, step: Step) -> None: ...
+
+    scheduler = GroupScheduler(
+        cast(Evaluator, evaluator),
+        clock,
+        delay=dt.timedelta(seconds=60),
+        on_step=on_step,
+        ownership=leases,
+    )
+    await scheduler.run_group(group)  # another replica holds it
+    assert (evaluator.ticks, evaluator.adopted) == ([], 0)
+    leases.tokens["group:g"] = 7
+    clock.advance(30)
+    await scheduler.run_group(group)
+    clock.advance(30)
+    await scheduler.run_group(group)  # the same token: nothing to adopt again
+    assert (len(evaluator.ticks), evaluator.adopted) == (2, 1)
+    leases.tokens["group:g"] = 9  # lost, and taken back: another may have ticked between
+    clock.advance(30)
+    await scheduler.run_group(group)
+    assert (len(evaluator.ticks), evaluator.adopted) == (3, 2)

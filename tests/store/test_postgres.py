@@ -1,5 +1,5 @@
 """What only the PostgreSQL store promises: versioned migrations that replicas may run at
-once, a connection pool that outlives dropped connections, one daemon per database."""
+once, a connection pool that outlives dropped connections, leases that outlive them too."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import anyio
 import psycopg
 import pytest
 
+from alertd.clock import FakeClock
 from alertd.errors import StoreError
 from alertd.model import AlertState, Status
 from alertd.store import postgres_schema
@@ -140,35 +141,20 @@ async def test_while_the_database_refuses_connections_calls_fail_and_write_nothi
         await store.aclose()
 
 
-async def test_a_second_exclusive_store_is_refused_until_the_first_closes(
-    pg_url: str, pg_database: str
-) -> None:
-    first = await PostgresStore.open(pg_url, exclusive=True)
+async def test_leases_are_kept_through_a_dropped_connection(pg_url: str, pg_database: str) -> None:
+    store = await PostgresStore.open(pg_url)
     try:
-        with pytest.raises(StoreError, match="it is in use by alertd pid") as refused:
-            await PostgresStore.open(pg_url, exclusive=True)
-        assert pg_database in str(refused.value)
-        # Others, such as `alertd silence`, share the database.
-        await (await PostgresStore.open(pg_url)).aclose()
-    finally:
-        await first.aclose()
-
-    third = await PostgresStore.open(pg_url, exclusive=True)
-    await third.aclose()
-
-
-async def test_the_daemon_lock_is_taken_again_after_its_connection_drops(
-    pg_url: str, pg_database: str
-) -> None:
-    first = await PostgresStore.open(pg_url, exclusive=True)
-    try:
+        keeper = store.lease_keeper(FakeClock(T0), seconds=30, replica="a")
+        keeper.want(["database"])
+        await keeper.beat()
+        tokens = {name: keeper.token(name) for name in keeper.held()}
         pg.terminate_backends(pg_database)
-        # The next commit takes the lock again before it writes.
-        await first.commit(Commit(at=T0, group="database", states=(firing(),)))
-        with pytest.raises(StoreError, match="it is in use by alertd pid"):
-            await PostgresStore.open(pg_url, exclusive=True)
+        # The pool replaces the dropped connection; the same leases are renewed.
+        await keeper.beat()
+        assert {name: keeper.token(name) for name in keeper.held()} == tokens
+        await store.commit(Commit(at=T0, group="database", states=(firing(),)))
     finally:
-        await first.aclose()
+        await store.aclose()
 
 
 async def test_a_row_that_no_longer_reads_fails_the_read_naming_the_database(
