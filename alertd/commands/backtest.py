@@ -137,7 +137,7 @@ def _selected(ruleset: RuleSet, names: list[str]) -> RuleSet:
             f"(the rules are {', '.join(sorted(known))})"
         )
     kept = ruleset.without(known - set(names))
-    return RuleSet(kept.datasets, tuple(g for g in kept.groups if g.rules))
+    return RuleSet(kept.datasets, tuple(g for g in kept.groups if g.rules), kept.sources)
 
 
 def _coarse(ruleset: RuleSet, step: dt.timedelta | None, *, allowed: bool) -> dict[str, Group]:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 
+from alertd.env_refs import expand
 from alertd.notify.receivers.base import ReceiverKind
-from alertd.notify.receivers.fields import Strict, expand
+from alertd.notify.receivers.fields import Strict
 from alertd.notify.receivers.registry import BY_KEY, RECEIVERS, kind_of
 
 _URL_FIELDS = frozenset({"webhook_url", "url"})

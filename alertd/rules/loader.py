@@ -15,6 +15,7 @@ from alertd.rules.build import build_group
 from alertd.rules.files import DatasetsFile, GroupFile
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.rules.schema import Dataset, build_dataset
+from alertd.rules.source_specs import SourceSpec, SourcesFile, source_dataset
 from alertd.rules.yaml_source import Document, pydantic_errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +25,7 @@ FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals
 # A rule test file (`alertd test`) may live among the rules; loading rules passes it by.
 RULE_TEST_KEY = "rule_files"
 DATASETS_FILE = "datasets.yaml"
+SOURCES_FILE = "sources.yaml"
 
 
 @dataclass
@@ -79,12 +81,15 @@ def load(paths: Sequence[Path]) -> LoadResult:
         documents += _read(beside, errors)
 
     datasets: dict[str, Dataset] = {}
+    sources: dict[str, SourceSpec] = {}
     group_documents: list[Document] = []
     foreign: list[Document] = []
     for document in documents:
         keys = _keys(document)
         if "datasets" in keys:
             _load_datasets(document, datasets, errors)
+        elif "sources" in keys:
+            _load_sources(document, datasets, sources, errors)
         elif "group" in keys:
             group_documents.append(document)
         elif keys & FOREIGN_KEYS:
@@ -93,7 +98,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
             errors.append(
                 RuleError(
                     document.location(()),
-                    "not a rule file: expected a top-level `group:` or `datasets:` key",
+                    "not a rule file: expected a top-level `group:`, `datasets:` or `sources:` key",
                 )
             )
     if documents and not datasets and group_documents:
@@ -102,7 +107,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
         )
 
     groups = _load_groups(group_documents, datasets, errors)
-    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files, foreign)
+    return LoadResult(RuleSet(datasets, tuple(groups), sources), errors, files, foreign)
 
 
 def _read(files: Iterable[Path], errors: list[RuleError]) -> list[Document]:
@@ -125,8 +130,9 @@ def _declares_datasets(document: Document) -> bool:
 
 
 def _datasets_beside(paths: Iterable[Path]) -> list[Path]:
-    """The `datasets.yaml` next to each file named; directories bring their own."""
-    beside = (p.parent / DATASETS_FILE for p in paths if not p.is_dir())
+    """The `datasets.yaml` and `sources.yaml` next to each file named; directories bring
+    their own."""
+    beside = (p.parent / n for p in paths if not p.is_dir() for n in (DATASETS_FILE, SOURCES_FILE))
     return [p for p in dict.fromkeys(beside) if p.is_file()]
 
 
@@ -219,6 +225,24 @@ def _load_datasets(
                 doubles=dataset.doubles,
                 numeric_blobs=dataset.numeric_blobs,
             )
+
+
+def _load_sources(
+    document: Document,
+    datasets: dict[str, Dataset],
+    sources: dict[str, SourceSpec],
+    errors: list[RuleError],
+) -> None:
+    spec = _validate(SourcesFile, document, errors)
+    if spec is None:
+        return
+    for name, source in spec.sources.items():
+        if name in datasets:
+            where = document.location(("sources", name), key=True)
+            errors.append(RuleError(where, f"source {name!r} is already declared as a dataset"))
+            continue
+        sources[name] = source
+        datasets[name] = source_dataset(name, source)
 
 
 def _validate(model: type[M], document: Document, errors: list[RuleError]) -> M | None:
