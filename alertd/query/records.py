@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from alertd.model import Cell, Column, Rows
 from alertd.query.measures import Measure
@@ -32,7 +33,7 @@ RecordValue = str | float | None
 Record = Mapping[str, RecordValue]
 Scalar = str | float | bool | None
 
-_COMPARE: dict[str, Callable[[object, object], bool]] = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,

@@ -181,11 +181,11 @@ def _value(spec: RuleSpec, out: _Collector, datasets: Mapping[str, Dataset]) -> 
         out.error(("source",), "give either `dataset` or `source`, not both")
         return None
     key = "dataset" if spec.source is None else "source"
-    name = spec.dataset if spec.source is None else spec.source
-    if name is None:
+    chosen = spec.dataset if spec.source is None else spec.source
+    if chosen is None:
         out.error(("alert",), "required key 'dataset' is missing (or use `source` or `queries`)")
         return None
-    dataset = _dataset(name, (key,), out, datasets)
+    dataset = _dataset(chosen, (key,), out, datasets)
     if dataset is None:
         return None
     _check_by(spec.by, dataset, out)

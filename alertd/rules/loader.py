@@ -15,7 +15,7 @@ from alertd.rules.build import build_group
 from alertd.rules.files import DatasetsFile, GroupFile
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.rules.schema import Dataset, build_dataset
-from alertd.rules.source_specs import SourceSpec, SourcesFile, source_dataset
+from alertd.rules.source_specs import SourcesFile, SourceSpec, source_dataset
 from alertd.rules.yaml_source import Document, pydantic_errors
 
 M = TypeVar("M", bound=BaseModel)

@@ -12,13 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
+from alertd.rules.ast import FieldKind, FieldRef
 from alertd.rules.durations import parse_duration
 from alertd.rules.files import Name, _Strict
 from alertd.rules.schema import Dataset
-from alertd.rules.ast import FieldKind, FieldRef
 
 Seconds = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
-HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+# An http(s) URL, or one built from `${NAME}` references, checked once they are filled in.
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^(https?://|\$\{)\S+$", max_length=2000)]
 ScriptName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", max_length=128)]
 
 # What `workersInvocationsAdaptive` gives per (scriptName, status); CPU times in ms.
@@ -66,6 +67,8 @@ class SourcesFile(_Strict):
 
 def source_dataset(name: str, spec: WorkersGraphqlSpec | HttpJsonSpec) -> Dataset:
     """The dataset rules see: labels are text fields, values number fields."""
+    labels: tuple[str, ...]
+    values: tuple[str, ...]
     if isinstance(spec, WorkersGraphqlSpec):
         labels, values = WORKERS_LABELS, WORKERS_VALUES
     else:
