@@ -1,4 +1,5 @@
-"""The emulator's HTTP face: AE's SQL endpoint, plus the write and reset hooks tests use."""
+"""The emulator's HTTP face: AE's SQL endpoint, the Workers GraphQL Analytics API, plus
+the write and reset hooks tests use."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from alertd.clock import Clock, SystemClock
+from alertd.emulator import workers_graphql
 from alertd.emulator.dialect import DialectError, Statement, analyse
 from alertd.emulator.points import PointError, parse_points
 from alertd.emulator.storage import DATASET_NAME, ChdbStorage, QueryError
@@ -70,6 +72,16 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
         written = await anyio.to_thread.run_sync(storage.write, dataset, batch.points)
         return JSONResponse({"written": written, "dropped": batch.dropped})
 
+    async def graphql(request: Request) -> Response:
+        if not _authorised(request.headers.get("authorization", ""), token):
+            return _text(403, "Authorization error")
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return _text(400, "the body must be a JSON GraphQL request")
+        body = await anyio.to_thread.run_sync(workers_graphql.answer, storage, document, None)
+        return JSONResponse(body)
+
     async def reset(request: Request) -> Response:
         await anyio.to_thread.run_sync(storage.reset)
         return JSONResponse({"reset": True})
@@ -80,6 +92,7 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
     return Starlette(
         routes=[
             Route(SQL_PATH, sql, methods=["GET", "POST"]),
+            Route(workers_graphql.GRAPHQL_PATH, graphql, methods=["POST"]),
             Route("/emulator/write/{dataset}", write, methods=["POST"]),
             Route("/emulator/reset", reset, methods=["POST"]),
             Route("/emulator/health", health, methods=["GET"]),
