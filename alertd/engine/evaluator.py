@@ -23,6 +23,7 @@ from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
 from alertd.sources.batch import run_plan
+from alertd.sources.declared import DeclaredSources
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
@@ -53,8 +54,11 @@ class Evaluator:
         commits: Commits | None = None,
         health: StateHealth | None = None,
         watchdog: bool = False,
+        declared: DeclaredSources | None = None,
     ) -> None:
         self.ruleset = ruleset
+        # Sources besides AE that rules name with `source:`; None when nothing can build them.
+        self.declared = declared
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
         self.source = source
@@ -120,7 +124,8 @@ class Evaluator:
             log.error("tick.unplannable", group=group.name, error=str(exc))
             self._mark_unhealthy(group, {rule.name: str(exc) for rule in group.rules})
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
-        answers = await run_plan(planned, self.source)
+        records = self.declared.current(self.ruleset.sources) if self.declared else None
+        answers = await run_plan(planned, self.source, records)
         self._count_outcomes(planned, answers)
         async with self.commit_lock:
             if self._unretired:

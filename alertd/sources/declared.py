@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 
 import httpx
 from pydantic import SecretStr
 
 from alertd.env_refs import expand
-from alertd.errors import AlertdError
+from alertd.errors import AlertdError, SourceError
+from alertd.query.records import Record
 from alertd.rules.source_specs import HttpJsonSpec, SourceSpec, WorkersGraphqlSpec
 from alertd.sources.base import RecordSource
 from alertd.sources.http_json import HttpJsonSource
@@ -20,6 +22,63 @@ from alertd.sources.workers_graphql import WorkersGraphqlSource
 
 class SourceConfigError(AlertdError):
     """A declared source cannot be built (a secret unset, a URL that is not one)."""
+
+
+class UnbuiltSource:
+    """Stands for a source that could not be built: each fetch fails saying why, so its
+    rules are reported unhealthy and every other rule goes on."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    async def fetch(self, since: dt.datetime, until: dt.datetime) -> list[Record]:
+        raise SourceError(self.reason, retryable=False)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class DeclaredSources:
+    """The record sources of the rules loaded now, rebuilt only where a reload changed
+    their declaration, so a source keeps its query budget across reloads."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        api_base: str,
+        account_id: str,
+        token: SecretStr,
+        client: httpx.AsyncClient,
+        now: Callable[[], dt.datetime],
+        stats: SourceStats | None = None,
+    ) -> None:
+        self._build = functools.partial(
+            build_record_sources,
+            env=env,
+            api_base=api_base,
+            account_id=account_id,
+            token=token,
+            client=client,
+            now=now,
+            stats=stats,
+        )
+        self._built: dict[str, tuple[SourceSpec, RecordSource]] = {}
+
+    def current(self, specs: Mapping[str, SourceSpec]) -> dict[str, RecordSource]:
+        for name, spec in specs.items():
+            kept = self._built.get(name)
+            if kept is not None and kept[0] == spec:
+                continue
+            try:
+                source = self._build({name: spec})[name]
+            except SourceConfigError as exc:
+                source = UnbuiltSource(name, str(exc))
+            self._built[name] = (spec, source)
+        for name in set(self._built) - set(specs):
+            del self._built[name]  # its client is the daemon's, closed with it
+        return {name: source for name, (_, source) in self._built.items()}
 
 
 def build_record_sources(
