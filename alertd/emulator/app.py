@@ -22,6 +22,9 @@ from alertd.emulator.points import PointError, parse_points
 from alertd.emulator.storage import DATASET_NAME, ChdbStorage, QueryError
 
 SQL_PATH = "/client/v4/accounts/{account_id}/analytics_engine/sql"
+# The platform's database health endpoint, and the hook the simulator sets it through.
+HEALTH_PATH = "/api/analytics/database/health"
+PLATFORM_HEALTH_PATH = "/emulator/platform/database-health"
 DEFAULT_FORMAT = "JSONEachRow"  # the newer OpenAPI schema's default (reference §1)
 
 _MEDIA_TYPES = {
@@ -82,8 +85,26 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
         body = await anyio.to_thread.run_sync(workers_graphql.answer, storage, document, None)
         return JSONResponse(body)
 
+    # The platform's health answer, as the simulator last posted it: the demo's stand-in
+    # for the Pitchey Worker's own endpoint.
+    platform_health: dict[str, object] = {}
+
+    async def set_health(request: Request) -> Response:
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return _text(400, "the body must be the JSON health answer")
+        platform_health["document"] = document
+        return JSONResponse({"stored": True})
+
+    async def get_health(request: Request) -> Response:
+        if "document" not in platform_health:
+            return JSONResponse({"status": "unknown", "databases": []}, 503)
+        return JSONResponse(platform_health["document"])
+
     async def reset(request: Request) -> Response:
         await anyio.to_thread.run_sync(storage.reset)
+        platform_health.clear()
         return JSONResponse({"reset": True})
 
     async def health(request: Request) -> Response:
@@ -95,6 +116,8 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
             Route(workers_graphql.GRAPHQL_PATH, graphql, methods=["POST"]),
             Route("/emulator/write/{dataset}", write, methods=["POST"]),
             Route("/emulator/reset", reset, methods=["POST"]),
+            Route(PLATFORM_HEALTH_PATH, set_health, methods=["POST"]),
+            Route(HEALTH_PATH, get_health, methods=["GET"]),
             Route("/emulator/health", health, methods=["GET"]),
         ]
     )
