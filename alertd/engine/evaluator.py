@@ -21,9 +21,9 @@ from alertd.model import WATCHDOG_ALERT, AlertState, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
-from alertd.sources.base import Source
+from alertd.sources.base import RecordSource, Source
 from alertd.sources.batch import run_plan
-from alertd.sources.declared import DeclaredSources
+from alertd.sources.declared import DeclaredSources, UnbuiltSource
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
@@ -79,6 +79,16 @@ class Evaluator:
         self.evaluations: dict[str, GroupEvaluation] = {}
         self.dataset_failures: dict[str, int] = {}
 
+    def _record_sources(self) -> dict[str, RecordSource]:
+        """The declared sources; where none can be built, stand-ins that say so, so their
+        rules are unhealthy instead of sending their statements to AE."""
+        if self.declared is not None:
+            return self.declared.current(self.ruleset.sources)
+        reason = "not available here: only the daemon asks sources besides AE"
+        return {
+            name: UnbuiltSource(name, f"source {name}: {reason}") for name in self.ruleset.sources
+        }
+
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
         self.states = await self.store.load()
@@ -124,7 +134,7 @@ class Evaluator:
             log.error("tick.unplannable", group=group.name, error=str(exc))
             self._mark_unhealthy(group, {rule.name: str(exc) for rule in group.rules})
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
-        records = self.declared.current(self.ruleset.sources) if self.declared else None
+        records = self._record_sources()
         answers = await run_plan(planned, self.source, records)
         self._count_outcomes(planned, answers)
         async with self.commit_lock:
