@@ -15,7 +15,7 @@ from alertd.rules.build import build_group
 from alertd.rules.files import DatasetsFile, GroupFile
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.rules.schema import Dataset, build_dataset
-from alertd.rules.source_specs import SourcesFile, SourceSpec, source_dataset
+from alertd.rules.source_specs import SOURCE_NAME, SOURCE_TYPES, SourceSpec, source_dataset
 from alertd.rules.yaml_source import Document, pydantic_errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -233,16 +233,36 @@ def _load_sources(
     sources: dict[str, SourceSpec],
     errors: list[RuleError],
 ) -> None:
-    spec = _validate(SourcesFile, document, errors)
-    if spec is None:
+    """Each source validated on its own by its `type`, so errors name its own fields."""
+    raw = document.data.get("sources") if isinstance(document.data, dict) else None
+    extra = sorted(set(_keys(document)) - {"sources"})
+    for key in extra:
+        errors.append(RuleError(document.location((key,), key=True), f"unknown key {key!r}"))
+    if not isinstance(raw, dict):
+        errors.append(RuleError(document.location(("sources",)), "sources: expected a mapping"))
         return
-    for name, source in spec.sources.items():
+    for name, body in raw.items():
+        path: tuple[str | int, ...] = ("sources", str(name))
+        kind = body.get("type") if isinstance(body, dict) else None
+        model = SOURCE_TYPES.get(kind) if isinstance(kind, str) else None
+        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+            errors.append(RuleError(document.location(path, key=True), f"bad source name {name!r}"))
+            continue
+        if model is None:
+            known = " or ".join(SOURCE_TYPES)
+            errors.append(RuleError(document.location(path), f"{name}: `type` must be {known}"))
+            continue
+        try:
+            spec = model.model_validate(body)
+        except ValidationError as exc:
+            errors.extend(pydantic_errors(exc, document, path))
+            continue
         if name in datasets:
-            where = document.location(("sources", name), key=True)
+            where = document.location(path, key=True)
             errors.append(RuleError(where, f"source {name!r} is already declared as a dataset"))
             continue
-        sources[name] = source
-        datasets[name] = source_dataset(name, source)
+        sources[name] = spec
+        datasets[name] = source_dataset(name, spec)
 
 
 def _validate(model: type[M], document: Document, errors: list[RuleError]) -> M | None:

@@ -8,6 +8,7 @@ use the same expression language as rules on AE datasets.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
@@ -58,11 +59,14 @@ class HttpJsonSpec(_Strict):
     values: dict[Name, str] = Field(min_length=1)
 
 
-SourceSpec = Annotated[WorkersGraphqlSpec | HttpJsonSpec, Field(discriminator="type")]
+SourceSpec = WorkersGraphqlSpec | HttpJsonSpec
 
 
-class SourcesFile(_Strict):
-    sources: dict[Name, SourceSpec]
+SOURCE_TYPES: dict[str, type[WorkersGraphqlSpec] | type[HttpJsonSpec]] = {
+    "workers_graphql": WorkersGraphqlSpec,
+    "http_json": HttpJsonSpec,
+}
+SOURCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def source_dataset(name: str, spec: WorkersGraphqlSpec | HttpJsonSpec) -> Dataset:
