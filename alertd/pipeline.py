@@ -233,7 +233,7 @@ class Pipeline:
                 client=wiring.client,
                 now=wiring.clock.now,
                 stats=wiring.source_stats,
-            ),
+            ).current,
         )
         self.scheduler = GroupScheduler(
             self.evaluator,

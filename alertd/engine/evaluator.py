@@ -23,7 +23,7 @@ from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import RecordSource, Source
 from alertd.sources.batch import run_plan
-from alertd.sources.declared import DeclaredSources, UnbuiltSource
+from alertd.sources.declared import RecordSources, UnbuiltSource
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
@@ -54,10 +54,11 @@ class Evaluator:
         commits: Commits | None = None,
         health: StateHealth | None = None,
         watchdog: bool = False,
-        declared: DeclaredSources | None = None,
+        declared: RecordSources | None = None,
     ) -> None:
         self.ruleset = ruleset
-        # Sources besides AE that rules name with `source:`; None when nothing can build them.
+        # Sources besides AE that rules name with `source:`, for the declarations loaded now
+        # (DeclaredSources.current in the daemon); None when nothing can build them.
         self.declared = declared
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
@@ -79,11 +80,11 @@ class Evaluator:
         self.evaluations: dict[str, GroupEvaluation] = {}
         self.dataset_failures: dict[str, int] = {}
 
-    def _record_sources(self) -> dict[str, RecordSource]:
+    def _record_sources(self) -> Mapping[str, RecordSource]:
         """The declared sources; where none can be built, stand-ins that say so, so their
         rules are unhealthy instead of sending their statements to AE."""
         if self.declared is not None:
-            return self.declared.current(self.ruleset.sources)
+            return self.declared(self.ruleset.sources)
         reason = "not available here: only the daemon asks sources besides AE"
         return {
             name: UnbuiltSource(name, f"source {name}: {reason}") for name in self.ruleset.sources

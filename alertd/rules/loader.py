@@ -68,17 +68,19 @@ def _hidden(relative: Path) -> bool:
 def load(paths: Sequence[Path]) -> LoadResult:
     """Load datasets and rule groups from files and directories.
 
-    A rule file named on its own is checked with the `datasets.yaml` beside it, unless the
-    paths already declare datasets: one file of a valid directory is then valid too.
+    A rule file named on its own is checked with the `datasets.yaml` (and `sources.yaml`)
+    beside it, unless the paths already declare datasets (sources): one file of a valid
+    directory is then valid too.
     """
     errors: list[RuleError] = []
     files = rule_files(paths)
     documents = _read(files, errors)
-    if not any(_declares_datasets(d) for d in documents):
-        named = {f.resolve() for f in files}
-        beside = [p for p in _datasets_beside(paths) if p.resolve() not in named]
-        files += beside
-        documents += _read(beside, errors)
+    for key, name in (("datasets", DATASETS_FILE), ("sources", SOURCES_FILE)):
+        if not any(key in _keys(d) for d in documents):
+            named = {f.resolve() for f in files}
+            beside = [p for p in _beside(paths, name) if p.resolve() not in named]
+            files += beside
+            documents += _read(beside, errors)
 
     datasets: dict[str, Dataset] = {}
     sources: dict[str, SourceSpec] = {}
@@ -125,14 +127,9 @@ def _keys(document: Document) -> set[str]:
     return set(document.data) if isinstance(document.data, dict) else set()
 
 
-def _declares_datasets(document: Document) -> bool:
-    return "datasets" in _keys(document)
-
-
-def _datasets_beside(paths: Iterable[Path]) -> list[Path]:
-    """The `datasets.yaml` and `sources.yaml` next to each file named; directories bring
-    their own."""
-    beside = (p.parent / n for p in paths if not p.is_dir() for n in (DATASETS_FILE, SOURCES_FILE))
+def _beside(paths: Iterable[Path], name: str) -> list[Path]:
+    """The file `name` next to each file named; directories bring their own."""
+    beside = (p.parent / name for p in paths if not p.is_dir())
     return [p for p in dict.fromkeys(beside) if p.is_file()]
 
 

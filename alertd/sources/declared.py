@@ -19,6 +19,9 @@ from alertd.sources.query_budget import QueryBudget
 from alertd.sources.stats import SourceStats
 from alertd.sources.workers_graphql import WorkersGraphqlSource
 
+# The record sources for the declarations loaded now.
+RecordSources = Callable[[Mapping[str, SourceSpec]], Mapping[str, RecordSource]]
+
 
 class SourceConfigError(AlertdError):
     """A declared source cannot be built (a secret unset, a URL that is not one)."""
