@@ -81,6 +81,8 @@ async def write_range(
         points = generate(timeline, cursor, upto, origin=origin, seed=seed)
         written += await write_points(client, emulator_root, points)
         cursor = upto
+    # The platform's health answer as it stands at the end of the range.
+    await write_health(client, emulator_root, timeline, end - origin)
     log.info(
         "simulator.range_written",
         start=start.isoformat(),
