@@ -23,7 +23,7 @@ from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import RecordSource, Source
 from alertd.sources.batch import run_plan
-from alertd.sources.declared import RecordSources, UnbuiltSource
+from alertd.sources.declared import RecordSources
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
@@ -81,14 +81,16 @@ class Evaluator:
         self.dataset_failures: dict[str, int] = {}
 
     def _record_sources(self) -> Mapping[str, RecordSource]:
-        """The declared sources; where none can be built, stand-ins that say so, so their
-        rules are unhealthy instead of sending their statements to AE."""
-        if self.declared is not None:
-            return self.declared(self.ruleset.sources)
-        reason = "not available here: only the daemon asks sources besides AE"
-        return {
-            name: UnbuiltSource(name, f"source {name}: {reason}") for name in self.ruleset.sources
-        }
+        return self.declared(self.ruleset.sources) if self.declared is not None else {}
+
+    def _judged(self, group: Group) -> Group:
+        """The group's rules this evaluator can judge: without a way to ask the declared
+        sources (a backtest: they keep no history), rules on them are left out, neither
+        unhealthy nor a source outage."""
+        if self.declared is not None or not self.ruleset.sources:
+            return group
+        rules = tuple(r for r in group.rules if not set(r.datasets) & set(self.ruleset.sources))
+        return group if len(rules) == len(group.rules) else dataclasses.replace(group, rules=rules)
 
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
@@ -126,6 +128,7 @@ class Evaluator:
 
     async def tick(self, group: Group, at: dt.datetime) -> Step:
         """Evaluate one group for the windows ending at `at`, and commit what changed."""
+        group = self._judged(group)
         started = anyio.current_time()
         try:
             planned = plan(group.rules, self.ruleset.datasets, at)
