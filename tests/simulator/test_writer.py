@@ -19,6 +19,7 @@ from alertd.model import AlertState, Change, Transition
 from alertd.query.plan import plan
 from alertd.query.results import read
 from alertd.rules.loader import load
+from alertd.simulator.health import PLATFORM_HEALTH_PATH
 from alertd.simulator.timeline import demo_timeline, parse_timeline
 from alertd.simulator.traffic import DATASETS, Point, generate
 from alertd.simulator.writer import WriteError, run_live, write_health, write_range
@@ -100,6 +101,8 @@ async def test_run_live_writes_history_from_since_before_the_origin() -> None:
     received: list[Point] = []
 
     def emulator(request: httpx.Request) -> httpx.Response:
+        if request.url.path == PLATFORM_HEALTH_PATH:
+            return httpx.Response(200, json={"stored": True})
         batch = json.loads(request.content)
         received.extend(batch)
         return httpx.Response(200, json={"written": len(batch), "dropped": 0})
@@ -129,6 +132,8 @@ async def test_run_live_retries_a_failed_write_without_losing_or_repeating_data(
     answers = iter([503, 503])
 
     def flaky_emulator(request: httpx.Request) -> httpx.Response:
+        if request.url.path == PLATFORM_HEALTH_PATH:
+            return httpx.Response(200, json={"stored": True})
         status = next(answers, 200)
         if status != 200:
             return httpx.Response(status, text="overloaded")
