@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +38,7 @@ from alertd.rules.yaml_source import Document
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.sources.base import Source
+from alertd.sources.declared import DeclaredSources
 from alertd.sources.stats import SourceStats
 from alertd.store.base import Store
 from alertd.store.commits import Commits
@@ -229,6 +231,15 @@ class Pipeline:
             health=wiring.health,
             watchdog=settings.watchdog,
             ownership=wiring.ownership,
+            declared=DeclaredSources(
+                env=os.environ,
+                api_base=settings.cloudflare_api_base,
+                account_id=settings.cloudflare_account_id,
+                token=settings.cloudflare_api_token,
+                client=wiring.client,
+                now=wiring.clock.now,
+                stats=wiring.source_stats,
+            ).current,
         )
         self.scheduler = GroupScheduler(
             self.evaluator,

@@ -44,7 +44,9 @@ def run(
         return 1 if strict and config.unavailable else 0
     print(
         f"ok: {len(ruleset.rules)} rules in {len(ruleset.groups)} groups over "
-        f"{len(ruleset.datasets)} datasets, {costs.statements} queries per tick",
+        f"{len(ruleset.datasets) - len(ruleset.sources)} datasets"
+        + (f" and {len(ruleset.sources)} other sources" if ruleset.sources else "")
+        + f", {costs.statements} queries per tick",
         file=out,
     )
     receivers = ", ".join(sorted(config.receivers)) or "none"
@@ -61,4 +63,5 @@ def run(
         return 1
     if cost:
         cost_report.print_table(costs, out)
+        cost_report.print_sources(costs, out)
     return 0

@@ -6,6 +6,7 @@ import json
 from typing import TextIO
 
 from alertd.query.cost import (
+    FIVE_MINUTES,
     FREE_INCLUDED_PER_DAY,
     MONTH,
     PAID_DOLLARS_PER_MILLION,
@@ -59,6 +60,24 @@ def print_table(cost: Cost, out: TextIO) -> None:
     )
 
 
+def print_sources(cost: Cost, out: TextIO) -> None:
+    """The queries sent to each declared source besides AE, against its budget."""
+    if not cost.sources:
+        return
+    print("Other sources' queries (not billed by AE):", file=out)
+    for source in cost.sources:
+        line = (
+            f"  {source.source} ({source.kind}): {source.per_tick} per tick, "
+            f"{source.per_five_minutes:,} per 5 minutes, {source.per_month:,} per month"
+        )
+        if source.budget is not None:
+            limit, per = source.budget
+            allowed = limit * (FIVE_MINUTES / per)
+            fits = "within" if source.per_five_minutes <= allowed else "OVER"
+            line += f"; {fits} its budget of {limit} per {format_duration(per)}"
+        print(line, file=out)
+
+
 def print_json(cost: Cost, out: TextIO) -> None:
     month, naive = cost.per_month(), cost.per_month(batched=False)
     document = {
@@ -84,6 +103,19 @@ def print_json(cost: Cost, out: TextIO) -> None:
         "paid_dollars_per_month": paid_bill(month),
         "one_per_rule_paid_dollars_per_month": paid_bill(naive),
         "free_included_per_day": FREE_INCLUDED_PER_DAY,
+        "sources": [
+            {
+                "source": s.source,
+                "type": s.kind,
+                "per_tick": s.per_tick,
+                "per_five_minutes": s.per_five_minutes,
+                "per_month": s.per_month,
+                "budget": None
+                if s.budget is None
+                else {"queries": s.budget[0], "per_seconds": s.budget[1].total_seconds()},
+            }
+            for s in cost.sources
+        ],
     }
     print(json.dumps(document), file=out)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import tempfile
 from pathlib import Path
 from typing import TextIO
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 
 from alertd import daemon
 from alertd.clock import ScaledClock, SystemClock
+from alertd.emulator.app import HEALTH_PATH
 from alertd.emulator.server import running_emulator
 from alertd.server.address import status_url
 from alertd.settings import Settings
@@ -64,6 +66,8 @@ def _play(
         )
         if http:
             settings = settings.model_copy(update={"http_addr": http})
+        # The shipped database_health source reads the health answer the simulator keeps.
+        os.environ["PITCHEY_HEALTH_URL"] = f"{ae.root_url}{HEALTH_PATH}"
         origin = SystemClock().now().replace(second=0, microsecond=0)
         clock = ScaledClock(origin, speed)
         minutes = timeline.length.total_seconds() / 60

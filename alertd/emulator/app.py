@@ -1,4 +1,5 @@
-"""The emulator's HTTP face: AE's SQL endpoint, plus the write and reset hooks tests use."""
+"""The emulator's HTTP face: AE's SQL endpoint, the Workers GraphQL Analytics API, plus
+the write and reset hooks tests use."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from alertd.clock import Clock, SystemClock
+from alertd.emulator import workers_graphql
 from alertd.emulator.dialect import DialectError, Statement, analyse
 from alertd.emulator.points import PointError, parse_points
 from alertd.emulator.storage import DATASET_NAME, ChdbStorage, QueryError
 
 SQL_PATH = "/client/v4/accounts/{account_id}/analytics_engine/sql"
+# The platform's database health endpoint, and the hook the simulator sets it through.
+HEALTH_PATH = "/api/analytics/database/health"
+PLATFORM_HEALTH_PATH = "/emulator/platform/database-health"
 DEFAULT_FORMAT = "JSONEachRow"  # the newer OpenAPI schema's default (reference §1)
 
 _MEDIA_TYPES = {
@@ -70,8 +75,36 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
         written = await anyio.to_thread.run_sync(storage.write, dataset, batch.points)
         return JSONResponse({"written": written, "dropped": batch.dropped})
 
+    async def graphql(request: Request) -> Response:
+        if not _authorised(request.headers.get("authorization", ""), token):
+            return _text(403, "Authorization error")
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return _text(400, "the body must be a JSON GraphQL request")
+        body = await anyio.to_thread.run_sync(workers_graphql.answer, storage, document, None)
+        return JSONResponse(body)
+
+    # The platform's health answer, as the simulator last posted it: the demo's stand-in
+    # for the Pitchey Worker's own endpoint.
+    platform_health: dict[str, object] = {}
+
+    async def set_health(request: Request) -> Response:
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return _text(400, "the body must be the JSON health answer")
+        platform_health["document"] = document
+        return JSONResponse({"stored": True})
+
+    async def get_health(request: Request) -> Response:
+        if "document" not in platform_health:
+            return JSONResponse({"status": "unknown", "databases": []}, 503)
+        return JSONResponse(platform_health["document"])
+
     async def reset(request: Request) -> Response:
         await anyio.to_thread.run_sync(storage.reset)
+        platform_health.clear()
         return JSONResponse({"reset": True})
 
     async def health(request: Request) -> Response:
@@ -80,8 +113,11 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
     return Starlette(
         routes=[
             Route(SQL_PATH, sql, methods=["GET", "POST"]),
+            Route(workers_graphql.GRAPHQL_PATH, graphql, methods=["POST"]),
             Route("/emulator/write/{dataset}", write, methods=["POST"]),
             Route("/emulator/reset", reset, methods=["POST"]),
+            Route(PLATFORM_HEALTH_PATH, set_health, methods=["POST"]),
+            Route(HEALTH_PATH, get_health, methods=["GET"]),
             Route("/emulator/health", health, methods=["GET"]),
         ]
     )

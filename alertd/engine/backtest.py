@@ -12,6 +12,7 @@ from alertd.engine.timing import grid
 from alertd.model import Transition
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.sources.base import Source
+from alertd.sources.declared import RecordSources
 from alertd.store.base import Store
 from alertd.store.memory import MemoryStore
 
@@ -84,6 +85,7 @@ async def backtest(
     source_down_after: dt.timedelta = dt.timedelta(minutes=5),
     store: Store | None = None,
     after: After | None = None,
+    declared: RecordSources | None = None,
 ) -> list[Transition]:
     """Every transition the rules make over [start, end]; nothing is sent anywhere.
 
@@ -94,6 +96,7 @@ async def backtest(
         source,
         store or MemoryStore(),
         source_down_after=source_down_after,
+        declared=declared,
     )
     transitions: list[Transition] = []
     instants = Instants(evaluator, after)

@@ -27,8 +27,9 @@ from alertd.model import WATCHDOG_ALERT, AlertState, Rows
 from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
-from alertd.sources.base import Source
+from alertd.sources.base import RecordSource, Source
 from alertd.sources.batch import run_plan
+from alertd.sources.declared import RecordSources
 from alertd.store.base import AlertStates, Commit
 from alertd.store.commits import Commits
 from alertd.store.health import StateHealth
@@ -61,10 +62,14 @@ class Evaluator:
         health: StateHealth | None = None,
         watchdog: bool = False,
         ownership: Ownership | None = None,
+        declared: RecordSources | None = None,
     ) -> None:
         self.ruleset = ruleset
         # Retiring alerts is the leader's (the notification pipeline's holder) alone.
         self.ownership = ownership if ownership is not None else SoleOwner()
+        # Sources besides AE that rules name with `source:`, for the declarations loaded now
+        # (DeclaredSources.current in the daemon); None when nothing can build them.
+        self.declared = declared
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
         self.source = source
@@ -84,6 +89,18 @@ class Evaluator:
         # a row each dataset's queries have failed (0 once it answers).
         self.evaluations: dict[str, GroupEvaluation] = {}
         self.dataset_failures: dict[str, int] = {}
+
+    def _record_sources(self) -> Mapping[str, RecordSource]:
+        return self.declared(self.ruleset.sources) if self.declared is not None else {}
+
+    def _judged(self, group: Group) -> Group:
+        """The group's rules this evaluator can judge: without a way to ask the declared
+        sources (a backtest: they keep no history), rules on them are left out, neither
+        unhealthy nor a source outage."""
+        if self.declared is not None or not self.ruleset.sources:
+            return group
+        rules = tuple(r for r in group.rules if not set(r.datasets) & set(self.ruleset.sources))
+        return group if len(rules) == len(group.rules) else dataclasses.replace(group, rules=rules)
 
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
@@ -131,6 +148,7 @@ class Evaluator:
 
     async def tick(self, group: Group, at: dt.datetime) -> Step:
         """Evaluate one group for the windows ending at `at`, and commit what changed."""
+        group = self._judged(group)
         started = anyio.current_time()
         try:
             planned = plan(group.rules, self.ruleset.datasets, at)
@@ -140,7 +158,8 @@ class Evaluator:
             log.error("tick.unplannable", group=group.name, error=str(exc))
             self._mark_unhealthy(group, {rule.name: str(exc) for rule in group.rules})
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
-        answers = await run_plan(planned, self.source)
+        records = self._record_sources()
+        answers = await run_plan(planned, self.source, records)
         self._count_outcomes(planned, answers)
         async with self.commit_lock:
             if self._unretired:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, model_validator
 
+from alertd.env_refs import expand
 from alertd.notify.am_receivers import (
     AM_LISTS,
     GlobalSpec,
@@ -27,7 +28,7 @@ from alertd.notify.am_receivers import (
     entry_name,
 )
 from alertd.notify.receivers.base import ReceiverKind
-from alertd.notify.receivers.fields import Strict, expand
+from alertd.notify.receivers.fields import Strict
 from alertd.notify.receivers.registry import BY_KEY, RECEIVERS, kind_of
 
 _URL_FIELDS = frozenset({"webhook_url", "url"})

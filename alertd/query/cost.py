@@ -29,12 +29,14 @@ FREE_INCLUDED_PER_DAY = 10_000
 @dataclass(frozen=True)
 class GroupCost:
     """One group's statements per tick, and what one query per rule and dataset (what
-    other alerting daemons send) would be instead."""
+    other alerting daemons send) would be instead. `sources` counts the queries a tick
+    sends to each declared source besides AE (one per source, for all its rules)."""
 
     group: str
     interval: dt.timedelta
     statements: int
     one_per_rule: int
+    sources: tuple[tuple[str, int], ...] = ()
 
     def per(self, period: dt.timedelta, statements: int) -> int:
         """`statements` a tick over `period`: one tick every interval."""
@@ -42,8 +44,21 @@ class GroupCost:
 
 
 @dataclass(frozen=True)
+class SourceCost:
+    """The queries one declared source besides AE receives, and the budget it has."""
+
+    source: str
+    kind: str
+    per_tick: int
+    per_five_minutes: int
+    per_month: int
+    budget: tuple[int, dt.timedelta] | None  # at most so many queries in so long
+
+
+@dataclass(frozen=True)
 class Cost:
     groups: tuple[GroupCost, ...]
+    sources: tuple[SourceCost, ...] = ()
 
     @property
     def statements(self) -> int:
@@ -60,15 +75,43 @@ class Cost:
         return sum(g.per(DAY, g.statements if batched else g.one_per_rule) for g in self.groups)
 
 
+FIVE_MINUTES = dt.timedelta(minutes=5)
+
+
 def cost_of(ruleset: RuleSet) -> Cost:
     """Each group planned on its own, as the daemon ticks it."""
-    return Cost(tuple(_group_cost(group, ruleset) for group in ruleset.groups))
+    groups = tuple(_group_cost(group, ruleset) for group in ruleset.groups)
+    return Cost(groups, _source_costs(groups, ruleset))
 
 
 def _group_cost(group: Group, ruleset: RuleSet) -> GroupCost:
     planned = plan(group.rules, ruleset.datasets, PLAN_INSTANT)
-    naive = sum(len(rule.datasets) for rule in group.rules)
-    return GroupCost(group.name, group.interval, len(planned.queries), naive)
+    on_ae = [q for q in planned.queries if q.key.dataset not in ruleset.sources]
+    naive = sum(
+        1 for rule in group.rules for dataset in rule.datasets if dataset not in ruleset.sources
+    )
+    # A tick fetches each source once, however many of its statements the plan holds.
+    fetched = sorted({q.key.dataset for q in planned.queries} & set(ruleset.sources))
+    sources = tuple((name, 1) for name in fetched)
+    return GroupCost(group.name, group.interval, len(on_ae), naive, sources)
+
+
+def _source_costs(groups: tuple[GroupCost, ...], ruleset: RuleSet) -> tuple[SourceCost, ...]:
+    costs: list[SourceCost] = []
+    for name, spec in ruleset.sources.items():
+        ticking = [(g, n) for g in groups for source, n in g.sources if source == name]
+        budget = (spec.max_queries, spec.per) if spec.type == "workers_graphql" else None
+        costs.append(
+            SourceCost(
+                name,
+                spec.type,
+                sum(n for _, n in ticking),
+                sum(g.per(FIVE_MINUTES, n) for g, n in ticking),
+                sum(g.per(MONTH, n) for g, n in ticking),
+                budget,
+            )
+        )
+    return tuple(costs)
 
 
 def paid_bill(queries_per_month: int) -> float:

@@ -77,8 +77,9 @@ def _check_raw_expressions(
     annotations = raw.get("annotations")
     if isinstance(annotations, dict):
         _check_annotations({k: v for k, v in annotations.items() if isinstance(v, str)}, out)
-    name = raw.get("dataset")
-    dataset = _dataset(name, ("dataset",), out, datasets) if isinstance(name, str) else None
+    key = "source" if "source" in raw else "dataset"
+    name = raw.get(key)
+    dataset = _dataset(name, (key,), out, datasets) if isinstance(name, str) else None
     if dataset is None:
         return
     if isinstance(raw.get("where"), str):
@@ -150,7 +151,7 @@ def _check_annotations(annotations: Mapping[str, str], out: _Collector) -> None:
 
 def _value(spec: RuleSpec, out: _Collector, datasets: Mapping[str, Dataset]) -> ValueExpr | None:
     if spec.queries is not None:
-        if spec.dataset is not None or spec.where is not None:
+        if spec.dataset is not None or spec.source is not None or spec.where is not None:
             out.error(
                 ("queries",),
                 "with `queries`, put `dataset` and `where` inside each query",
@@ -176,10 +177,15 @@ def _value(spec: RuleSpec, out: _Collector, datasets: Mapping[str, Dataset]) -> 
             out.expression(("value",), exc)
             return None
         return bind(top, None, None, bound) if len(bound) == len(spec.queries) else None
-    if spec.dataset is None:
-        out.error(("alert",), "required key 'dataset' is missing (or use `queries`)")
+    if spec.dataset is not None and spec.source is not None:
+        out.error(("source",), "give either `dataset` or `source`, not both")
         return None
-    dataset = _dataset(spec.dataset, ("dataset",), out, datasets)
+    key = "dataset" if spec.source is None else "source"
+    chosen = spec.dataset if spec.source is None else spec.source
+    if chosen is None:
+        out.error(("alert",), "required key 'dataset' is missing (or use `source` or `queries`)")
+        return None
+    dataset = _dataset(chosen, (key,), out, datasets)
     if dataset is None:
         return None
     _check_by(spec.by, dataset, out)

@@ -59,6 +59,8 @@ class ThresholdsSpec(_Strict):
 class RuleSpec(_Strict):
     alert: Name
     dataset: Name | None = None
+    # A declared source (a `sources:` file) instead of an AE dataset.
+    source: Name | None = None
     value: str
     where: str | None = None
     queries: dict[Name, QuerySpec] | None = None

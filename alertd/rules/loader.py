@@ -15,6 +15,7 @@ from alertd.rules.build import build_group
 from alertd.rules.files import DatasetsFile, GroupFile
 from alertd.rules.ruleset import Group, RuleSet
 from alertd.rules.schema import Dataset, build_dataset
+from alertd.rules.source_specs import SOURCE_NAME, SOURCE_TYPES, SourceSpec, source_dataset
 from alertd.rules.yaml_source import Document, pydantic_errors
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +25,7 @@ FOREIGN_KEYS = frozenset({"route", "receivers", "inhibit_rules", "time_intervals
 # A rule test file (`alertd test`) may live among the rules; loading rules passes it by.
 RULE_TEST_KEY = "rule_files"
 DATASETS_FILE = "datasets.yaml"
+SOURCES_FILE = "sources.yaml"
 
 
 @dataclass
@@ -66,25 +68,30 @@ def _hidden(relative: Path) -> bool:
 def load(paths: Sequence[Path]) -> LoadResult:
     """Load datasets and rule groups from files and directories.
 
-    A rule file named on its own is checked with the `datasets.yaml` beside it, unless the
-    paths already declare datasets: one file of a valid directory is then valid too.
+    A rule file named on its own is checked with the `datasets.yaml` (and `sources.yaml`)
+    beside it, unless the paths already declare datasets (sources): one file of a valid
+    directory is then valid too.
     """
     errors: list[RuleError] = []
     files = rule_files(paths)
     documents = _read(files, errors)
-    if not any(_declares_datasets(d) for d in documents):
-        named = {f.resolve() for f in files}
-        beside = [p for p in _datasets_beside(paths) if p.resolve() not in named]
-        files += beside
-        documents += _read(beside, errors)
+    for key, name in (("datasets", DATASETS_FILE), ("sources", SOURCES_FILE)):
+        if not any(key in _keys(d) for d in documents):
+            named = {f.resolve() for f in files}
+            beside = [p for p in _beside(paths, name) if p.resolve() not in named]
+            files += beside
+            documents += _read(beside, errors)
 
     datasets: dict[str, Dataset] = {}
+    sources: dict[str, SourceSpec] = {}
     group_documents: list[Document] = []
     foreign: list[Document] = []
     for document in documents:
         keys = _keys(document)
         if "datasets" in keys:
             _load_datasets(document, datasets, errors)
+        elif "sources" in keys:
+            _load_sources(document, datasets, sources, errors)
         elif "group" in keys:
             group_documents.append(document)
         elif keys & FOREIGN_KEYS:
@@ -93,7 +100,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
             errors.append(
                 RuleError(
                     document.location(()),
-                    "not a rule file: expected a top-level `group:` or `datasets:` key",
+                    "not a rule file: expected a top-level `group:`, `datasets:` or `sources:` key",
                 )
             )
     if documents and not datasets and group_documents:
@@ -102,7 +109,7 @@ def load(paths: Sequence[Path]) -> LoadResult:
         )
 
     groups = _load_groups(group_documents, datasets, errors)
-    return LoadResult(RuleSet(datasets, tuple(groups)), errors, files, foreign)
+    return LoadResult(RuleSet(datasets, tuple(groups), sources), errors, files, foreign)
 
 
 def _read(files: Iterable[Path], errors: list[RuleError]) -> list[Document]:
@@ -120,13 +127,9 @@ def _keys(document: Document) -> set[str]:
     return set(document.data) if isinstance(document.data, dict) else set()
 
 
-def _declares_datasets(document: Document) -> bool:
-    return "datasets" in _keys(document)
-
-
-def _datasets_beside(paths: Iterable[Path]) -> list[Path]:
-    """The `datasets.yaml` next to each file named; directories bring their own."""
-    beside = (p.parent / DATASETS_FILE for p in paths if not p.is_dir())
+def _beside(paths: Iterable[Path], name: str) -> list[Path]:
+    """The file `name` next to each file named; directories bring their own."""
+    beside = (p.parent / name for p in paths if not p.is_dir())
     return [p for p in dict.fromkeys(beside) if p.is_file()]
 
 
@@ -219,6 +222,44 @@ def _load_datasets(
                 doubles=dataset.doubles,
                 numeric_blobs=dataset.numeric_blobs,
             )
+
+
+def _load_sources(
+    document: Document,
+    datasets: dict[str, Dataset],
+    sources: dict[str, SourceSpec],
+    errors: list[RuleError],
+) -> None:
+    """Each source validated on its own by its `type`, so errors name its own fields."""
+    raw = document.data.get("sources") if isinstance(document.data, dict) else None
+    extra = sorted(set(_keys(document)) - {"sources"})
+    for key in extra:
+        errors.append(RuleError(document.location((key,), key=True), f"unknown key {key!r}"))
+    if not isinstance(raw, dict):
+        errors.append(RuleError(document.location(("sources",)), "sources: expected a mapping"))
+        return
+    for name, body in raw.items():
+        path: tuple[str | int, ...] = ("sources", str(name))
+        kind = body.get("type") if isinstance(body, dict) else None
+        model = SOURCE_TYPES.get(kind) if isinstance(kind, str) else None
+        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+            errors.append(RuleError(document.location(path, key=True), f"bad source name {name!r}"))
+            continue
+        if model is None:
+            known = " or ".join(SOURCE_TYPES)
+            errors.append(RuleError(document.location(path), f"{name}: `type` must be {known}"))
+            continue
+        try:
+            spec = model.model_validate(body)
+        except ValidationError as exc:
+            errors.extend(pydantic_errors(exc, document, path))
+            continue
+        if name in datasets:
+            where = document.location(path, key=True)
+            errors.append(RuleError(where, f"source {name!r} is already declared as a dataset"))
+            continue
+        sources[name] = spec
+        datasets[name] = source_dataset(name, spec)
 
 
 def _validate(model: type[M], document: Document, errors: list[RuleError]) -> M | None:

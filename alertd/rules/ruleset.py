@@ -12,6 +12,7 @@ from alertd.errors import Location
 from alertd.model import Severity
 from alertd.rules.ast import BoundAggregate, ValueExpr, bound_aggregates
 from alertd.rules.schema import Dataset
+from alertd.rules.source_specs import SourceSpec
 from alertd.rules.thresholds import Threshold
 
 NoData = Literal["keep", "ok", "alert"]
@@ -64,6 +65,8 @@ class Group:
 class RuleSet:
     datasets: Mapping[str, Dataset]
     groups: tuple[Group, ...]
+    # Sources besides AE, by name; each also names a dataset in `datasets`.
+    sources: Mapping[str, SourceSpec] = field(default_factory=dict)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -75,4 +78,4 @@ class RuleSet:
             dataclasses.replace(g, rules=tuple(r for r in g.rules if r.name not in names))
             for g in self.groups
         )
-        return RuleSet(self.datasets, groups)
+        return RuleSet(self.datasets, groups, self.sources)

@@ -30,6 +30,7 @@ EndpointPath = Literal[
     "/api/pitches", "/api/pitches/:id", "/api/users/me", "/api/search", "/api/ndas",
     "/api/messages",
 ]  # fmt: skip
+ScriptName = Literal["pitchey-api", "pitchey-analytics"]  # the Workers invocations name
 CachedEndpoint = Literal["/api/pitches", "/api/pitches/:id"]  # the endpoints a cache serves
 DEMO_RESOURCE = "demo_timeline.yaml"
 
@@ -130,12 +131,35 @@ class FailedQueries(_Incident):
     error_code: str = Field(default="57014", min_length=1, max_length=16)
 
 
+class CpuSpike(_Incident):
+    """The P99 CPU time of the Worker `script`'s invocations rises to `peak_p99_ms`."""
+
+    kind: Literal["cpu_spike"]
+    script: ScriptName
+    peak_p99_ms: float = Field(gt=0)
+
+
+class PoolSaturation(_Incident):
+    """The connection pool of `database` fills up to `peak_utilization` (a share)."""
+
+    kind: Literal["pool_saturation"]
+    database: str = Field(default="neon-primary", min_length=1, max_length=64)
+    peak_utilization: Share
+
+
 Incident = Annotated[
-    SlowTable | SlowEndpoint | ErrorBurst | CacheDrop | ConnectionErrors | FailedQueries,
+    SlowTable
+    | SlowEndpoint
+    | ErrorBurst
+    | CacheDrop
+    | ConnectionErrors
+    | FailedQueries
+    | CpuSpike
+    | PoolSaturation,
     Field(discriminator="kind"),
 ]
 KINDS = ("slow_table", "slow_endpoint", "error_burst", "cache_drop", "connection_errors",
-         "failed_queries")  # fmt: skip
+         "failed_queries", "cpu_spike", "pool_saturation")  # fmt: skip
 
 
 class Timeline(_Strict):

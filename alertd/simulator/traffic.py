@@ -18,9 +18,12 @@ from typing import Any, TypeVar
 from alertd.simulator.timeline import (
     CacheDrop,
     ConnectionErrors,
+    CpuSpike,
     EndpointPath,
     ErrorBurst,
     FailedQueries,
+    PoolSaturation,
+    ScriptName,
     SlowEndpoint,
     SlowTable,
     TableName,
@@ -33,10 +36,13 @@ T = TypeVar("T")
 DATABASE = "pitchey_database_metrics"
 PERFORMANCE = "pitchey_performance_metrics"
 ERRORS = "pitchey_error_tracking"
-DATASETS = (DATABASE, PERFORMANCE, ERRORS)
+# Worker invocations, which the emulator's GraphQL API aggregates (not an AE dataset).
+INVOCATIONS = "workers_invocations"
+DATASETS = (DATABASE, PERFORMANCE, ERRORS, INVOCATIONS)
 
 SAMPLE_ABOVE = 10.0  # events a second per index value above which points are sampled
 SAMPLED_POINTS_PER_SECOND = 3.0  # what a sampled index value is thinned to
+Z99 = 2.3263  # the standard normal's 99th percentile
 Z95 = 1.6449  # the standard normal's 95th percentile: P95 = median * exp(Z95 * sigma)
 USERS = 5000
 LOAD_PERIOD_SECONDS = 900.0  # a gentle wave in traffic, so charts do not look flat
@@ -78,6 +84,24 @@ ENDPOINTS: dict[EndpointPath, Endpoint] = {
     "/api/ndas": Endpoint(1.5, 90, 0.5, 0.6, False),
     "/api/messages": Endpoint(3, 60, 0.5, 0.7, False),
 }
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Worker script: its invocation rate and healthy CPU time per invocation (log-normal)."""
+
+    rate: float
+    p99_ms: float
+    sigma: float
+
+
+SCRIPTS: dict[ScriptName, Script] = {
+    "pitchey-api": Script(6, 18, 0.45),
+    "pitchey-analytics": Script(2, 9, 0.4),
+}
+SCRIPT_EXCEPTION_SHARE = 0.001
+# Each database's connection pool: its size and its healthy utilisation.
+POOLS: dict[str, tuple[int, float]] = {"neon-primary": (20, 0.35), "neon-replica": (10, 0.2)}
 HIT_RATE = 0.9
 HIT_MEDIAN_MS, HIT_SIGMA = 12.0, 0.4
 SHARE_5XX = 0.002
@@ -103,6 +127,8 @@ class Conditions:
     errors_5xx: dict[EndpointPath, tuple[float, int | None]]  # share, the incident's status
     hit_rate: dict[EndpointPath, float]
     connection_errors: dict[str, float]  # per second, by source
+    cpu_p99: dict[ScriptName, float]  # ms, by script
+    pool_utilization: dict[str, float]  # share, by database
 
 
 def generate(
@@ -134,6 +160,8 @@ def conditions(timeline: Timeline, offset: dt.timedelta) -> Conditions:
         errors_5xx={name: (SHARE_5XX, None) for name in ENDPOINTS},
         hit_rate={name: HIT_RATE for name, e in ENDPOINTS.items() if e.cached},
         connection_errors={},
+        cpu_p99={name: script.p99_ms for name, script in SCRIPTS.items()},
+        pool_utilization={name: share for name, (_, share) in POOLS.items()},
     )
     for incident in timeline.incidents:
         x = incident.intensity(offset)
@@ -160,6 +188,12 @@ def conditions(timeline: Timeline, offset: dt.timedelta) -> Conditions:
         elif isinstance(incident, ConnectionErrors):
             rate = now.connection_errors.get(incident.source, 0.0)
             now.connection_errors[incident.source] = rate + x * incident.per_minute / 60
+        elif isinstance(incident, CpuSpike):
+            p99 = now.cpu_p99[incident.script]
+            now.cpu_p99[incident.script] = _pull(p99, incident.peak_p99_ms, x)
+        elif isinstance(incident, PoolSaturation):
+            share = now.pool_utilization.get(incident.database, 0.0)
+            now.pool_utilization[incident.database] = _pull(share, incident.peak_utilization, x)
     return now
 
 
@@ -240,10 +274,27 @@ def _errors(rng: random.Random, second: int, now: Conditions) -> Iterator[Point]
             yield _error_point(rng, second, blobs, interval)
 
 
+def _invocations(rng: random.Random, second: int, now: Conditions) -> Iterator[Point]:
+    """Worker invocations: script, outcome, CPU time in microseconds (as the API counts)."""
+    for name, script in SCRIPTS.items():
+        median = now.cpu_p99[name] / math.exp(Z99 * script.sigma)
+        for _ in range(_poisson(rng, script.rate * now.load)):
+            cpu_ms = rng.lognormvariate(math.log(median), script.sigma)
+            status = "scriptThrewException" if rng.random() < SCRIPT_EXCEPTION_SHARE else "success"
+            yield {
+                "timestamp": second * 1000 + rng.randrange(1000),
+                "indexes": [name],
+                "blobs": [name, status],
+                "doubles": [round(cpu_ms * 1000)],
+                "sample_interval": 1,
+            }
+
+
 _MAKERS: dict[str, Callable[[random.Random, int, Conditions], Iterator[Point]]] = {
     DATABASE: _queries,
     PERFORMANCE: _requests,
     ERRORS: _errors,
+    INVOCATIONS: _invocations,
 }
 
 

@@ -11,6 +11,7 @@ import structlog
 
 from alertd.clock import Clock
 from alertd.errors import AlertdError
+from alertd.simulator.health import PLATFORM_HEALTH_PATH, health_document
 from alertd.simulator.timeline import Timeline
 from alertd.simulator.traffic import Point, generate
 
@@ -46,6 +47,19 @@ async def write_points(
     return written
 
 
+async def write_health(
+    client: httpx.AsyncClient, emulator_root: str, timeline: Timeline, offset: dt.timedelta
+) -> None:
+    """Set the platform health answer the emulator serves to the one at `offset`."""
+    url = f"{emulator_root.rstrip('/')}{PLATFORM_HEALTH_PATH}"
+    try:
+        response = await client.post(url, json=health_document(timeline, offset))
+    except httpx.HTTPError as exc:
+        raise WriteError(f"cannot write to {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise WriteError(f"the emulator refused the health answer: {response.status_code}")
+
+
 async def write_range(
     client: httpx.AsyncClient,
     emulator_root: str,
@@ -67,6 +81,8 @@ async def write_range(
         points = generate(timeline, cursor, upto, origin=origin, seed=seed)
         written += await write_points(client, emulator_root, points)
         cursor = upto
+    # The platform's health answer as it stands at the end of the range.
+    await write_health(client, emulator_root, timeline, end - origin)
     log.info(
         "simulator.range_written",
         start=start.isoformat(),
@@ -115,6 +131,10 @@ async def run_live(
                 log.warning("simulator.write_failed", upto=chunk_end.isoformat(), error=str(exc))
                 break
             cursor = chunk_end
+        try:
+            await write_health(client, emulator_root, timeline, cursor - origin)
+        except WriteError as exc:
+            log.warning("simulator.health_failed", error=str(exc))
         log.debug("simulator.live_written", upto=cursor.isoformat(), points=written)
         if until is None or cursor < until:
             await clock.sleep(every.total_seconds())

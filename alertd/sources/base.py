@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from alertd.model import Query, Rows
+from alertd.query.records import Record
 
 
 class Source(Protocol):
@@ -15,5 +17,19 @@ class Source(Protocol):
     """
 
     async def run(self, query: Query) -> Rows: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RecordSource(Protocol):
+    """Fetches the records of one declared non-SQL source for a time range.
+
+    Rules on it become measures computed by alertd over these records; one fetch per tick
+    answers every rule on the source. Failures raise `SourceError`, as `Source.run` does.
+    """
+
+    name: str
+
+    async def fetch(self, since: dt.datetime, until: dt.datetime) -> list[Record]: ...
 
     async def aclose(self) -> None: ...

@@ -9,7 +9,9 @@ RULES = Path(__file__).parents[2] / "rules"
 
 def test_the_shipped_rules_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(RULES)]) == 0
-    assert capsys.readouterr().out.startswith("ok: 7 rules in 2 groups over 3 datasets")
+    assert capsys.readouterr().out.startswith(
+        "ok: 9 rules in 3 groups over 3 datasets and 2 other sources"
+    )
 
 
 def test_every_error_is_printed_as_file_line_col_and_the_exit_code_is_1(

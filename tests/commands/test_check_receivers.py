@@ -25,7 +25,7 @@ route:
 
 @pytest.fixture
 def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("datasets.yaml", "database.yaml"):
+    for name in ("datasets.yaml", "sources.yaml", "database.yaml"):
         shutil.copy(RULES / name, tmp_path / name)
     (tmp_path / "notify.yaml").write_text(NOTIFY)
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/right")

@@ -20,7 +20,8 @@ def test_the_shipped_rule_lists_its_query_log_as_a_link() -> None:
 
 
 def test_a_link_naming_no_annotation_is_an_error_at_its_line(tmp_path: Path) -> None:
-    shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
+    for name in ("datasets.yaml", "sources.yaml"):
+        shutil.copy(RULES / name, tmp_path / name)
     text = (RULES / "database.yaml").read_text()
     assert "    links: [query_log]" in text
     (tmp_path / "database.yaml").write_text(

@@ -219,7 +219,7 @@ rules:
 def test_a_file_that_is_not_a_rule_file_is_named(tmp_path: Path) -> None:
     write(tmp_path, **{"datasets.yaml": DATASETS, "x.yaml": "hello: world\n"})
     assert messages(tmp_path) == [
-        "x.yaml:1:1: not a rule file: expected a top-level `group:` or `datasets:` key"
+        "x.yaml:1:1: not a rule file: expected a top-level `group:`, `datasets:` or `sources:` key"
     ]
 
 

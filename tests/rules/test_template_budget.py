@@ -109,7 +109,8 @@ def test_the_shipped_annotations_and_everyday_templates_still_render() -> None:
 
 
 def test_alertd_check_reports_a_costly_annotation_at_its_line(tmp_path: Path) -> None:
-    shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
+    for name in ("datasets.yaml", "sources.yaml"):
+        shutil.copy(RULES / name, tmp_path / name)
     text = (RULES / "database.yaml").read_text()
     summary = 'summary: "P95 query time on {{ labels.table }} is {{ value | round(1) }} ms"'
     assert summary in text
@@ -127,7 +128,8 @@ def test_alertd_check_reports_a_costly_annotation_at_its_line(tmp_path: Path) ->
 
 def _shipped_with_summary(tmp_path: Path, source: str) -> LoadResult:
     """The shipped database rules, loaded with the P95 rule's summary replaced by `source`."""
-    shutil.copy(RULES / "datasets.yaml", tmp_path / "datasets.yaml")
+    for name in ("datasets.yaml", "sources.yaml"):
+        shutil.copy(RULES / name, tmp_path / name)
     text = (RULES / "database.yaml").read_text()
     summary = 'summary: "P95 query time on {{ labels.table }} is {{ value | round(1) }} ms"'
     (tmp_path / "database.yaml").write_text(text.replace(summary, f'summary: "{source}"'))

@@ -19,11 +19,13 @@ from alertd.model import AlertState, Change, Transition
 from alertd.query.plan import plan
 from alertd.query.results import read
 from alertd.rules.loader import load
+from alertd.simulator.health import PLATFORM_HEALTH_PATH
 from alertd.simulator.timeline import demo_timeline, parse_timeline
 from alertd.simulator.traffic import DATASETS, Point, generate
-from alertd.simulator.writer import WriteError, run_live, write_range
+from alertd.simulator.writer import WriteError, run_live, write_health, write_range
 from alertd.sources.analytics_engine import AnalyticsEngineSource
 from alertd.sources.batch import run_plan
+from alertd.sources.declared import build_record_sources
 
 ORIGIN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -99,6 +101,8 @@ async def test_run_live_writes_history_from_since_before_the_origin() -> None:
     received: list[Point] = []
 
     def emulator(request: httpx.Request) -> httpx.Response:
+        if request.url.path == PLATFORM_HEALTH_PATH:
+            return httpx.Response(200, json={"stored": True})
         batch = json.loads(request.content)
         received.extend(batch)
         return httpx.Response(200, json={"written": len(batch), "dropped": 0})
@@ -128,6 +132,8 @@ async def test_run_live_retries_a_failed_write_without_losing_or_repeating_data(
     answers = iter([503, 503])
 
     def flaky_emulator(request: httpx.Request) -> httpx.Response:
+        if request.url.path == PLATFORM_HEALTH_PATH:
+            return httpx.Response(200, json={"stored": True})
         status = next(answers, 200)
         if status != 200:
             return httpx.Response(status, text="overloaded")
@@ -187,24 +193,41 @@ def test_the_simulate_command_says_when_the_emulator_is_not_there() -> None:
 
 
 async def replay(ae: RunningEmulator, end: dt.datetime) -> list[Transition]:
-    """Every transition the shipped rules make, ticking every 30 s from the origin to `end`."""
+    """Every transition the shipped rules make, ticking every 30 s from the origin to `end`.
+
+    Before each tick the platform's health answer is set to the timeline's at that tick,
+    as the live simulator keeps it; Worker invocations were written with the traffic.
+    """
     ruleset = load([RULES]).ruleset
+    timeline = demo_timeline()
     source = AnalyticsEngineSource(
         ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(ORIGIN).sleep
     )
     states: dict[str, AlertState] = {}
     transitions: list[Transition] = []
     at = ORIGIN
-    try:
-        while at <= end:
-            planned = plan(ruleset.rules, ruleset.datasets, at)
-            result = step(ruleset.rules, read(planned, await run_plan(planned, source)), states, at)
-            assert result.unhealthy == {}
-            states = carry(states, result)
-            transitions.extend(result.transitions)
-            at += dt.timedelta(seconds=30)
-    finally:
-        await source.aclose()
+    async with httpx.AsyncClient() as client:
+        records = build_record_sources(
+            ruleset.sources,
+            env={"PITCHEY_HEALTH_URL": f"{ae.root_url}/api/analytics/database/health"},
+            api_base=ae.base_url,
+            account_id=ae.account_id,
+            token=SecretStr(ae.token),
+            client=client,
+            now=lambda: at,
+        )
+        try:
+            while at <= end:
+                await write_health(client, ae.root_url, timeline, at - ORIGIN)
+                planned = plan(ruleset.rules, ruleset.datasets, at)
+                answers = await run_plan(planned, source, records)
+                result = step(ruleset.rules, read(planned, answers), states, at)
+                assert result.unhealthy == {}
+                states = carry(states, result)
+                transitions.extend(result.transitions)
+                at += dt.timedelta(seconds=30)
+        finally:
+            await source.aclose()
     return transitions
 
 
@@ -230,7 +253,8 @@ async def test_the_demo_timeline_fires_and_resolves_every_shipped_rule(
 
     changes: dict[tuple[str, str], list[Change]] = {}
     for t in transitions:
-        series = ",".join(f"{k}={v}" for k, v in t.labels if k in ("table", "endpoint", "source"))
+        named = ("table", "endpoint", "source", "scriptName", "database")
+        series = ",".join(f"{k}={v}" for k, v in t.labels if k in named)
         changes.setdefault((t.rule, series), []).append(t.change)
     assert set(changes) == {
         ("SlowQueryP95", "table=users"),
@@ -240,6 +264,8 @@ async def test_the_demo_timeline_fires_and_resolves_every_shipped_rule(
         ("HighErrorRate", "endpoint=/api/pitches"),
         ("ApplicationErrorRate", ""),
         ("LowCacheHitRate", ""),
+        ("WorkerCpuNearLimit", "scriptName=pitchey-api"),
+        ("ConnectionPoolSaturated", "database=neon-primary"),
     }
     assert {rule for rule, _ in changes} == {r.name for r in load([RULES]).ruleset.rules}
     for alert, seen in changes.items():

@@ -36,6 +36,7 @@ from .compare import (
     found_notification,
     in_order,
 )
+from .scripted import scripted_sources
 from .spec import Case, Series
 
 ACCOUNT, TOKEN = "rule-tests", "rule-tests"
@@ -56,10 +57,15 @@ class Outcome:
 
 
 def points(
-    case: Case, datasets: Mapping[str, Dataset], start: dt.datetime, file: str
+    case: Case,
+    datasets: Mapping[str, Dataset],
+    start: dt.datetime,
+    file: str,
+    sources: Mapping[str, object] | None = None,
 ) -> dict[str, list[Point]]:
     """The rows each dataset gets, by the names datasets.yaml gives its columns."""
     out: dict[str, list[Point]] = {}
+    sources = sources or {}
     for number, series in enumerate(case.input):
         where = f"input[{number}]"
         dataset = datasets.get(series.dataset)
@@ -69,6 +75,8 @@ def points(
                 Location(file),
                 f"{case.name}: {where}.dataset: no dataset {series.dataset!r} (known: {known})",
             )
+        if series.dataset in sources:
+            continue  # the source's answers, replayed by ScriptedSource
         out.setdefault(series.dataset, []).extend(_rows(series, dataset, start, file, case, where))
     return out
 
@@ -125,8 +133,8 @@ async def run_case(
     file: str,
 ) -> Outcome:
     storage.reset()
-    written = points(case, ruleset.datasets, start, file)
-    for dataset in ruleset.datasets:  # a dataset given no input is there, and empty
+    written = points(case, ruleset.datasets, start, file, ruleset.sources)
+    for dataset in set(ruleset.datasets) - set(ruleset.sources):  # no input: there, empty
         storage.create(dataset)
         storage.write(dataset, written.get(dataset, []))
     clock = FakeClock(start)
@@ -164,7 +172,10 @@ async def run_case(
             client=client,
             retries=0,
         )
-        await backtest(ruleset, source, start, end, store=store, after=after)
+        scripted = scripted_sources(ruleset.sources, case.input, start)
+        await backtest(
+            ruleset, source, start, end, store=store, after=after, declared=lambda _: scripted
+        )
     outcome = Outcome(case.name)
     rules = {r.name: r for r in ruleset.rules}
     for evaluation in case.eval:
