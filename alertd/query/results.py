@@ -43,7 +43,7 @@ class RuleResult:
     """One rule's answer at a tick: a value per series, or the reason it has none."""
 
     rule: Rule
-    series: dict[Labels, SeriesValue] = field(default_factory=dict)
+    series: dict[Labels, SeriesValue] = field(default_factory=dict)  # labels sorted by name
     error: str | None = None
 
 
