@@ -144,23 +144,22 @@ def _alert_series(
     """Each series with its alert's labels (the group-by labels and the static ones)."""
     if not rule.labels:
         return series.items()  # read gives the group-by labels sorted: they are the alert's
-    return {_with_static(rule, labels): value for labels, value in series.items()}.items()
+    kept = _ALERT_LABELS.setdefault(tuple(rule.labels.items()), {})
+    if len(kept) > _ALERT_LABELS_KEPT:
+        kept.clear()
+    alerts: dict[Labels, SeriesValue] = {}
+    for labels, value in series.items():
+        found = kept.get(labels)
+        if found is None:
+            found = kept[labels] = alert_labels(rule, labels)
+        alerts[found] = value
+    return alerts.items()
 
 
-# The alert labels of (a rule's static labels, a series' labels): kept, not recomputed
-# every tick for every series; emptied when it grows past what any daemon watches.
-_ALERT_LABELS: dict[tuple[tuple[tuple[str, str], ...], Labels], Labels] = {}
+# Alert labels by static labels and series labels: kept, not rebuilt every tick for every
+# series; emptied when one set grows past what any daemon watches.
+_ALERT_LABELS: dict[tuple[tuple[str, str], ...], dict[Labels, Labels]] = {}
 _ALERT_LABELS_KEPT = 1_000_000
-
-
-def _with_static(rule: Rule, labels: Labels) -> Labels:
-    key = (tuple(rule.labels.items()), labels)
-    found = _ALERT_LABELS.get(key)
-    if found is None:
-        if len(_ALERT_LABELS) >= _ALERT_LABELS_KEPT:
-            _ALERT_LABELS.clear()
-        found = _ALERT_LABELS[key] = alert_labels(rule, labels)
-    return found
 
 
 def _quiet(rule: Rule, value: SeriesValue | None) -> bool:

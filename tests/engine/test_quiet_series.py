@@ -78,7 +78,7 @@ def test_only_an_active_alert_has_its_values_kept_as_points(tmp_path: Path) -> N
     rule = make_rule(
         tmp_path,
         '    value: p95(duration)\n    thresholds: {critical: "> 200"}\n    for: 30s\n'
-        "    by: [table]\n",
+        "    by: [table]\n    labels: {team: db}\n",
     )
     quiet = (("table", "orders"),)
     points_per_tick: list[list[tuple[str, float | None]]] = []
@@ -89,7 +89,7 @@ def test_only_an_active_alert_has_its_values_kept_as_points(tmp_path: Path) -> N
         outcome = step([rule], result, states, T0 + tick * INTERVAL, interval=INTERVAL)
         states = carry(states, outcome)
         points_per_tick.append([(p.fingerprint, p.value) for p in outcome.points])
-    users_fp = fingerprint(rule.name, USERS)
+    users_fp = fingerprint(rule.name, (*USERS, ("team", "db")))
     # Pending, firing, firing, then the tick it resolves; the clear series never.
     assert points_per_tick == [
         [],
