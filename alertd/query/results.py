@@ -129,7 +129,7 @@ _NO_CELLS: _Cells = {}
 
 def _series(rule: Rule, readers: list[_Reader]) -> dict[Labels, SeriesValue]:
     tables = list({id(r.table): r.table for r in readers}.values())
-    labels: Iterable[Labels] = tables[0] if len(tables) == 1 else _union(tables)
+    labels: Iterable[Labels] = tables[0] if len(tables) == 1 else _union(tables)  # or none
     series: dict[Labels, SeriesValue] = {}
     if isinstance(rule.value, BoundAggregate):
         # The common rule, one aggregate: its value is the aggregate's.
