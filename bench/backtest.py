@@ -6,7 +6,7 @@
     .venv/bin/python bench/backtest.py --chunk-hours 6      # fewer, larger statements
 
 Starts a local emulator, writes simulated traffic (the demo's incidents every hour, a
-tenth of the points, as bench/evaluation.py does), then prints for each range: wall time,
+tenth of the points, each standing for ten), then prints for each range: wall time,
 statements sent, SQL bytes, transitions, and how many times faster than real time it ran.
 With --exact it also replays the day tick by tick, as `alertd backtest --exact` does, and
 says whether both found the same transitions.

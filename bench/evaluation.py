@@ -1,13 +1,15 @@
-"""Evaluation cost: rules × series judged per tick from canned results, and a backtest day.
+"""What a tick costs after AE has answered: read, step and commit, per series, and peak RSS.
 
-    .venv/bin/python bench/evaluation.py              # both parts
-    .venv/bin/python bench/evaluation.py --no-backtest
+    .venv/bin/python bench/evaluation.py                 # 1,000, 10,000 and 100,000 series
+    .venv/bin/python bench/evaluation.py --series 5000   # one size
 
-Part 1 feeds `step` canned query results (no I/O): every series breaches, then pends,
-fires and resolves over four ticks, so every path of the lifecycle is timed. It prints µs
-per series per tick and the peak RSS of the process.
-Part 2 replays one day at 30 s steps through the real planner, AE source and lifecycle
-against the local emulator, and prints wall time and queries sent.
+Each size runs in a process of its own that never imports the emulator (nor chdb), as
+`alertd run` does not, so its peak RSS is what a daemon watching that many series needs.
+Ten rules share one (dataset, grouping); canned answers stand for AE's (building them is
+not timed). One series in a hundred breaches for four ticks, so it pends, fires and
+resolves; the others stay clear. Every tick is read from the answers (`read`), judged
+(`step`) and committed to a SQLite store, as `Evaluator.tick` does. Printed: CPU µs per
+series per tick for each phase and in all, and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -16,144 +18,141 @@ import argparse
 import asyncio
 import datetime as dt
 import resource
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import SecretStr
-
-from alertd.clock import FakeClock
-from alertd.emulator.server import running_emulator
-from alertd.engine.backtest import backtest
 from alertd.engine.step import carry, step
 from alertd.logging import configure
-from alertd.model import AlertState, Query, Rows
-from alertd.query.results import RuleResult, SeriesValue
+from alertd.model import AlertState, Rows
+from alertd.query.measures import Measure
+from alertd.query.plan import Plan, PlannedQuery, plan
+from alertd.query.results import read
 from alertd.rules.loader import load
-from alertd.rules.ruleset import Rule
-from alertd.simulator.timeline import demo_timeline
-from alertd.simulator.traffic import generate
-from alertd.sources.analytics_engine import AnalyticsEngineSource
+from alertd.rules.ruleset import RuleSet
+from alertd.store.base import Commit
+from alertd.store.sqlite import SqliteStore
 
 T0 = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
 INTERVAL = dt.timedelta(seconds=30)
+RULES = 10
+TICKS = 8
+BREACHING = range(1, 5)  # ticks at which one series in a hundred breaches
+VALUES = ("p95(duration)", "avg(duration)", "max(duration)")
+SIZES = (1_000, 10_000, 100_000)
 
 
-def rules(count: int) -> list[Rule]:
+def ruleset() -> RuleSet:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "datasets.yaml").write_text(
             "datasets:\n  db:\n    blobs: [table, status]\n    doubles: [duration]\n"
         )
         body = "".join(
-            f"  - alert: R{i}\n    dataset: db\n    value: p95(duration)\n    by: [table]\n"
-            f'    thresholds: {{warning: "> 150", critical: "> 200"}}\n    for: 30s\n'
-            for i in range(count)
+            f"  - alert: R{i}\n    dataset: db\n    value: {VALUES[i % len(VALUES)]}\n"
+            f'    by: [table]\n    thresholds: {{warning: "> 150", critical: "> 200"}}\n'
+            f"    for: 30s\n"
+            for i in range(RULES)
         )
-        (root / "g.yaml").write_text("group: g\nrules:\n" + body)
+        (root / "g.yaml").write_text("group: g\nlabels: {team: db}\nrules:\n" + body)
         loaded = load([root])
     assert not loaded.errors, loaded.errors
-    return list(loaded.ruleset.rules)
+    return loaded.ruleset
 
 
-def canned(rule_list: list[Rule], series: int, value: float) -> dict[str, RuleResult]:
-    labels = [(("table", f"t{i:05d}"),) for i in range(series)]
-    return {
-        rule.name: RuleResult(rule, {lab: SeriesValue(value, 100) for lab in labels})
-        for rule in rule_list
-    }
+def cell(measure: Measure, value: float) -> float:
+    """A measure's column for a series with 100 rows whose duration reads `value`."""
+    if measure.kind in ("rows", "events"):
+        return 100.0
+    return value * 100 if measure.kind == "sum" else value
+
+
+def answers(planned: Plan, rows: int, tick: int) -> dict[PlannedQuery, Rows | Exception]:
+    out: dict[PlannedQuery, Rows | Exception] = {}
+    for query in planned.queries:
+        data = []
+        for i in range(rows):
+            value = 250.0 if i % 100 == 0 and tick in BREACHING else 100.0 + i % 40
+            row: dict[str, str | float] = {alias: f"t{i:06d}" for alias in query.labels}
+            row.update({alias: cell(m, value) for m, alias in query.measures.items()})
+            data.append(row)
+        out[query] = Rows((), tuple(data))
+    return out
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_step(rule_count: int, series: int) -> None:
-    rule_list = rules(rule_count)
+async def one_size(series: int) -> str:
+    rules = ruleset()
+    group = rules.groups[0]
+    rows = series // RULES
+    spent = {"read": 0.0, "step": 0.0, "commit": 0.0}
     states: dict[str, AlertState] = {}
-    total = 0.0
-    values = (250.0, 250.0, 250.0, 100.0)  # pending, firing, firing, resolved
-    for tick, value in enumerate(values):
-        results = canned(rule_list, series, value)
-        started = time.perf_counter()
-        outcome = step(rule_list, results, states, T0 + tick * INTERVAL)
-        states = carry(states, outcome)
-        total += time.perf_counter() - started
-    evaluated = rule_count * series * len(values)
-    print(
-        f"step: {rule_count} rules × {series} series: "
-        f"{total / evaluated * 1e6:.2f} µs per series per tick, peak RSS {peak_rss_mib():.0f} MiB"
-    )
-
-
-def thinned(points: dict[str, list[dict[str, Any]]], keep: int) -> dict[str, list[dict[str, Any]]]:
-    """Keep one point in `keep`, standing for `keep` times its events: AE's own sampling."""
-    return {
-        dataset: [{**p, "sample_interval": p["sample_interval"] * keep} for p in rows[::keep]]
-        for dataset, rows in points.items()
-    }
-
-
-async def bench_backtest_day(rules_dir: Path) -> None:
-    loaded = load([rules_dir])
-    timeline = demo_timeline()
-    day_end = T0 + dt.timedelta(days=1)
-    with running_emulator() as ae:
-        written = 0
-        for hour in range(24):
-            start = T0 + dt.timedelta(hours=hour)
-            # The demo's incidents replay every hour; a tenth of the points keeps a day light.
-            points = generate(
-                timeline, start, start + dt.timedelta(hours=1), origin=start, seed=hour
-            )
-            for dataset, rows in thinned(points, 10).items():
-                written += ae.write(dataset, rows).written
-        counter = CountingSource(
-            AnalyticsEngineSource(
-                ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(T0).sleep
-            )
-        )
-        started = time.perf_counter()
+    transitions = 0
+    with tempfile.TemporaryDirectory() as folder:
+        store = await SqliteStore.open(Path(folder) / "state.db")
         try:
-            transitions = await backtest(
-                loaded.ruleset, counter, T0 + dt.timedelta(minutes=10), day_end, step=INTERVAL
-            )
+            for tick in range(TICKS):
+                at = T0 + tick * INTERVAL
+                planned = plan(group.rules, rules.datasets, at)
+                answered: Mapping[PlannedQuery, Rows | Exception] = answers(planned, rows, tick)
+                started = time.process_time()
+                results = read(planned, answered)
+                read_done = time.process_time()
+                outcome = step(group.rules, results, states, at, interval=INTERVAL)
+                after = carry(states, outcome)
+                step_done = time.process_time()
+                await store.commit(
+                    Commit(
+                        at=at,
+                        group=group.name,
+                        states=tuple(outcome.states.values()),
+                        removed=tuple(outcome.removed),
+                        transitions=tuple(outcome.transitions),
+                        points=tuple(outcome.points),
+                    )
+                )
+                committed = time.process_time()
+                states = after
+                transitions += len(outcome.transitions)
+                spent["read"] += read_done - started
+                spent["step"] += step_done - read_done
+                spent["commit"] += committed - step_done
+                del answered, results, outcome
         finally:
-            await counter.aclose()
-        elapsed = time.perf_counter() - started
-    print(
-        f"backtest: 1 day at 30 s steps over {written} points: {elapsed:.1f} s wall, "
-        f"{counter.sent} queries sent, {len(transitions)} transitions, "
-        f"peak RSS {peak_rss_mib():.0f} MiB"
+            await store.aclose()
+    # The figure stands for `alertd run` only if nothing loaded the emulator's engine.
+    assert "chdb" not in sys.modules
+    assert "alertd.emulator" not in sys.modules
+    judged = rows * RULES * TICKS
+    per = {phase: seconds / judged * 1e6 for phase, seconds in spent.items()}
+    return (
+        f"{rows * RULES:>7} series: read {per['read']:5.2f}  step {per['step']:5.2f}  "
+        f"commit {per['commit']:5.2f}  total {sum(per.values()):5.2f} µs CPU per series per "
+        f"tick; {transitions} transitions; peak RSS {peak_rss_mib():.0f} MiB"
     )
-
-
-class CountingSource:
-    """Counts the queries a source is asked, passing them on."""
-
-    def __init__(self, inner: AnalyticsEngineSource) -> None:
-        self.inner = inner
-        self.sent = 0
-
-    async def run(self, query: Query) -> Rows:
-        self.sent += 1
-        return await self.inner.run(query)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def main() -> int:
     configure("warning", "console")
     parser = argparse.ArgumentParser()
-    parser.add_argument("--no-backtest", action="store_true")
+    parser.add_argument("--series", type=int, help="one size, in this process")
     args = parser.parse_args()
-    bench_step(50, 200)
-    bench_step(50, 10_000)
-    if not args.no_backtest:
-        asyncio.run(bench_backtest_day(Path(__file__).resolve().parents[1] / "rules"))
+    if args.series:
+        print(asyncio.run(one_size(args.series)), flush=True)
+        return 0
+    print(f"{RULES} rules on one (dataset, grouping), {TICKS} ticks, SQLite store")
+    for size in SIZES:
+        done = subprocess.run(
+            [sys.executable, __file__, "--series", str(size)], check=False, timeout=900
+        )
+        if done.returncode:
+            return done.returncode
     return 0
 
 

@@ -345,7 +345,20 @@ class _Replay:
 
     def _enqueued(self, entry: OutboxEntry, receivers: dict[str, Receiver]) -> None:
         self.notifications.append(entry.notification)
-        print(json.dumps(_printed(entry, receivers)), file=self.out, flush=True)
+        printed = _printed(entry, receivers)
+        coarse = self._coarseness(entry.notification)
+        if coarse is not None:
+            printed["coarse"] = coarse
+        print(json.dumps(printed), file=self.out, flush=True)
+
+    def _coarseness(self, notification: Notification) -> dict[str, str] | None:
+        """How coarsely the alerts of a notification were judged, if any was: the step and
+        the shortest interval of their groups that the step is coarser than."""
+        groups = [self.coarse[a.rule] for a in notification.alerts if a.rule in self.coarse]
+        if not groups or self.step is None:
+            return None
+        interval = min(group.interval for group in groups)
+        return {"step": _seconds(self.step), "interval": _seconds(interval)}
 
 
 def _printed(entry: OutboxEntry, receivers: dict[str, Receiver]) -> dict[str, Any]:

@@ -121,30 +121,78 @@ def _step_rule(
     out: Step,
 ) -> None:
     known = {state.labels: state for state in existing}
-    series: dict[Labels, SeriesValue | None] = {
-        alert_labels(rule, labels): value for labels, value in result.series.items()
-    }
-    for labels in known:
-        series.setdefault(labels, None)  # gone from the answer: judged as no data
+    unjudged = dict(known)  # known alerts whose series has not been seen yet
     # `no_data: alert` on a grouped rule with no series at all raises one alert without
     # group labels; it ends as soon as the rule has a series again.
     placeholder = alert_labels(rule, ())
     no_series = not result.series
-    if no_series and rule.no_data == "alert":
-        series.setdefault(placeholder, None)
+    for labels, value in _alert_series(rule, result.series):
+        before = unjudged.pop(labels, None)
+        if before is None and _quiet(rule, value):
+            continue  # most series, most ticks: no alert, and none to raise
+        _step_series(rule, rule_policy, labels, value, before, placeholder, no_series, now, out)
+    for labels, before in unjudged.items():
+        # Gone from the answer: judged as no data.
+        _step_series(rule, rule_policy, labels, None, before, placeholder, no_series, now, out)
+    if no_series and rule.no_data == "alert" and placeholder not in known:
+        _step_series(rule, rule_policy, placeholder, None, None, placeholder, True, now, out)
+
+
+def _alert_series(
+    rule: Rule, series: Mapping[Labels, SeriesValue]
+) -> Iterable[tuple[Labels, SeriesValue]]:
+    """Each series with its alert's labels (the group-by labels and the static ones)."""
+    if not rule.labels:
+        return series.items()  # read gives the group-by labels sorted: they are the alert's
+    kept = _ALERT_LABELS.setdefault(tuple(rule.labels.items()), {})
+    if len(kept) > _ALERT_LABELS_KEPT:
+        kept.clear()
+    alerts: dict[Labels, SeriesValue] = {}
     for labels, value in series.items():
-        before = known.get(labels)
-        state = before or AlertState(
-            fingerprint(rule.name, labels), rule.name, labels, Status.INACTIVE
-        )
-        firing = state.status is Status.FIRING
-        verdict: Verdict = judge(rule, value, firing=firing, severity=state.severity)
-        if rule.by and labels == placeholder and not no_series:
-            verdict = Verdict(Condition.CLEAR)
-        after, transition = advance(state, verdict, rule_policy, now)
-        out.record(before, after, transition)
-        if value is not None:
-            out.points.append(SeriesPoint(state.fingerprint, now, value.value, value.samples))
+        found = kept.get(labels)
+        if found is None:
+            found = kept[labels] = alert_labels(rule, labels)
+        alerts[found] = value
+    return alerts.items()
+
+
+# Alert labels by static labels and series labels: kept, not rebuilt every tick for every
+# series; emptied when one set grows past what any daemon watches.
+_ALERT_LABELS: dict[tuple[tuple[str, str], ...], dict[Labels, Labels]] = {}
+_ALERT_LABELS_KEPT = 1_000_000
+
+
+def _quiet(rule: Rule, value: SeriesValue | None) -> bool:
+    """Whether a series without an alert stays without one this tick: what `judge` and
+    `advance` would decide, without building what they would throw away."""
+    if value is None or value.value is None:
+        return rule.no_data != "alert"
+    if value.samples < rule.min_samples:
+        return True  # cannot judge: nothing moves
+    return not any(threshold.holds(value.value) for threshold in rule.thresholds.values())
+
+
+def _step_series(
+    rule: Rule,
+    rule_policy: Policy,
+    labels: Labels,
+    value: SeriesValue | None,
+    before: AlertState | None,
+    placeholder: Labels,
+    no_series: bool,
+    now: dt.datetime,
+    out: Step,
+) -> None:
+    state = before or AlertState(fingerprint(rule.name, labels), rule.name, labels, Status.INACTIVE)
+    firing = state.status is Status.FIRING
+    verdict: Verdict = judge(rule, value, firing=firing, severity=state.severity)
+    if rule.by and labels == placeholder and not no_series:
+        verdict = Verdict(Condition.CLEAR)
+    after, transition = advance(state, verdict, rule_policy, now)
+    out.record(before, after, transition)
+    # A point only for an alert that is or was active: nobody charts a quiet series.
+    if value is not None and (transition is not None or after.status is not Status.INACTIVE):
+        out.points.append(SeriesPoint(state.fingerprint, now, value.value, value.samples))
 
 
 def carry(states: Mapping[str, AlertState], step_result: Step) -> dict[str, AlertState]:

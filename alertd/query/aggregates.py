@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from alertd.query.blob_numbers import numeric_blob_columns
@@ -58,17 +58,22 @@ def read_aggregate(
 ) -> AggregateValue:
     """Compute an aggregate for one series from its measures' values."""
     measures = needed_measures(bound, window_seconds)
-    samples = int(read(measures[0]))
-    func = bound.aggregate.func
+    return AggregateValue(*aggregate_from(bound.aggregate.func, [read(m) for m in measures]))
+
+
+def aggregate_from(func: str, values: Sequence[float]) -> tuple[float | None, int]:
+    """An aggregate's value and samples from the values of its `needed_measures`, in their
+    order: a plain pair, as it is computed for every series of every tick."""
+    samples = int(values[0])
     if func in ("count", "sum"):
-        return AggregateValue(read(measures[1]), samples)
+        return (values[1], samples)
     if func == "ratio":
-        total = read(measures[1])
-        return AggregateValue(read(measures[2]) / total if total else None, samples)
+        total = values[1]
+        return (values[2] / total if total else None, samples)
     if samples == 0:
         # No matching rows: a quantile, mean or extreme of nothing is unknown, not zero.
-        return AggregateValue(None, 0)
+        return (None, 0)
     if func == "avg":
-        events = read(measures[2])
-        return AggregateValue(read(measures[1]) / events if events else None, samples)
-    return AggregateValue(read(measures[1]), samples)
+        events = values[2]
+        return (values[1] / events if events else None, samples)
+    return (values[1], samples)

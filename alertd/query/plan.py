@@ -113,9 +113,17 @@ class PlanTemplate:
     datasets: Mapping[str, Dataset]
     statements: tuple[StatementTemplate, ...]
 
+    # The last plan filled in: a backtest asks for each tick's plan twice (to answer it
+    # from its tables, then to evaluate it), and rendering the bounds is most of the cost.
+    last: list[Plan] = field(default_factory=list)
+
     def fill(self, at: dt.datetime) -> Plan:
         at = at.replace(microsecond=0)
-        return Plan(at, self.rules, tuple(s.fill(at) for s in self.statements))
+        if self.last and self.last[0].at == at:
+            return self.last[0]
+        filled = Plan(at, self.rules, tuple(s.fill(at) for s in self.statements))
+        self.last[:] = [filled]
+        return filled
 
 
 _templates: OrderedDict[tuple[int, ...], PlanTemplate] = OrderedDict()

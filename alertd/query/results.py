@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alertd.model import Labels, Rows
-from alertd.query.aggregates import read_aggregate
+from alertd.query.aggregates import aggregate_from, needed_measures
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import (
@@ -43,8 +43,14 @@ class RuleResult:
     """One rule's answer at a tick: a value per series, or the reason it has none."""
 
     rule: Rule
-    series: dict[Labels, SeriesValue] = field(default_factory=dict)
+    series: dict[Labels, SeriesValue] = field(default_factory=dict)  # labels sorted by name
     error: str | None = None
+
+
+# One series' measure values, by the number its batch gave each measure: hashing small
+# integers is far cheaper than hashing measure expressions for every series.
+_Cells = dict[int, float]
+_Table = dict[Labels, _Cells]
 
 
 def read(plan: Plan, answers: Mapping[PlannedQuery, Rows | Exception]) -> dict[str, RuleResult]:
@@ -53,80 +59,113 @@ def read(plan: Plan, answers: Mapping[PlannedQuery, Rows | Exception]) -> dict[s
     A rule any of whose queries failed gets the error and no series, so a failure can
     never look like an all-clear.
     """
-    tables: dict[BatchKey, dict[Labels, dict[Measure, float]]] = {}
+    tables: dict[BatchKey, _Table] = {}
+    numbers: dict[BatchKey, dict[Measure, int]] = {}
     failures: dict[BatchKey, str] = {}
     for planned in plan.queries:
         answer = answers.get(planned)
         if answer is None or isinstance(answer, Exception):
             failures.setdefault(planned.key, str(answer) if answer else "query not run")
             continue
-        table = tables.setdefault(planned.key, {})
-        for row in answer.data:
-            labels = tuple(
-                sorted((name, str(row[alias])) for alias, name in planned.labels.items())
-            )
-            cells = table.setdefault(labels, {})
-            for measure, alias in planned.measures.items():
-                cells[measure] = float(row[alias])  # type: ignore[arg-type]
+        numbered = numbers.setdefault(planned.key, {})
+        _fill(tables.setdefault(planned.key, {}), planned, answer, numbered)
     results: dict[str, RuleResult] = {}
     for rule in plan.rules:
-        keys = [batch_key(rule, b.dataset) for b in rule.aggregates]
+        aggregates = rule.aggregates
+        keys = [batch_key(rule, b.dataset) for b in aggregates]
         failed = [failures[k] for k in keys if k in failures]
         if failed:
             results[rule.name] = RuleResult(rule, error=failed[0])
             continue
-        results[rule.name] = RuleResult(rule, _series(rule, [tables.get(k, {}) for k in keys]))
+        window = int(rule.window.total_seconds())
+        readers = [
+            _Reader.of(bound, window, tables.get(key, {}), numbers.get(key, {}))
+            for bound, key in zip(aggregates, keys, strict=True)
+        ]
+        results[rule.name] = RuleResult(rule, _series(rule, readers))
     return results
 
 
-def _series(
-    rule: Rule, tables: Iterable[dict[Labels, dict[Measure, float]]]
-) -> dict[Labels, SeriesValue]:
-    tables = list(tables)
-    by_aggregate = dict(zip(rule.aggregates, tables, strict=True))
-    labels: dict[Labels, None] = {}
-    for table in tables:
-        labels.update(dict.fromkeys(table))
-    window = int(rule.window.total_seconds())
+def _fill(table: _Table, planned: PlannedQuery, answer: Rows, numbered: dict[Measure, int]) -> None:
+    """Add one statement's rows to its batch's table."""
+    # Label names are unique in a batch: sorting them sorts the label pairs.
+    names = sorted((name, alias) for alias, name in planned.labels.items())
+    columns = [
+        (numbered.setdefault(m, len(numbered)), alias) for m, alias in planned.measures.items()
+    ]
+    for row in answer.data:
+        labels = tuple([(name, str(row[alias])) for name, alias in names])
+        cells = table.get(labels)
+        if cells is None:
+            cells = table[labels] = {}
+        for number, alias in columns:
+            cells[number] = float(row[alias])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How one aggregate of a rule is read from its batch's table."""
+
+    bound: BoundAggregate
+    func: str
+    table: _Table
+    numbers: tuple[int, ...]  # of its needed measures; -1 for one no statement carried
+
+    @classmethod
+    def of(
+        cls, bound: BoundAggregate, window: int, table: _Table, numbered: Mapping[Measure, int]
+    ) -> _Reader:
+        wanted = tuple(numbered.get(m, -1) for m in needed_measures(bound, window))
+        return cls(bound, bound.aggregate.func, table, wanted)
+
+    def read(self, labels: Labels) -> tuple[float | None, int]:
+        # A series absent from one dataset's answer had no matching rows there.
+        cells = self.table.get(labels, _NO_CELLS)
+        return aggregate_from(self.func, [cells.get(n, 0.0) for n in self.numbers])
+
+
+_NO_CELLS: _Cells = {}
+
+
+def _series(rule: Rule, readers: list[_Reader]) -> dict[Labels, SeriesValue]:
+    tables = list({id(r.table): r.table for r in readers}.values())
+    labels: Iterable[Labels] = tables[0] if len(tables) == 1 else _union(tables)  # or none
     series: dict[Labels, SeriesValue] = {}
+    if isinstance(rule.value, BoundAggregate):
+        # The common rule, one aggregate: its value is the aggregate's.
+        [reader] = readers
+        for label_set in labels:
+            value, samples = reader.read(label_set)
+            # A group whose every aggregate matched no row is no series at all: rules that
+            # share a query would otherwise make empty groups appear and disappear.
+            if samples:
+                finite = value if value is None or math.isfinite(value) else None
+                series[label_set] = SeriesValue(finite, samples)
+        return series
+    below = {id(b) for b in denominators(rule.value)}
     for label_set in labels:
-        value = _series_value(rule, by_aggregate, label_set, window)
-        # A group whose every aggregate matched no row is no series at all: rules that
-        # share a query would otherwise make empty groups appear and disappear.
-        if value is not None:
-            series[label_set] = value
+        read = {id(r.bound): r.read(label_set) for r in readers}
+        counted = [samples for _, samples in read.values()]
+        if not any(counted):
+            continue
+        divided = [read[i][1] for i in below]
+        value = evaluate(rule.value, _looked_up(read))
+        series[label_set] = SeriesValue(value, min(divided) if divided else max(counted))
     return series
 
 
-def _series_value(
-    rule: Rule,
-    by_aggregate: Mapping[BoundAggregate, dict[Labels, dict[Measure, float]]],
-    labels: Labels,
-    window: int,
-) -> SeriesValue | None:
-    counted: dict[BoundAggregate, int] = {}
-
-    def aggregate(bound: BoundAggregate) -> float | None:
-        # A series absent from one dataset's answer had no matching rows there.
-        cells = by_aggregate[bound].get(labels, {})
-        result = read_aggregate(bound, window, lambda m: cells.get(m, 0.0))
-        counted[bound] = result.samples
-        return result.value
-
-    value = evaluate(rule.value, aggregate)
-    if not any(counted.values()):
-        return None
-    return SeriesValue(value, _samples(rule.value, counted))
+def _looked_up(
+    read: Mapping[int, tuple[float | None, int]],
+) -> Callable[[BoundAggregate], float | None]:
+    """An aggregate's value among those read for one series (by the node's identity)."""
+    return lambda bound: read[id(bound)][0]
 
 
-def _samples(expr: ValueExpr, counted: Mapping[BoundAggregate, int]) -> int:
-    """The raw rows a value rests on: those of its denominators, when it divides.
-
-    In `errors / requests`, few error rows are a fine answer but few request rows are not,
-    so the smallest denominator decides; a value without division takes its largest count.
-    """
-    below = [counted[b] for b in denominators(expr) if b in counted]
-    return min(below) if below else max(counted.values(), default=0)
+def _union(tables: list[_Table]) -> dict[Labels, None]:
+    labels: dict[Labels, None] = {}
+    for table in tables:
+        labels.update(dict.fromkeys(table))
+    return labels
 
 
 def denominators(expr: ValueExpr) -> list[BoundAggregate]:

@@ -43,6 +43,19 @@ def test_with_coarse_each_transition_says_it_was_judged_coarsely(
     assert all(line.endswith("(coarse: judged every 60s, not every 30s)") for line in text)
 
 
+def test_with_coarse_each_notification_says_it_was_judged_coarsely(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert backtest("--step", "60s", "--coarse", "--notifications") == 0
+    sent = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sent
+    assert all(n["coarse"] == {"step": "60s", "interval": "30s"} for n in sent)
+    assert backtest("--notifications") == 0
+    sent = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sent
+    assert all("coarse" not in n for n in sent)
+
+
 def test_a_step_no_coarser_than_the_intervals_needs_no_coarse(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
