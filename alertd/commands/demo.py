@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from alertd import daemon
 from alertd.clock import ScaledClock, SystemClock
+from alertd.emulator.ingest import IngestDelay, IngestDelayError
 from alertd.emulator.server import running_emulator
 from alertd.server.address import status_url
 from alertd.settings import Settings
@@ -36,7 +37,13 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
         print(f"alertd demo: --speed must be positive, not {args.speed:g}", file=err)
         return 2
     try:
-        code, finished = _play(args.speed, rules_dir, out, err, getattr(args, "http", None))
+        ingest = getattr(args, "ingest_delay", None)
+        delay = IngestDelay.parse(ingest) if ingest else None
+    except IngestDelayError as exc:
+        print(f"alertd demo: {exc}", file=err)
+        return 2
+    try:
+        code, finished = _play(args.speed, rules_dir, out, err, getattr(args, "http", None), delay)
     except KeyboardInterrupt:  # Ctrl-C before the daemon took over the signal
         code, finished = 0, False
     if code:
@@ -49,11 +56,21 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
 
 
 def _play(
-    speed: float, rules_dir: Path, out: TextIO, err: TextIO, http: str | None = None
+    speed: float,
+    rules_dir: Path,
+    out: TextIO,
+    err: TextIO,
+    http: str | None = None,
+    ingest_delay: IngestDelay | None = None,
 ) -> tuple[int, bool]:
     """The daemon's exit code, and whether the timeline played to its end."""
     timeline = demo_timeline()
-    with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
+    origin = SystemClock().now().replace(second=0, microsecond=0)
+    clock = ScaledClock(origin, speed)
+    with (
+        running_emulator(clock=clock, ingest_delay=ingest_delay) as ae,
+        tempfile.TemporaryDirectory(prefix="alertd-demo-") as state,
+    ):
         settings = Settings(
             cloudflare_api_base=ae.base_url,
             cloudflare_account_id=ae.account_id,
@@ -64,8 +81,6 @@ def _play(
         )
         if http:
             settings = settings.model_copy(update={"http_addr": http})
-        origin = SystemClock().now().replace(second=0, microsecond=0)
-        clock = ScaledClock(origin, speed)
         minutes = timeline.length.total_seconds() / 60
         print(f"alertd demo: status page at {status_url(settings.http_addr)}", file=out, flush=True)
         print(

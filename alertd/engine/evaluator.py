@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 import anyio
 import structlog
 
-from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
+from alertd.engine.freshness import LagEstimator
+from alertd.engine.source_health import (
+    LAG_ALERT,
+    RULE_ALERT,
+    SOURCE_ALERT,
+    health_step,
+    lag_step,
+    source_step,
+)
 from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.engine.watchdog import watchdog_step
 from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
@@ -53,8 +61,11 @@ class Evaluator:
         commits: Commits | None = None,
         health: StateHealth | None = None,
         watchdog: bool = False,
+        freshness: LagEstimator | None = None,
     ) -> None:
         self.ruleset = ruleset
+        # Each dataset's ingest lag, read from every tick's answers; None: not measured.
+        self.freshness = freshness
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
         self.source = source
@@ -109,11 +120,15 @@ class Evaluator:
             log.info("evaluator.retired", alerts=len(result.transitions))
         return result
 
-    async def tick(self, group: Group, at: dt.datetime) -> Step:
-        """Evaluate one group for the windows ending at `at`, and commit what changed."""
+    async def tick(self, group: Group, at: dt.datetime, *, now: dt.datetime | None = None) -> Step:
+        """Evaluate one group for the windows ending at `at`, and commit what changed.
+
+        With `now` (the wall clock), the statements scan on to it to find each dataset's
+        newest row: how late its rows land."""
         started = anyio.current_time()
+        now = now if self.freshness is not None else None
         try:
-            planned = plan(group.rules, self.ruleset.datasets, at)
+            planned = plan(group.rules, self.ruleset.datasets, at, now)
         except (PlanError, UnsafeLiteralError) as exc:
             # `alertd check` refuses such rules; should one slip through, the group is
             # reported unhealthy instead of stopping every tick.
@@ -122,6 +137,8 @@ class Evaluator:
             return Step(unhealthy={rule.name: str(exc) for rule in group.rules})
         answers = await run_plan(planned, self.source)
         self._count_outcomes(planned, answers)
+        if now is not None:
+            self._observe_lag(planned, answers, now.replace(microsecond=0))
         async with self.commit_lock:
             if self._unretired:
                 await self._retire(at)
@@ -170,6 +187,9 @@ class Evaluator:
         source_step(outcomes, self.states, down_after, at, result)
         rejected = _rejections(rules, planned, answers)
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
+        if self.freshness is not None and self.freshness.auto:
+            seen = {d for d in outcomes if outcomes[d] is None}
+            lag_step(self.freshness, seen, self.states, down_after, at, result)
         return result
 
     async def _commit(self, name: str, what: str, at: dt.datetime, result: Step) -> bool:
@@ -196,6 +216,13 @@ class Evaluator:
         self.health.wrote(at)
         return True
 
+    def _observe_lag(
+        self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError], now: dt.datetime
+    ) -> None:
+        assert self.freshness is not None
+        for dataset, newest in newest_rows(planned, answers).items():
+            self.freshness.observe(dataset, newest, now)
+
     def _count_outcomes(
         self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
     ) -> None:
@@ -221,6 +248,23 @@ def _outcomes(
         if outcomes.get(planned.key.dataset) is None:
             outcomes[planned.key.dataset] = error
     return outcomes
+
+
+def newest_rows(
+    plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+) -> dict[str, dt.datetime | None]:
+    """Each answered dataset's newest timestamp, None when no row was there."""
+    found: dict[str, dt.datetime | None] = {}
+    for planned in plan_.queries:
+        answer = answers.get(planned)
+        column = planned.query.newest
+        if column is None or not isinstance(answer, Rows):
+            continue
+        times = [cell for row in answer.data if isinstance(cell := row.get(column), dt.datetime)]
+        known = found.get(planned.key.dataset)
+        newest = max([*times, *([known] if known else [])], default=None)
+        found[planned.key.dataset] = newest
+    return found
 
 
 def _rejections(
@@ -255,7 +299,7 @@ def retirement(ruleset: RuleSet, *, watchdog: bool = False) -> Callable[[AlertSt
     def why(state: AlertState) -> str | None:
         if state.rule == WATCHDOG_ALERT:
             return None if watchdog else "the watchdog is off"
-        if state.rule == SOURCE_ALERT:
+        if state.rule in (SOURCE_ALERT, LAG_ALERT):
             used = dict(state.labels).get("dataset") in datasets
             return None if used else "no rule reads the dataset"
         name = dict(state.labels).get("rule") if state.rule == RULE_ALERT else state.rule
