@@ -47,9 +47,7 @@ def test_the_delay_stays_within_its_bounds() -> None:
     assert not lags.lagging("quick")
 
 
-def test_a_slower_reading_counts_at_once_and_a_faster_one_only_once_the_slow_ones_age_out() -> (
-    None
-):
+def test_a_slower_reading_counts_at_once_and_a_faster_one_only_once_the_slow_ones_age_out() -> None:
     lags = LagEstimator(AUTO, memory=dt.timedelta(minutes=5))
     lags.observe("db", T0 - s(30), T0)
     at = T0 + s(30)
