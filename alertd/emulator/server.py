@@ -20,8 +20,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from alertd.clock import Clock
-from alertd.emulator.ingest import IngestDelay
 from alertd.emulator.app import create_app
+from alertd.emulator.ingest import IngestDelay
 from alertd.emulator.storage import ChdbStorage
 from alertd.errors import AlertdError
 

@@ -187,7 +187,7 @@ class Evaluator:
         source_step(outcomes, self.states, down_after, at, result)
         rejected = _rejections(rules, planned, answers)
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
-        if self.freshness is not None and self.freshness.auto:
+        if self.freshness is not None:
             seen = {d for d in outcomes if outcomes[d] is None}
             lag_step(self.freshness, seen, self.states, down_after, at, result)
         return result

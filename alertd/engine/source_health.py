@@ -16,7 +16,7 @@ from alertd.engine.freshness import LagEstimator
 from alertd.engine.lifecycle import Policy, advance
 from alertd.engine.step import Step
 from alertd.engine.verdict import Condition, Verdict
-from alertd.model import AlertState, Severity, Status, fingerprint
+from alertd.model import AlertState, SeriesPoint, Severity, Status, fingerprint
 
 SOURCE_ALERT = "AlertdSourceUnavailable"
 RULE_ALERT = "AlertdRuleFailing"
@@ -47,13 +47,18 @@ def lag_step(
     now: dt.datetime,
     out: Step,
 ) -> None:
-    """Advance the lag alert of each dataset answered this tick: breached while its lag
-    is past the longest delay the settings allow."""
+    """Record the lag of each dataset answered this tick (as the lag alert's history, which
+    `alertd alerts` reads) and, with an automatic delay, advance that alert: breached while
+    the lag is past the longest delay the settings allow."""
     limit = freshness.bounds.maximum.total_seconds()
     outcomes: dict[str, str | None] = {}
     for dataset in datasets:
         lag = freshness.lag(dataset)
         if lag is None:
+            continue
+        key = lag_fingerprint(dataset)
+        out.points.append(SeriesPoint(key, now, lag.total_seconds(), 0))
+        if not freshness.auto:
             continue
         late = freshness.lagging(dataset)
         outcomes[dataset] = (
@@ -63,6 +68,10 @@ def lag_step(
             else None
         )
     health_step(LAG_ALERT, "dataset", outcomes, states, lagging_for, now, out, prefix="")
+
+
+def lag_fingerprint(dataset: str) -> str:
+    return fingerprint(LAG_ALERT, (("dataset", dataset),))
 
 
 def health_step(
