@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Python's level names, as the logs show them; any case is accepted.
@@ -35,7 +36,7 @@ def _delay(value: object) -> object:
         try:
             return float(text)
         except ValueError:
-            raise ValueError("should be auto or a number of seconds") from None
+            raise PydanticCustomError("delay", "should be auto or a number of seconds") from None
     return value
 
 
