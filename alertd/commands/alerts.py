@@ -14,8 +14,8 @@ import anyio
 
 from alertd.clock import Clock, SystemClock
 from alertd.commands.silence_remote import RemoteError, RemoteSilences
-from alertd.errors import StoreError
 from alertd.engine.source_health import lag_fingerprint
+from alertd.errors import StoreError
 from alertd.model import AlertState, Labels, SeriesPoint, Status
 from alertd.notify.build import notify_config
 from alertd.notify.config import NotifyConfig
