@@ -76,7 +76,8 @@ def _play(
             cloudflare_account_id=ae.account_id,
             cloudflare_api_token=SecretStr(ae.token),
             state_dir=Path(state),
-            evaluation_delay_seconds=10,
+            # Rows held back by an ingest delay: follow it; else they land at once.
+            evaluation_delay_seconds="auto" if ingest_delay else 10,
             source_down_after_seconds=300,
         )
         if http:
