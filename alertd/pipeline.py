@@ -243,6 +243,7 @@ class Pipeline:
             self.evaluator,
             wiring.clock,
             delay=self.group_delay,
+            base_delay=self.delay,
             on_step=on_step,
             concurrency=settings.group_concurrency,
         )
@@ -274,7 +275,9 @@ class Pipeline:
         warn_unavailable(self.config.notify.unavailable)  # once the start can no longer fail
 
     async def run_notifier(self) -> None:
-        await self.service.run(lambda: self.evaluator.states, self.commits, self.delay)
+        await self.service.run(
+            lambda: self.evaluator.states, self.commits, self.delay, self.scheduler.ticks_done
+        )
 
     async def reload(self) -> bool:
         return await self._tracked_reload()

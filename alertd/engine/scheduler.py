@@ -37,10 +37,17 @@ class GroupScheduler:
         delay: dt.timedelta | DelayOf,
         on_step: OnStep,
         concurrency: int = 2,
+        base_delay: dt.timedelta | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
         self.delay_of: DelayOf = delay if callable(delay) else (lambda _group, _now: delay)
+        # The delay `ticks_done` callers evaluate at: a group waiting longer is due later.
+        self.base_delay = (
+            base_delay
+            if base_delay is not None
+            else (dt.timedelta(0) if callable(delay) else delay)
+        )
         self.on_step = on_step
         self.missed = 0
         self.last_at: dict[str, dt.datetime] = {}
@@ -49,6 +56,9 @@ class GroupScheduler:
         self._running = 0
         self._idle = anyio.Event()
         self._idle.set()
+        # Set, and replaced, as each tick ends; and each group's next grid point.
+        self._ticked = anyio.Event()
+        self._due: dict[str, dt.datetime] = {}
         self._groups: dict[str, Group] = {}
         self._loops: dict[str, anyio.CancelScope] = {}
         self._busy: dict[str, anyio.Lock] = {}
@@ -81,6 +91,7 @@ class GroupScheduler:
             if name not in wanted or wanted[name].interval != self._groups[name].interval:
                 loop.cancel()
                 del self._loops[name]
+                self._due.pop(name, None)
                 if name not in wanted:
                     self.last_at.pop(name, None)
         self._groups = wanted
@@ -98,8 +109,10 @@ class GroupScheduler:
             now = self.clock.now()
             due = next_evaluation(now, interval, self.delay_of(self._groups[name], now))
             while True:
-                now = self.clock.now()
-                await self.clock.sleep_until(due + self.delay_of(self._groups[name], now))
+                delay = self.delay_of(self._groups[name], self.clock.now())
+                # Due as the notifier counts time (`base_delay` behind the clock).
+                self._due[name] = due + delay - self.base_delay
+                await self.clock.sleep_until(due + delay)
                 with anyio.CancelScope(shield=True):  # a stop lets the tick finish
                     await self.run_group(self._groups[name])
                 # The next grid point after now: after a tick that overran its interval,
@@ -119,6 +132,8 @@ class GroupScheduler:
             self._running -= 1
             if self._running == 0:
                 self._idle.set()
+            self._ticked.set()
+            self._ticked = anyio.Event()
 
     async def _tick(self, group: Group) -> None:
         now = self.clock.now()
@@ -145,12 +160,20 @@ class GroupScheduler:
         except Exception:
             log.exception("tick.output_bug", group=group.name, at=at.isoformat())
 
+    async def ticks_done(self, at: dt.datetime) -> None:
+        """Return when every group has ticked at its grid points up to evaluation time
+        `at` and no tick is in flight."""
+        while self._running or any(due <= at for due in self._due.values()):
+            await self._ticked.wait()
+
     async def shutdown(self) -> None:
         """Stop scheduling and wait for the ticks in flight to finish."""
         self._stopped = True
         for loop in self._loops.values():
             loop.cancel()
         self._loops.clear()
+        self._due.clear()
+        self._ticked.set()
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
         await self._idle.wait()
