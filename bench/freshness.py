@@ -27,9 +27,9 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from alertd.emulator.ingest import IngestDelay  # noqa: E402
-from alertd.model import Change  # noqa: E402
-from tests.freshness.live import T0, Run, changes, play  # noqa: E402
+from alertd.emulator.ingest import IngestDelay
+from alertd.model import Change
+from tests.freshness.live import T0, Run, changes, play
 
 HOUR = T0 + dt.timedelta(hours=1)
 INCIDENTS = tuple(
