@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import anyio
 import structlog
 
-from alertd.engine.freshness import LagEstimator
+from alertd.engine.freshness import Fill, LagEstimator
 from alertd.engine.source_health import (
     LAG_ALERT,
     RULE_ALERT,
@@ -26,7 +26,7 @@ from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.engine.watchdog import watchdog_step
 from alertd.errors import QueryRejectedError, SourceError, StoreError, UnsafeLiteralError
 from alertd.model import WATCHDOG_ALERT, AlertState, Rows
-from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
+from alertd.query.plan import BEFORE_END, SCANNED, Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import Source
@@ -220,8 +220,8 @@ class Evaluator:
         self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError], now: dt.datetime
     ) -> None:
         assert self.freshness is not None
-        for dataset, newest in newest_rows(planned, answers).items():
-            self.freshness.observe(dataset, newest, now)
+        for dataset, (newest, fill) in newest_rows(planned, answers).items():
+            self.freshness.observe(dataset, newest, now, fill)
 
     def _count_outcomes(
         self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
@@ -252,19 +252,35 @@ def _outcomes(
 
 def newest_rows(
     plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
-) -> dict[str, dt.datetime | None]:
-    """Each answered dataset's newest timestamp, None when no row was there."""
-    found: dict[str, dt.datetime | None] = {}
+) -> dict[str, tuple[dt.datetime | None, Fill | None]]:
+    """Each answered dataset's newest timestamp (None when no row was there), and the fill
+    past the windows' end of its statement that scanned the most rows."""
+    found: dict[str, tuple[dt.datetime | None, Fill | None]] = {}
     for planned in plan_.queries:
         answer = answers.get(planned)
         column = planned.query.newest
         if column is None or not isinstance(answer, Rows):
             continue
         times = [cell for row in answer.data if isinstance(cell := row.get(column), dt.datetime)]
-        known = found.get(planned.key.dataset)
+        known, fill = found.get(planned.key.dataset, (None, None))
         newest = max([*times, *([known] if known else [])], default=None)
-        found[planned.key.dataset] = newest
+        seen = _fill(planned, answer, plan_.at)
+        if fill is None or (seen is not None and seen.before > fill.before):
+            fill = seen
+        found[planned.key.dataset] = (newest, fill)
     return found
+
+
+def _fill(planned: PlannedQuery, answer: Rows, at: dt.datetime) -> Fill | None:
+    if planned.window is None:
+        return None
+    scanned = sum(_count(row.get(SCANNED)) for row in answer.data)
+    before = sum(_count(row.get(BEFORE_END)) for row in answer.data)
+    return Fill(at, planned.window, before, scanned - before)
+
+
+def _count(cell: object) -> int:
+    return int(cell) if isinstance(cell, int | float) else 0
 
 
 def _rejections(

@@ -42,6 +42,10 @@ MAX_SQL_BYTES = 9000
 BUCKET = "_bucket"
 # The newest row's timestamp, which a tick's statement reads past its windows' end.
 NEWEST = "_newest"
+# Raw rows scanned, and those of them before the windows' end: how many landed after it
+# tells how complete the newest seconds are (the fill of the trailing part).
+SCANNED = "_scanned"
+BEFORE_END = "_before_end"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Plans kept compiled: one per group of rules the daemon evaluates, and some to spare.
 PLAN_CACHE_SIZE = 64
@@ -67,6 +71,8 @@ class PlannedQuery:
     query: Query
     labels: Mapping[str, str]  # column alias -> label name
     measures: Mapping[Measure, str]  # measure -> column alias
+    # The span scanned before the end bound (the longest window), when it scans past it.
+    window: dt.timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ class StatementTemplate:
             measures=tuple(self.measures.values()),
             newest=self.newest,
         )
-        return PlannedQuery(self.key, query, self.labels, self.measures)
+        window = self.longest if self.newest is not None else None
+        return PlannedQuery(self.key, query, self.labels, self.measures, window)
 
 
 @dataclass(frozen=True, eq=False)
@@ -429,7 +436,12 @@ class Batch:
             source = sql.Subquery(middle_columns, self.key.dataset, self.where)
         newest: tuple[tuple[sql.Expr, str], ...] = ()
         if self.freshness:
-            newest = ((sql.Call("max", (TIMESTAMP,)), NEWEST),)
+            before = sql.Binary("<", TIMESTAMP, sql.TimeBound("end"))
+            newest = (
+                (sql.Call("max", (TIMESTAMP,)), NEWEST),
+                (sql.Call("count"), SCANNED),
+                (sql.Call("sum", (sql.Call("if", (before, sql.Num(1), sql.Num(0))),)), BEFORE_END),
+            )
         select = sql.Select(
             columns=(
                 *((sql.Col(alias), alias) for alias in grouped),

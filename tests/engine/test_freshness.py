@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from alertd.engine.freshness import FALL_RATE, MARGIN, DelayBounds, LagEstimator
+from alertd.engine.freshness import FALL_RATE, MARGIN, DelayBounds, Fill, LagEstimator, complete_age
 
 T0 = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 AUTO = DelayBounds(minimum=dt.timedelta(seconds=10), maximum=dt.timedelta(seconds=180))
@@ -69,11 +69,11 @@ def test_a_shrinking_delay_falls_gradually_so_no_grid_point_is_skipped() -> None
     later = T0 + s(61)
     lags.observe("db", later - s(20), later)
     assert lags.lag("db") == s(20)
-    assert lags.delay(["db"], later) == s(110) - FALL_RATE * s(61)
+    assert lags.delay(["db"], later) == s(100) + MARGIN - FALL_RATE * s(61)
     # It reaches the measured lag in the end.
     end = later + s(600)
     lags.observe("db", end - s(20), end)
-    assert lags.delay(["db"], end) == s(30)
+    assert lags.delay(["db"], end) == s(20) + MARGIN
 
 
 def test_a_fixed_delay_ignores_the_lag_but_still_measures_it() -> None:
@@ -89,3 +89,37 @@ def test_a_row_from_the_future_reads_as_no_lag() -> None:
     lags.observe("db", T0 + s(5), T0)
     assert lags.lag("db") == s(0)
     assert lags.delay(["db"], T0) == s(10)
+
+
+def landed_after(at: dt.datetime, now: dt.datetime, lag: float, spread: float) -> int:
+    """Rows (one a second) past `at` landed by `now`, each `lag` plus an even share of
+    `spread` late: what the statement counts after its windows' end."""
+    count = 0
+    for second in range(int((now - at).total_seconds())):
+        age = (now - at).total_seconds() - second
+        for share in range(10):
+            count += age >= lag + spread * (share + 0.5) / 10
+    return count
+
+
+def test_the_fill_after_the_end_tells_how_far_back_rows_are_complete() -> None:
+    at = T0 - s(100)
+    window = s(300)
+    for lag, spread in ((30, 0), (30, 60), (45, 15), (60, 30)):
+        after = landed_after(at, T0, lag, spread)
+        fill = Fill(at, window, before=3000, after=after)
+        age = complete_age(s(lag), T0, fill).total_seconds()
+        assert abs(age - (lag + spread)) <= 2, (lag, spread, age)
+
+
+def test_a_delay_shorter_than_the_spread_still_sees_it() -> None:
+    at = T0 - s(45)  # rows land 30 to 90 s late; the window ends 45 s ago
+    fill = Fill(at, s(300), before=3000, after=landed_after(at, T0, 30, 60))
+    age = complete_age(s(30), T0, fill).total_seconds()
+    # Few rows have landed past the end: a rougher reading, which raises the delay at once.
+    assert 80 <= age <= 95
+
+
+def test_without_rows_after_the_end_only_the_lag_is_known() -> None:
+    assert complete_age(s(40), T0, Fill(T0 - s(30), s(300), 3000, 0)) == s(40)
+    assert complete_age(s(40), T0, None) == s(40)

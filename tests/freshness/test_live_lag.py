@@ -22,8 +22,13 @@ async def test_auto_delay_pages_promptly_and_judges_only_complete_windows(tmp_pa
     # One page for the incident, soon after it starts; no page for missing traffic.
     firing = [(at, names) for at, status, names in run.pages if status == "firing"]
     assert [names for _, names in firing] == [["Errors"]], run.pages
+    # The lag a complete window needs, as measured from the fill of the newest seconds:
+    # close to the slowest row's lag.
+    complete = run.pipeline.freshness.complete("api")
+    assert complete is not None
+    assert worst - dt.timedelta(seconds=5) <= complete <= worst + dt.timedelta(seconds=10)
     paged = firing[0][0] - INCIDENT[0]
-    assert paged <= worst + INTERVAL + FOR + dt.timedelta(seconds=2), paged
+    assert paged <= complete + INTERVAL + FOR + dt.timedelta(seconds=2), (paged, complete)
     # The error count fired once and resolved once, a window after the incident's end.
     (fired, resolved) = [
         c for c in changes(run, "Errors") if c[1] in (Change.FIRING, Change.RESOLVED)

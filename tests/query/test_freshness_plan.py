@@ -11,6 +11,7 @@ from alertd.clock import FakeClock
 from alertd.emulator.dialect import check_sql
 from alertd.emulator.server import RunningEmulator
 from alertd.engine.evaluator import newest_rows
+from alertd.engine.freshness import Fill
 from alertd.model import Rows
 from alertd.query.plan import plan
 from alertd.query.results import read
@@ -66,4 +67,7 @@ async def test_the_statement_scans_to_now_but_counts_only_the_window(ae: Running
     assert results["count() 5"].series[USERS].value == 2.0
     assert results["max(duration) 5"].series[USERS].value == 20.0
     assert results["count() 1"].series[USERS].value == 1.0
-    assert newest_rows(planned, answers) == {DATASET: AT + dt.timedelta(seconds=40)}
+    ((newest, fill),) = newest_rows(planned, answers).values()
+    assert newest == AT + dt.timedelta(seconds=40)
+    # Two rows in the window's five minutes, one past its end.
+    assert fill == Fill(AT, dt.timedelta(minutes=5), before=2, after=1)
