@@ -68,3 +68,12 @@ def test_parses_delay_and_jitter(text: str, expected: IngestDelay) -> None:
 def test_refuses_malformed_delay(text: str) -> None:
     with pytest.raises(IngestDelayError, match="--ingest-delay"):
         IngestDelay.parse(text)
+
+
+def test_a_malformed_ingest_delay_stops_the_emulator_before_it_listens(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from alertd.cli import main
+
+    assert main(["emulator", "--port", "0", "--ingest-delay", "soon"]) == 2
+    assert "--ingest-delay 'soon': expected seconds, or seconds:jitter" in capsys.readouterr().err
