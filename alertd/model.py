@@ -45,6 +45,8 @@ class Rows:
 # alertd's always-firing alert (ALERTD_WATCHDOG): named here, as the engine raises it and
 # notifications describe it.
 WATCHDOG_ALERT = "AlertdWatchdog"
+# alertd's alert for a dataset whose rows land later than the longest evaluation delay.
+LAGGING_ALERT = "AlertdSourceLagging"
 
 
 class Severity(enum.Enum):

@@ -27,6 +27,9 @@ MARGIN = dt.timedelta(seconds=2)
 # A delay that shrinks moves the evaluation time on faster than the clock; at this rate
 # (seconds of delay per second) the group's grid points are still each evaluated.
 FALL_RATE = 0.5
+# A quiet dataset's newest row is old because nothing happened, not because rows are late:
+# a gap is read as lag only when the window's rate would have put this many rows in it.
+MIN_EXPECTED_ROWS = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +62,13 @@ class _Reading:
 @dataclasses.dataclass
 class _Readings:
     readings: deque[_Reading] = dataclasses.field(default_factory=deque)
+
+
+def _busy(fill: Fill, lag: dt.timedelta) -> bool:
+    """Whether the window's rate would have put enough rows in the last `lag` seconds for
+    their absence to mean lag."""
+    rate = fill.before / max(fill.window.total_seconds(), 1.0)
+    return rate * lag.total_seconds() >= MIN_EXPECTED_ROWS or fill.after > 0
 
 
 def complete_age(lag: dt.timedelta, now: dt.datetime, fill: Fill | None) -> dt.timedelta:
@@ -113,6 +123,8 @@ class LagEstimator:
         if newest is None:
             return  # an empty answer says nothing about the lag
         lag = max(now - newest, dt.timedelta(0))
+        if fill is not None and not _busy(fill, lag):
+            return
         readings = self._datasets.setdefault(dataset, _Readings()).readings
         readings.append(_Reading(now, lag, complete_age(lag, now, fill)))
         while readings and readings[0].at <= now - self.memory:
@@ -148,6 +160,10 @@ class LagEstimator:
             return bounds.fixed
         names = frozenset(datasets)
         found = [age for name in names if (age := self.complete(name)) is not None]
+        if len(found) < len(names):
+            # A dataset too quiet to measure lands as late as the others do, as far as
+            # one can tell: AE ingests an account's datasets alike.
+            found.extend(self.complete(name) or dt.timedelta(0) for name in self._datasets)
         if not found:
             return bounds.maximum
         wanted = min(max(max(found) + self.margin, bounds.minimum), bounds.maximum)

@@ -16,11 +16,18 @@ from alertd.engine.freshness import LagEstimator
 from alertd.engine.lifecycle import Policy, advance
 from alertd.engine.step import Step
 from alertd.engine.verdict import Condition, Verdict
-from alertd.model import AlertState, SeriesPoint, Severity, Status, fingerprint
+from alertd.model import (
+    LAGGING_ALERT,
+    AlertState,
+    SeriesPoint,
+    Severity,
+    Status,
+    fingerprint,
+)
 
 SOURCE_ALERT = "AlertdSourceUnavailable"
 RULE_ALERT = "AlertdRuleFailing"
-LAG_ALERT = "AlertdSourceLagging"
+LAG_ALERT = LAGGING_ALERT
 HEALTH_ALERTS = frozenset({SOURCE_ALERT, RULE_ALERT, LAG_ALERT})
 _NEVER = dt.timedelta(days=3650)
 

@@ -34,7 +34,21 @@ def test_a_group_waits_for_its_slowest_dataset() -> None:
     lags.observe("db", T0 - s(30), T0)
     lags.observe("perf", T0 - s(70), T0)
     assert lags.delay(["db", "perf"], T0) == s(70) + MARGIN
-    assert lags.delay(["db", "unseen"], T0) == s(30) + MARGIN
+    assert lags.delay(["db"], T0) == s(30) + MARGIN
+    # A dataset too quiet to measure is taken to land as late as the slowest measured.
+    assert lags.delay(["db", "quiet"], T0) == s(70) + MARGIN
+
+
+def test_a_quiet_dataset_s_old_newest_row_is_not_lag() -> None:
+    lags = LagEstimator(AUTO)
+    # Three errors in five minutes, the last 400 s ago: nothing says the rows are late.
+    lags.observe("errors", T0 - s(400), T0, Fill(T0 - s(60), s(300), before=3, after=0))
+    assert lags.lag("errors") is None
+    assert not lags.lagging("errors")
+    # Two rows a second, none for the last 400 s: they are late.
+    lags.observe("api", T0 - s(400), T0, Fill(T0 - s(60), s(300), before=600, after=0))
+    assert lags.lag("api") == s(400)
+    assert lags.lagging("api")
 
 
 def test_the_delay_stays_within_its_bounds() -> None:
