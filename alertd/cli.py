@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         "--rules", type=Path, default=None, help="default: $ALERTD_RULES_DIR or rules/"
     )
     demo.add_argument("--http", metavar="HOST:PORT", help=HTTP_HELP)
+    demo.add_argument("--ingest-delay", metavar="D[:JITTER]", default=None, help=INGEST_HELP)
 
     simulate = commands.add_parser("simulate", help="write simulated traffic into an emulator")
     simulate.add_argument("--emulator", default="http://127.0.0.1:8787")
@@ -197,11 +198,15 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8787)
     emulator.add_argument("--data", type=Path, default=None, help="keep data in this directory")
     emulator.add_argument("--token", default=None, help="accept only this bearer token")
+    emulator.add_argument("--ingest-delay", metavar="D[:JITTER]", default=None, help=INGEST_HELP)
     return parser
 
 
 MATCHER_HELP = 'e.g. team="db"; a bare first word is alertname'
 # Commands a person watches log warnings only, so their output stays readable.
+INGEST_HELP = (
+    "make each written row visible only D seconds (plus up to JITTER more) after its timestamp"
+)
 HTTP_HELP = "serve the HTTP API here (default: $ALERTD_HTTP_ADDR or 127.0.0.1:9079)"
 _QUIET = frozenset(
     {
@@ -330,7 +335,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return missing
         from alertd.commands import emulator
 
-        return emulator.run(host=args.host, port=args.port, data_dir=args.data, token=args.token)
+        return emulator.run(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data,
+            token=args.token,
+            ingest_delay=args.ingest_delay,
+        )
     raise AssertionError(f"unhandled command {args.command}")
 
 

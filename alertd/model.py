@@ -23,6 +23,9 @@ class Query:
     # value) and measure columns (numbers). Empty for SQL nobody planned, e.g. a test's.
     labels: tuple[str, ...] = ()
     measures: tuple[str, ...] = ()
+    # The alias of the newest row's timestamp, when the statement scans up to now to tell
+    # how late the dataset's rows land.
+    newest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Rows:
 # alertd's always-firing alert (ALERTD_WATCHDOG): named here, as the engine raises it and
 # notifications describe it.
 WATCHDOG_ALERT = "AlertdWatchdog"
+# alertd's alert for a dataset whose rows land later than the longest evaluation delay.
+LAGGING_ALERT = "AlertdSourceLagging"
 
 
 class Severity(enum.Enum):

@@ -21,6 +21,7 @@ import structlog
 
 from alertd.clock import Clock
 from alertd.engine.evaluator import Evaluator
+from alertd.engine.freshness import DelayBounds, LagEstimator
 from alertd.engine.scheduler import GroupScheduler, OnStep
 from alertd.errors import Location, RuleError
 from alertd.model import OutboxEntry, Transition
@@ -33,7 +34,7 @@ from alertd.notify.service import NotificationService
 from alertd.notify.unavailable import warn_unavailable
 from alertd.query.check import check_rules
 from alertd.reload_status import ReloadStatus
-from alertd.rules.ruleset import Rule, RuleSet
+from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.rules.yaml_source import Document
 from alertd.settings import Settings
 from alertd.sources.analytics_engine import AnalyticsEngineSource
@@ -191,6 +192,16 @@ def rules_by_name(ruleset: RuleSet) -> dict[str, Rule]:
 ShowTransitions = Callable[[Sequence[Transition]], None]
 
 
+def delay_bounds(settings: Settings) -> DelayBounds:
+    """The evaluation delay the settings ask for: fixed, or `auto` within its bounds."""
+    fixed = settings.evaluation_delay_seconds
+    return DelayBounds(
+        minimum=dt.timedelta(seconds=settings.evaluation_delay_min),
+        maximum=dt.timedelta(seconds=settings.evaluation_delay_max),
+        fixed=None if fixed == "auto" else dt.timedelta(seconds=fixed),
+    )
+
+
 class Pipeline:
     """The live daemon's parts: evaluator, scheduler, notifier service and deliverer, built
     from one load, started together and reloaded together."""
@@ -210,7 +221,10 @@ class Pipeline:
         self.config = config
         self.wiring = wiring
         self.show = show
-        self.delay = dt.timedelta(seconds=settings.evaluation_delay_seconds)
+        self.freshness = LagEstimator(delay_bounds(settings))
+        # The notifier keeps the shortest delay: no group's evaluation time runs ahead of it.
+        bounds = self.freshness.bounds
+        self.delay = bounds.minimum if bounds.fixed is None else bounds.fixed
         self.receivers = receivers
         # The evaluator commits alert states and says so here; the notifier, woken, reads
         # them and commits the notifications they call for.
@@ -240,11 +254,13 @@ class Pipeline:
                 now=wiring.clock.now,
                 stats=wiring.source_stats,
             ).current,
+            freshness=self.freshness,
         )
         self.scheduler = GroupScheduler(
             self.evaluator,
             wiring.clock,
-            delay=self.delay,
+            delay=self.group_delay,
+            base_delay=self.delay,
             on_step=on_step,
             concurrency=settings.group_concurrency,
             ownership=wiring.ownership,
@@ -254,6 +270,10 @@ class Pipeline:
         self.reload_status = ReloadStatus()
         self._tracked_reload = self.reload_status.tracked(self._reload, wiring.clock.now)
         self._reloading = anyio.Lock()
+
+    def group_delay(self, group: Group, now: dt.datetime) -> dt.timedelta:
+        """How far behind `now` the group evaluates: the lag of the slowest dataset it reads."""
+        return self.freshness.delay({d for rule in group.rules for d in rule.datasets}, now)
 
     @property
     def deliverer(self) -> Deliverer:

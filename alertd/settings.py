@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AliasChoices,
@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Python's level names, as the logs show them; any case is accepted.
@@ -24,6 +25,19 @@ READ_ELSEWHERE = frozenset({"ALERTD_URL"})
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def _delay(value: object) -> object:
+    """`auto`, in any case, or a number of seconds; anything else is refused in words."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "auto":
+            return text
+        try:
+            return float(text)
+        except ValueError:
+            raise PydanticCustomError("delay", "should be auto or a number of seconds") from None
+    return value
 
 
 CREDENTIALS_MISSING = (
@@ -79,7 +93,14 @@ class Settings(BaseSettings):
     query_deadline_seconds: float = Field(default=120.0, gt=0)
     # An answer bigger than this is refused unread rather than held in memory.
     query_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
-    evaluation_delay_seconds: float = Field(default=60.0, ge=0)
+    # Windows end this long before now: `auto` follows each dataset's measured ingest lag
+    # within [evaluation_delay_min, evaluation_delay_max]; a number fixes it.
+    evaluation_delay_seconds: Annotated[
+        Literal["auto"] | Annotated[float, Field(ge=0)], BeforeValidator(_delay)
+    ] = "auto"
+    evaluation_delay_min: float = Field(default=10.0, ge=0)
+    # A lag beyond this raises AlertdSourceLagging; windows then end incomplete.
+    evaluation_delay_max: float = Field(default=180.0, gt=0)
     source_down_after_seconds: float = Field(default=300.0, gt=0)
     # How much history one batch of a backtest's range statements covers.
     backtest_chunk_seconds: int = Field(default=3600, ge=60)
@@ -136,6 +157,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ALERTD_STATE_URL must be a postgresql:// URL (or unset, for the SQLite file"
                 f" in ALERTD_STATE_DIR), not one starting {url.split(':', 1)[0]!r}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ordered_delays(self) -> Self:
+        if self.evaluation_delay_min > self.evaluation_delay_max:
+            raise ValueError(
+                f"ALERTD_EVALUATION_DELAY_MIN ({self.evaluation_delay_min:g}) is more than "
+                f"ALERTD_EVALUATION_DELAY_MAX ({self.evaluation_delay_max:g})"
             )
         return self
 

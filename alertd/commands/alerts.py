@@ -14,8 +14,9 @@ import anyio
 
 from alertd.clock import Clock, SystemClock
 from alertd.commands.silence_remote import RemoteError, RemoteSilences
+from alertd.engine.source_health import lag_fingerprint
 from alertd.errors import StoreError
-from alertd.model import AlertState, Labels, Status
+from alertd.model import AlertState, Labels, SeriesPoint, Status
 from alertd.notify.build import notify_config
 from alertd.notify.config import NotifyConfig
 from alertd.notify.matchers import Matcher, matches_all, with_identity
@@ -72,9 +73,11 @@ def run(
         print(f"no state store at {path}, so no alerts", file=err)
         states: dict[str, AlertState] = {}
         silences: list[Silence] = []
+        lags: dict[str, SeriesPoint] = {}
     else:
+        datasets = sorted({d for rule in rules.values() for d in rule.datasets})
         try:
-            states, silences = anyio.run(_read, settings, now)
+            states, silences, lags = anyio.run(_read, settings, now, datasets)
         except StoreError as exc:
             print(str(exc), file=err)
             return 1
@@ -83,11 +86,20 @@ def run(
     ]
     if args.json:
         print(json.dumps([as_json(a) for a in shown]), file=out)
-    elif not shown:
+        return 0
+    if not shown:
         print("no alerts", file=out)
     else:
         _table([_row(a) for a in shown], out)
+    for dataset, point in lags.items():
+        print(f"source lag: {dataset} {_lag(point)}", file=out)
     return 0
+
+
+def _lag(point: SeriesPoint) -> str:
+    """How late the dataset's rows landed, as last measured."""
+    seconds = "unknown" if point.value is None else f"{point.value:.0f} s"
+    return f"{seconds} (measured at {_short(point.at)})"
 
 
 def _remote(
@@ -206,15 +218,21 @@ def _held_by_time_interval(config: NotifyConfig, labels: Labels, now: dt.datetim
 
 
 async def _read(
-    settings: Settings, now: dt.datetime
-) -> tuple[dict[str, AlertState], list[Silence]]:
+    settings: Settings, now: dt.datetime, datasets: Sequence[str]
+) -> tuple[dict[str, AlertState], list[Silence], dict[str, SeriesPoint]]:
+    """The alert states, the active silences, and each dataset's last measured lag."""
     store = await open_store(settings)
     try:
         states = await store.load()
         records = await store.silences(active_at=now)
+        lags = {}
+        for dataset in datasets:
+            last = await store.history(lag_fingerprint(dataset), limit=1)
+            if last:
+                lags[dataset] = last[-1]
     finally:
         await store.aclose()
-    return states, [from_record(r) for r in records]
+    return states, [from_record(r) for r in records], lags
 
 
 def _row(a: Listed) -> list[str]:

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from alertd import daemon
 from alertd.clock import ScaledClock, SystemClock
 from alertd.emulator.app import HEALTH_PATH
+from alertd.emulator.ingest import IngestDelay, IngestDelayError
 from alertd.emulator.server import running_emulator
 from alertd.server.address import status_url
 from alertd.settings import Settings
@@ -38,7 +39,13 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
         print(f"alertd demo: --speed must be positive, not {args.speed:g}", file=err)
         return 2
     try:
-        code, finished = _play(args.speed, rules_dir, out, err, getattr(args, "http", None))
+        ingest = getattr(args, "ingest_delay", None)
+        delay = IngestDelay.parse(ingest) if ingest else None
+    except IngestDelayError as exc:
+        print(f"alertd demo: {exc}", file=err)
+        return 2
+    try:
+        code, finished = _play(args.speed, rules_dir, out, err, getattr(args, "http", None), delay)
     except KeyboardInterrupt:  # Ctrl-C before the daemon took over the signal
         code, finished = 0, False
     if code:
@@ -51,25 +58,34 @@ def run(args: argparse.Namespace, rules_dir: Path, out: TextIO, err: TextIO) -> 
 
 
 def _play(
-    speed: float, rules_dir: Path, out: TextIO, err: TextIO, http: str | None = None
+    speed: float,
+    rules_dir: Path,
+    out: TextIO,
+    err: TextIO,
+    http: str | None = None,
+    ingest_delay: IngestDelay | None = None,
 ) -> tuple[int, bool]:
     """The daemon's exit code, and whether the timeline played to its end."""
     timeline = demo_timeline()
-    with running_emulator() as ae, tempfile.TemporaryDirectory(prefix="alertd-demo-") as state:
+    origin = SystemClock().now().replace(second=0, microsecond=0)
+    clock = ScaledClock(origin, speed)
+    with (
+        running_emulator(clock=clock, ingest_delay=ingest_delay) as ae,
+        tempfile.TemporaryDirectory(prefix="alertd-demo-") as state,
+    ):
         settings = Settings(
             cloudflare_api_base=ae.base_url,
             cloudflare_account_id=ae.account_id,
             cloudflare_api_token=SecretStr(ae.token),
             state_dir=Path(state),
-            evaluation_delay_seconds=10,
+            # Rows held back by an ingest delay: follow it; else they land at once.
+            evaluation_delay_seconds="auto" if ingest_delay else 10,
             source_down_after_seconds=300,
         )
         if http:
             settings = settings.model_copy(update={"http_addr": http})
         # The shipped database_health source reads the health answer the simulator keeps.
         os.environ["PITCHEY_HEALTH_URL"] = f"{ae.root_url}{HEALTH_PATH}"
-        origin = SystemClock().now().replace(second=0, microsecond=0)
-        clock = ScaledClock(origin, speed)
         minutes = timeline.length.total_seconds() / 60
         print(f"alertd demo: status page at {status_url(settings.http_addr)}", file=out, flush=True)
         print(

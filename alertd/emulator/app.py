@@ -18,6 +18,7 @@ from starlette.routing import Route
 from alertd.clock import Clock, SystemClock
 from alertd.emulator import workers_graphql
 from alertd.emulator.dialect import DialectError, Statement, analyse
+from alertd.emulator.ingest import IngestDelay, Pending
 from alertd.emulator.points import PointError, parse_points
 from alertd.emulator.storage import DATASET_NAME, ChdbStorage, QueryError
 
@@ -38,13 +39,21 @@ _UTC_DATETIME = re.compile(r"DateTime\('UTC'\)")
 log = structlog.get_logger(__name__)
 
 
-def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    storage: ChdbStorage,
+    token: str | None,
+    *,
+    clock: Clock | None = None,
+    ingest_delay: IngestDelay | None = None,
+) -> Starlette:
     """An app answering as AE's SQL API does, over `storage`.
 
     `token` is the bearer token the SQL endpoint demands; with None any non-empty bearer
-    is accepted. `clock` stamps written points that carry no timestamp.
+    is accepted. `clock` stamps written points that carry no timestamp, and says when a
+    row held back by `ingest_delay` becomes visible.
     """
     now = (clock or SystemClock()).now
+    pending = Pending(ingest_delay, now, storage.write) if ingest_delay else None
 
     async def sql(request: Request) -> Response:
         query_id = uuid.uuid4().hex
@@ -52,6 +61,8 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
             return _text(403, "Authorization error", query_id)
         try:
             statement = analyse(await _sql_text(request))
+            if pending is not None:
+                await anyio.to_thread.run_sync(pending.release)
             body = await anyio.to_thread.run_sync(_execute, storage, statement)
         except _BadRequest as error:
             return _text(400, str(error), query_id)
@@ -72,7 +83,13 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
             batch = parse_points(await request.body(), now())
         except PointError as error:
             return _text(400, str(error))
-        written = await anyio.to_thread.run_sync(storage.write, dataset, batch.points)
+        if pending is None:
+            written = await anyio.to_thread.run_sync(storage.write, dataset, batch.points)
+        else:
+            # The dataset exists at once, empty until its rows' time comes, as in AE.
+            await anyio.to_thread.run_sync(storage.create, dataset)
+            pending.add(dataset, batch.points)
+            written = len(batch.points)
         return JSONResponse({"written": written, "dropped": batch.dropped})
 
     async def graphql(request: Request) -> Response:
@@ -103,6 +120,8 @@ def create_app(storage: ChdbStorage, token: str | None, *, clock: Clock | None =
         return JSONResponse(platform_health["document"])
 
     async def reset(request: Request) -> Response:
+        if pending is not None:
+            pending.clear()
         await anyio.to_thread.run_sync(storage.reset)
         platform_health.clear()
         return JSONResponse({"reset": True})

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from alertd.clock import Clock
 from alertd.emulator.app import create_app
+from alertd.emulator.ingest import IngestDelay
 from alertd.emulator.storage import ChdbStorage
 from alertd.errors import AlertdError
 
@@ -91,6 +92,7 @@ def serve(
     token: str | None = None,
     *,
     clock: Clock | None = None,
+    ingest_delay: IngestDelay | None = None,
 ) -> None:
     """Serve the emulator until SIGINT or SIGTERM, then stop cleanly; `host` must be loopback.
 
@@ -101,7 +103,9 @@ def serve(
         url = f"{_root(listener)}/client/v4"
         try:
             with _storage(data_dir) as storage:
-                server = uvicorn.Server(_config(create_app(storage, token, clock=clock)))
+                server = uvicorn.Server(
+                    _config(create_app(storage, token, clock=clock, ingest_delay=ingest_delay))
+                )
                 stop.watch(server)
                 log.info("emulator.started", url=url, account_id=ACCOUNT_ID)
                 server.run(sockets=[listener])
@@ -116,6 +120,7 @@ def running_emulator(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     clock: Clock | None = None,
+    ingest_delay: IngestDelay | None = None,
 ) -> Iterator[RunningEmulator]:
     """Run the emulator on 127.0.0.1 on a free port for the duration of the block."""
     listener = _listen("127.0.0.1", 0)
@@ -125,7 +130,9 @@ def running_emulator(
             ChdbStorage(data_dir) as storage,
             httpx.Client(base_url=_root(listener), timeout=30) as http,
         ):
-            server = uvicorn.Server(_config(create_app(storage, token, clock=clock)))
+            server = uvicorn.Server(
+                _config(create_app(storage, token, clock=clock, ingest_delay=ingest_delay))
+            )
             thread = threading.Thread(
                 target=server.run, kwargs={"sockets": [listener]}, name="ae-emulator", daemon=True
             )

@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 import anyio
 import structlog
 
-from alertd.engine.source_health import RULE_ALERT, SOURCE_ALERT, health_step, source_step
+from alertd.engine.freshness import Fill, LagEstimator
+from alertd.engine.source_health import (
+    LAG_ALERT,
+    RULE_ALERT,
+    SOURCE_ALERT,
+    health_step,
+    lag_step,
+    source_step,
+)
 from alertd.engine.step import Step, carry, fits, retire, step
 from alertd.engine.watchdog import watchdog_step
 from alertd.errors import (
@@ -24,7 +32,7 @@ from alertd.errors import (
     UnsafeLiteralError,
 )
 from alertd.model import WATCHDOG_ALERT, AlertState, Rows
-from alertd.query.plan import Plan, PlanError, PlannedQuery, plan
+from alertd.query.plan import BEFORE_END, SCANNED, Plan, PlanError, PlannedQuery, plan
 from alertd.query.results import read
 from alertd.rules.ruleset import Group, Rule, RuleSet
 from alertd.sources.base import RecordSource, Source
@@ -63,6 +71,7 @@ class Evaluator:
         watchdog: bool = False,
         ownership: Ownership | None = None,
         declared: RecordSources | None = None,
+        freshness: LagEstimator | None = None,
     ) -> None:
         self.ruleset = ruleset
         # Retiring alerts is the leader's (the notification pipeline's holder) alone.
@@ -70,6 +79,8 @@ class Evaluator:
         # Sources besides AE that rules name with `source:`, for the declarations loaded now
         # (DeclaredSources.current in the daemon); None when nothing can build them.
         self.declared = declared
+        # Each dataset's ingest lag, read from every tick's answers; None: not measured.
+        self.freshness = freshness
         # Whether `AlertdWatchdog` fires (from the first retirement, i.e. the start, on).
         self.watchdog = watchdog
         self.source = source
@@ -146,12 +157,16 @@ class Evaluator:
             log.info("evaluator.retired", alerts=len(result.transitions))
         return result
 
-    async def tick(self, group: Group, at: dt.datetime) -> Step:
-        """Evaluate one group for the windows ending at `at`, and commit what changed."""
+    async def tick(self, group: Group, at: dt.datetime, *, now: dt.datetime | None = None) -> Step:
+        """Evaluate one group for the windows ending at `at`, and commit what changed.
+
+        With `now` (the wall clock), the statements scan on to it to find each dataset's
+        newest row: how late its rows land."""
         group = self._judged(group)
         started = anyio.current_time()
+        now = now if self.freshness is not None else None
         try:
-            planned = plan(group.rules, self.ruleset.datasets, at)
+            planned = plan(group.rules, self.ruleset.datasets, at, now)
         except (PlanError, UnsafeLiteralError) as exc:
             # `alertd check` refuses such rules; should one slip through, the group is
             # reported unhealthy instead of stopping every tick.
@@ -161,6 +176,8 @@ class Evaluator:
         records = self._record_sources()
         answers = await run_plan(planned, self.source, records)
         self._count_outcomes(planned, answers)
+        if now is not None:
+            self._observe_lag(planned, answers, now.replace(microsecond=0))
         async with self.commit_lock:
             if self._unretired:
                 await self._retire(at)
@@ -209,6 +226,9 @@ class Evaluator:
         source_step(outcomes, self.states, down_after, at, result)
         rejected = _rejections(rules, planned, answers)
         health_step(RULE_ALERT, "rule", rejected, self.states, down_after, at, result)
+        if self.freshness is not None:
+            seen = {d for d in outcomes if outcomes[d] is None}
+            lag_step(self.freshness, seen, self.states, down_after, at, result)
         return result
 
     async def _commit(self, name: str, what: str, at: dt.datetime, result: Step) -> bool:
@@ -239,6 +259,13 @@ class Evaluator:
         self.health.wrote(at)
         return True
 
+    def _observe_lag(
+        self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError], now: dt.datetime
+    ) -> None:
+        assert self.freshness is not None
+        for dataset, (newest, fill) in newest_rows(planned, answers).items():
+            self.freshness.observe(dataset, newest, now, fill)
+
     def _count_outcomes(
         self, planned: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
     ) -> None:
@@ -264,6 +291,39 @@ def _outcomes(
         if outcomes.get(planned.key.dataset) is None:
             outcomes[planned.key.dataset] = error
     return outcomes
+
+
+def newest_rows(
+    plan_: Plan, answers: Mapping[PlannedQuery, Rows | SourceError]
+) -> dict[str, tuple[dt.datetime | None, Fill | None]]:
+    """Each answered dataset's newest timestamp (None when no row was there), and the fill
+    past the windows' end of its statement that scanned the most rows."""
+    found: dict[str, tuple[dt.datetime | None, Fill | None]] = {}
+    for planned in plan_.queries:
+        answer = answers.get(planned)
+        column = planned.query.newest
+        if column is None or not isinstance(answer, Rows):
+            continue
+        times = [cell for row in answer.data if isinstance(cell := row.get(column), dt.datetime)]
+        known, fill = found.get(planned.key.dataset, (None, None))
+        newest = max([*times, *([known] if known else [])], default=None)
+        seen = _fill(planned, answer, plan_.at)
+        if fill is None or (seen is not None and seen.before > fill.before):
+            fill = seen
+        found[planned.key.dataset] = (newest, fill)
+    return found
+
+
+def _fill(planned: PlannedQuery, answer: Rows, at: dt.datetime) -> Fill | None:
+    if planned.window is None:
+        return None
+    scanned = sum(_count(row.get(SCANNED)) for row in answer.data)
+    before = sum(_count(row.get(BEFORE_END)) for row in answer.data)
+    return Fill(at, planned.window, before, scanned - before)
+
+
+def _count(cell: object) -> int:
+    return int(cell) if isinstance(cell, int | float) else 0
 
 
 def _rejections(
@@ -298,7 +358,7 @@ def retirement(ruleset: RuleSet, *, watchdog: bool = False) -> Callable[[AlertSt
     def why(state: AlertState) -> str | None:
         if state.rule == WATCHDOG_ALERT:
             return None if watchdog else "the watchdog is off"
-        if state.rule == SOURCE_ALERT:
+        if state.rule in (SOURCE_ALERT, LAG_ALERT):
             used = dict(state.labels).get("dataset") in datasets
             return None if used else "no rule reads the dataset"
         name = dict(state.labels).get("rule") if state.rule == RULE_ALERT else state.rule

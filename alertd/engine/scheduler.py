@@ -21,30 +21,43 @@ from alertd.store.ownership import Ownership, SoleOwner, group_lease
 log = structlog.get_logger(__name__)
 
 OnStep = Callable[[Group, Step], Awaitable[None]]
+# How far behind now a group evaluates, asked afresh before each of its ticks.
+DelayOf = Callable[[Group, dt.datetime], dt.timedelta]
 
 
 class GroupScheduler:
-    """Ticks each group at its interval, evaluating at `now - delay` on the group's grid."""
+    """Ticks each group at its interval, evaluating at `now - delay` on the group's grid.
+
+    `delay` is one for every group, or a function giving each group's own at each tick
+    (the measured ingest lag of the datasets it reads)."""
 
     def __init__(
         self,
         evaluator: Evaluator,
         clock: Clock,
         *,
-        delay: dt.timedelta,
+        delay: dt.timedelta | DelayOf,
         on_step: OnStep,
         concurrency: int = 2,
         ownership: Ownership | None = None,
+        base_delay: dt.timedelta | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.clock = clock
-        self.delay = delay
+        self.delay_of: DelayOf = delay if callable(delay) else (lambda _group, _now: delay)
+        # The delay `ticks_done` callers evaluate at: a group waiting longer is due later.
+        self.base_delay = (
+            base_delay
+            if base_delay is not None
+            else (dt.timedelta(0) if callable(delay) else delay)
+        )
         self.on_step = on_step
         self.missed = 0
         # Only the groups whose lease this replica holds are ticked here.
         self.ownership = ownership if ownership is not None else SoleOwner()
         self._tokens: dict[str, int] = {}
         self.last_at: dict[str, dt.datetime] = {}
+        self._delays: dict[str, dt.timedelta] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._running = 0
         self._idle = anyio.Event()
@@ -99,15 +112,20 @@ class GroupScheduler:
         with scope:
             interval = self._groups[name].interval
             # The first grid point at or after `now - delay`: never one between grid points.
-            due = next_evaluation(self.clock.now(), interval, self.delay)
+            now = self.clock.now()
+            due = next_evaluation(now, interval, self.delay_of(self._groups[name], now))
             while True:
-                self._due[name] = due
-                await self.clock.sleep_until(due + self.delay)
+                delay = self.delay_of(self._groups[name], self.clock.now())
+                # Due as the notifier counts time (`base_delay` behind the clock).
+                self._due[name] = due + delay - self.base_delay
+                await self.clock.sleep_until(due + delay)
                 with anyio.CancelScope(shield=True):  # a stop lets the tick finish
                     await self.run_group(self._groups[name])
                 # The next grid point after now: after a tick that overran its interval,
                 # the tick there counts the ones passed by.
-                due = evaluation_time(self.clock.now(), interval, self.delay) + interval
+                now = self.clock.now()
+                delay = self.delay_of(self._groups[name], now)
+                due = evaluation_time(now, interval, delay) + interval
 
     async def run_group(self, group: Group) -> None:
         """One tick of one group; a bug is logged with context and the schedule goes on."""
@@ -136,16 +154,21 @@ class GroupScheduler:
                 log.warning("tick.adopt_failed", group=group.name, error=str(exc))
                 return  # the next tick tries again
             self._tokens[group.name] = token
-        at = evaluation_time(self.clock.now(), group.interval, self.delay)
+        now = self.clock.now()
+        delay = self.delay_of(group, now)
+        at = evaluation_time(now, group.interval, delay)
         last = self.last_at.get(group.name)
         if last is not None and at <= last:
-            return  # already evaluated this grid point
-        if last is not None and at - last > group.interval:
+            return  # already evaluated this grid point (or the delay grew since)
+        # Grid points passed over because the delay shrank (data lands sooner) were not missed.
+        shrank = delay < self._delays.get(group.name, delay)
+        self._delays[group.name] = delay
+        if last is not None and at - last > group.interval and not shrank:
             skipped = int((at - last) / group.interval) - 1
             self.missed += skipped
             log.warning("tick.missed", group=group.name, skipped=skipped, at=at.isoformat())
         try:
-            step = await self.evaluator.tick(group, at)
+            step = await self.evaluator.tick(group, at, now=now)
         except Exception:
             log.exception("tick.bug", group=group.name, at=at.isoformat())
             return

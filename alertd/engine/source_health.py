@@ -3,23 +3,32 @@
 `AlertdSourceUnavailable{dataset}` fires when a dataset's queries keep failing (network,
 5xx, 429, auth): no rule on it can be judged. `AlertdRuleFailing{rule}` fires when AE keeps
 refusing a rule's SQL (422, e.g. a numeric blob holding text): that rule can never page.
-Both run through the same lifecycle as every rule: a failed tick is a breach, a good one a
+All run through the same lifecycle as every rule: a failed tick is a breach, a good one a
 clear, and `for` is how long a failure may last before anyone is paged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from alertd.engine.freshness import LagEstimator
 from alertd.engine.lifecycle import Policy, advance
 from alertd.engine.step import Step
 from alertd.engine.verdict import Condition, Verdict
-from alertd.model import AlertState, Severity, Status, fingerprint
+from alertd.model import (
+    LAGGING_ALERT,
+    AlertState,
+    SeriesPoint,
+    Severity,
+    Status,
+    fingerprint,
+)
 
 SOURCE_ALERT = "AlertdSourceUnavailable"
 RULE_ALERT = "AlertdRuleFailing"
-HEALTH_ALERTS = frozenset({SOURCE_ALERT, RULE_ALERT})
+LAG_ALERT = LAGGING_ALERT
+HEALTH_ALERTS = frozenset({SOURCE_ALERT, RULE_ALERT, LAG_ALERT})
 _NEVER = dt.timedelta(days=3650)
 
 
@@ -37,6 +46,41 @@ def source_step(
     health_step(SOURCE_ALERT, "dataset", outcomes, states, down_after, now, out)
 
 
+def lag_step(
+    freshness: LagEstimator,
+    datasets: Iterable[str],
+    states: Mapping[str, AlertState],
+    lagging_for: dt.timedelta,
+    now: dt.datetime,
+    out: Step,
+) -> None:
+    """Record the lag of each dataset answered this tick (as the lag alert's history, which
+    `alertd alerts` reads) and, with an automatic delay, advance that alert: breached while
+    the lag is past the longest delay the settings allow."""
+    limit = freshness.bounds.maximum.total_seconds()
+    outcomes: dict[str, str | None] = {}
+    for dataset in datasets:
+        lag = freshness.lag(dataset)
+        if lag is None:
+            continue
+        key = lag_fingerprint(dataset)
+        out.points.append(SeriesPoint(key, now, lag.total_seconds(), 0))
+        if not freshness.auto:
+            continue
+        late = freshness.lagging(dataset)
+        outcomes[dataset] = (
+            f"rows land {lag.total_seconds():.0f} s late, past the {limit:.0f} s "
+            "evaluation delay: windows are judged before all their rows are in"
+            if late
+            else None
+        )
+    health_step(LAG_ALERT, "dataset", outcomes, states, lagging_for, now, out, prefix="")
+
+
+def lag_fingerprint(dataset: str) -> str:
+    return fingerprint(LAG_ALERT, (("dataset", dataset),))
+
+
 def health_step(
     alert: str,
     label: str,
@@ -45,6 +89,8 @@ def health_step(
     down_after: dt.timedelta,
     now: dt.datetime,
     out: Step,
+    *,
+    prefix: str = "failing: ",
 ) -> None:
     """Advance `alert{label=name}` for each name: breached by an error, cleared by None."""
     policy = Policy(
@@ -59,7 +105,7 @@ def health_step(
             verdict = Verdict(Condition.CLEAR)
         else:
             verdict = Verdict(
-                Condition.BREACH, Severity.CRITICAL, threshold=f"failing: {error[:300]}"
+                Condition.BREACH, Severity.CRITICAL, threshold=f"{prefix}{error[:300]}"
             )
         after, transition = advance(state, verdict, policy, now)
         out.record(before, after, transition)

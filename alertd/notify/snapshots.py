@@ -9,7 +9,15 @@ from collections.abc import Mapping
 
 import structlog
 
-from alertd.model import WATCHDOG_ALERT, AlertSnapshot, AlertState, Severity, Status, Transition
+from alertd.model import (
+    LAGGING_ALERT,
+    WATCHDOG_ALERT,
+    AlertSnapshot,
+    AlertState,
+    Severity,
+    Status,
+    Transition,
+)
 from alertd.notify.matchers import with_identity
 from alertd.rules.durations import format_duration
 from alertd.rules.ruleset import Rule
@@ -27,6 +35,10 @@ NO_VALUE = "{alert}: no data for this series in the last {window}"
 WATCHDOG_SUMMARY = (
     "alertd is running: this alert always fires, so that a heartbeat service notices "
     "when its notifications stop"
+)
+LAGGING_SUMMARY = (
+    "Rows of {dataset} land later than the longest evaluation delay; its alerts are judged "
+    "on windows whose newest rows are missing"
 )
 RULE_SUMMARY = (
     "Analytics Engine refuses the query of rule {rule}; it cannot page until that is fixed"
@@ -309,6 +321,8 @@ def _health_annotations(labels: Mapping[str, str], threshold: str | None) -> dic
         summary = RECEIVER_SUMMARY.format(receiver=labels["receiver"], reason=reason)
     elif "rule" in labels:
         summary = RULE_SUMMARY.format(rule=labels["rule"])
+    elif labels.get("alertname") == LAGGING_ALERT:
+        summary = LAGGING_SUMMARY.format(dataset=labels.get("dataset", "a dataset"))
     else:
         summary = SOURCE_SUMMARY.format(dataset=labels.get("dataset", "a dataset"))
     return {"summary": summary, "description": threshold or ""}

@@ -40,6 +40,12 @@ from alertd.rules.schema import Dataset
 MAX_SQL_BYTES = 9000
 # The column a range statement groups its time buckets by.
 BUCKET = "_bucket"
+# The newest row's timestamp, which a tick's statement reads past its windows' end.
+NEWEST = "_newest"
+# Raw rows scanned, and those of them before the windows' end: how many landed after it
+# tells how complete the newest seconds are (the fill of the trailing part).
+SCANNED = "_scanned"
+BEFORE_END = "_before_end"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Plans kept compiled: one per group of rules the daemon evaluates, and some to spare.
 PLAN_CACHE_SIZE = 64
@@ -65,6 +71,8 @@ class PlannedQuery:
     query: Query
     labels: Mapping[str, str]  # column alias -> label name
     measures: Mapping[Measure, str]  # measure -> column alias
+    # The span scanned before the end bound (the longest window), when it scans past it.
+    window: dt.timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,17 @@ def batch_key(rule: Rule, dataset: str) -> BatchKey:
     return BatchKey(dataset, tuple(sorted(rule.by)))
 
 
-def plan(rules: Sequence[Rule], datasets: Mapping[str, Dataset], at: dt.datetime) -> Plan:
-    """Plan the queries that answer every rule for the windows ending at `at`."""
-    return plan_template(rules, datasets).fill(at)
+def plan(
+    rules: Sequence[Rule],
+    datasets: Mapping[str, Dataset],
+    at: dt.datetime,
+    now: dt.datetime | None = None,
+) -> Plan:
+    """Plan the queries that answer every rule for the windows ending at `at`.
+
+    With `now`, each statement scans on to it and also returns the newest timestamp it
+    saw, which tells how late the dataset's rows land."""
+    return plan_template(rules, datasets, freshness=now is not None).fill(at, now)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,16 +109,19 @@ class StatementTemplate:
     rule_names: tuple[str, ...]
     labels: Mapping[str, str]
     measures: Mapping[Measure, str]
+    newest: str | None = None
 
-    def fill(self, at: dt.datetime) -> PlannedQuery:
+    def fill(self, at: dt.datetime, now: dt.datetime | None = None) -> PlannedQuery:
         query = Query(
-            self.text.fill(at - self.longest, at),
+            self.text.fill(at - self.longest, at, max(at, now or at)),
             self.key.dataset,
             self.rule_names,
             labels=tuple(self.labels),
             measures=tuple(self.measures.values()),
+            newest=self.newest,
         )
-        return PlannedQuery(self.key, query, self.labels, self.measures)
+        window = self.longest if self.newest is not None else None
+        return PlannedQuery(self.key, query, self.labels, self.measures, window)
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,8 +136,11 @@ class PlanTemplate:
     # from its tables, then to evaluate it), and rendering the bounds is most of the cost.
     last: list[Plan] = field(default_factory=list)
 
-    def fill(self, at: dt.datetime) -> Plan:
+    def fill(self, at: dt.datetime, now: dt.datetime | None = None) -> Plan:
         at = at.replace(microsecond=0)
+        if now is not None:  # a live tick: scanned on to `now`, asked for once
+            now = now.replace(microsecond=0)
+            return Plan(at, self.rules, tuple(s.fill(at, now) for s in self.statements))
         if self.last and self.last[0].at == at:
             return self.last[0]
         filled = Plan(at, self.rules, tuple(s.fill(at) for s in self.statements))
@@ -126,11 +148,15 @@ class PlanTemplate:
         return filled
 
 
-_templates: OrderedDict[tuple[int, ...], PlanTemplate] = OrderedDict()
+_templates: OrderedDict[tuple[object, ...], PlanTemplate] = OrderedDict()
 
 
 def plan_template(
-    rules: Sequence[Rule], datasets: Mapping[str, Dataset], max_sql_bytes: int = MAX_SQL_BYTES
+    rules: Sequence[Rule],
+    datasets: Mapping[str, Dataset],
+    max_sql_bytes: int = MAX_SQL_BYTES,
+    *,
+    freshness: bool = False,
 ) -> PlanTemplate:
     """The statements for `rules`, compiled once and kept for the next ticks.
 
@@ -138,12 +164,12 @@ def plan_template(
     to the same statements; a template holds them, so their ids cannot be reused while it
     is kept.
     """
-    key = (id(datasets), max_sql_bytes, *map(id, rules))
+    key = (id(datasets), max_sql_bytes, freshness, *map(id, rules))
     template = _templates.get(key)
     if template is not None:
         _templates.move_to_end(key)
         return template
-    template = _compile_plan(tuple(rules), datasets, max_sql_bytes)
+    template = _compile_plan(tuple(rules), datasets, max_sql_bytes, freshness)
     _templates[key] = template
     if len(_templates) > PLAN_CACHE_SIZE:
         _templates.popitem(last=False)
@@ -151,7 +177,7 @@ def plan_template(
 
 
 def _compile_plan(
-    rules: tuple[Rule, ...], datasets: Mapping[str, Dataset], max_sql_bytes: int
+    rules: tuple[Rule, ...], datasets: Mapping[str, Dataset], max_sql_bytes: int, freshness: bool
 ) -> PlanTemplate:
     batches: dict[BatchKey, dict[Measure, None]] = {}
     members: dict[BatchKey, dict[str, None]] = {}
@@ -165,7 +191,9 @@ def _compile_plan(
             members.setdefault(key, {})[rule.name] = None
     statements: list[StatementTemplate] = []
     for key, measures in batches.items():
-        batch = Batch(key, list(measures), tuple(members[key]), datasets[key.dataset])
+        batch = Batch(
+            key, list(measures), tuple(members[key]), datasets[key.dataset], freshness=freshness
+        )
         statements.extend(batch.compile(max_sql_bytes))
     return PlanTemplate(rules, datasets, tuple(statements))
 
@@ -230,6 +258,9 @@ class Batch:
     dataset: Dataset
     # Grouped by besides the labels, as `_bucket`: a range statement's time bucket.
     bucket: sql.Expr | None = None
+    # Scan on to the `now` bound and select the newest timestamp; every aggregate still
+    # counts only the rows before the end bound.
+    freshness: bool = False
     factors: dict[FactorKey, _Column] = field(default_factory=dict)
     values: dict[RowExpr, _Column] = field(default_factory=dict)
     numbers: dict[str, _Column] = field(default_factory=dict)  # blob column -> its check
@@ -240,7 +271,7 @@ class Batch:
         where: sql.Expr = sql.Binary(
             "AND",
             sql.Binary(">=", TIMESTAMP, sql.TimeBound("start")),
-            sql.Binary("<", TIMESTAMP, sql.TimeBound("end")),
+            sql.Binary("<", TIMESTAMP, sql.TimeBound("now" if self.freshness else "end")),
         )
         for conjunct in self.shared:
             where = sql.Binary("AND", where, compile_row(conjunct))
@@ -259,6 +290,8 @@ class Batch:
             factors.append(self._ending(measure.window_seconds, measure.ending))
         elif measure.window_seconds < self.longest:
             factors.append(self._window(measure.window_seconds))
+        if self.freshness and measure.ending is None:
+            factors.append(self._before_end())
         factors.extend(self._filter(c) for c in _conjuncts(measure.cond) if c not in self.shared)
         factors.extend(self._holds_number(column) for column in needs_numbers(measure))
         value = self._value(measure.arg) if measure.kind not in ("events", "rows") else None
@@ -273,6 +306,11 @@ class Batch:
         """Rows of the last `seconds`, counted back from the end bound of each tick."""
         since = sql.Binary("-", sql.TimeBound("end"), sql.Seconds(seconds))
         return self._factor(("window", seconds), lambda _: sql.Binary(">=", TIMESTAMP, since))
+
+    def _before_end(self) -> _Column:
+        """Rows before the end bound: the scan goes on to now only to find the newest row."""
+        before = sql.Binary("<", TIMESTAMP, sql.TimeBound("end"))
+        return self._factor(("before_end", None), lambda _: before)
 
     def _ending(self, seconds: int, ending: int) -> _Column:
         """Rows of the `seconds` before the epoch second `ending`: one window of a range."""
@@ -387,11 +425,14 @@ class Batch:
             *labels,
             (SAMPLE_INTERVAL, _SAMPLE_INTERVAL_ALIAS),
             *((column.text, column.alias) for column in middle),
+            *(((TIMESTAMP, TIMESTAMP.name),) if self.freshness else ()),
         )
         if bool(checks) if inner is None else inner:
             reads = dict.fromkeys([*self.label_columns, SAMPLE_INTERVAL.name])
             if self.bucket is not None:
                 reads.update(dict.fromkeys(sql.columns_read(self.bucket)))
+            if self.freshness:
+                reads[TIMESTAMP.name] = None
             for column in middle:
                 reads.update(dict.fromkeys(sorted(column.reads)))
             inner_columns: tuple[tuple[sql.Expr, str], ...] = (
@@ -403,10 +444,19 @@ class Batch:
             )
         else:
             source = sql.Subquery(middle_columns, self.key.dataset, self.where)
+        newest: tuple[tuple[sql.Expr, str], ...] = ()
+        if self.freshness:
+            before = sql.Binary("<", TIMESTAMP, sql.TimeBound("end"))
+            newest = (
+                (sql.Call("max", (TIMESTAMP,)), NEWEST),
+                (sql.Call("count"), SCANNED),
+                (sql.Call("sum", (sql.Call("if", (before, sql.Num(1), sql.Num(0))),)), BEFORE_END),
+            )
         select = sql.Select(
             columns=(
                 *((sql.Col(alias), alias) for alias in grouped),
                 *((aggregate.text, aggregate.alias) for aggregate in chunk),
+                *newest,
             ),
             table=source,
             group_by=grouped,
@@ -418,6 +468,7 @@ class Batch:
             rule_names=self.rule_names,
             labels=dict(zip(self.label_aliases, self.key.by, strict=True)),
             measures={aggregate.measure: aggregate.alias for aggregate in chunk},
+            newest=NEWEST if self.freshness else None,
         )
 
 

@@ -88,12 +88,13 @@ class Seconds:
 
 @dataclass(frozen=True)
 class TimeBound:
-    """The start or the end of the scanned time range, filled in when a statement is sent.
+    """The start or the end of the scanned time range, filled in when a statement is sent;
+    `now`, when the scan goes past the end, to see how fresh the data is.
 
-    A planned statement is a template: every tick reuses it with its own two bounds.
+    A planned statement is a template: every tick reuses it with its own bounds.
     """
 
-    which: Literal["start", "end"]
+    which: Literal["start", "end", "now"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,12 +149,13 @@ class Template:
     """A statement's text around its time bounds: `fill` gives the statement for a tick."""
 
     pieces: tuple[str, ...]
-    bounds: tuple[Literal["start", "end"], ...]
+    bounds: tuple[Literal["start", "end", "now"], ...]
 
-    def fill(self, start: dt.datetime, end: dt.datetime) -> str:
+    def fill(self, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None) -> str:
         values = {
             "start": render_expr(datetime_literal(start)),
             "end": render_expr(datetime_literal(end)),
+            "now": render_expr(datetime_literal(end if now is None else now)),
         }
         parts = [self.pieces[0]]
         for bound, piece in zip(self.bounds, self.pieces[1:], strict=True):
@@ -248,9 +250,9 @@ def render_template(select: Select) -> Template:
     if select.group_by:
         text += "\nGROUP BY " + ", ".join(identifier(g) for g in select.group_by)
     parts = (text + "\nFORMAT JSON").split(_BOUND_MARK)
-    bounds: list[Literal["start", "end"]] = []
+    bounds: list[Literal["start", "end", "now"]] = []
     for name in parts[1::2]:
-        bounds.append("start" if name == "start" else "end")
+        bounds.append("start" if name == "start" else "now" if name == "now" else "end")
     return Template((*parts[0::2],), tuple(bounds))
 
 

@@ -58,6 +58,7 @@ def page_routes(parts: ServerParts, source: Source | None) -> list[BaseRoute]:
             api_token=parts.api_token,
             inhibit_rules=lambda: notifier.config.inhibit_rules,
             rule_errors=lambda: evaluator.unhealthy,
+            source_lags=lambda: evaluator.freshness.lags() if evaluator.freshness else {},
         ),
         *report_routes(lambda: parts.reports, parts.clock),
     ]

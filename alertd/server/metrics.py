@@ -153,6 +153,16 @@ class DaemonCollector(Collector):
         for dataset, failed in sorted(self.parts.evaluator.dataset_failures.items()):
             failing.add_metric([dataset], float(failed))
         yield failing
+        lag = GaugeMetricFamily(
+            PREFIX + "source_lag_seconds",
+            "How late the dataset's rows land: the age of the newest row, largest of the "
+            "last minutes.",
+            labels=["dataset"],
+        )
+        freshness = self.parts.evaluator.freshness
+        for dataset, seconds in sorted((freshness.lags() if freshness else {}).items()):
+            lag.add_metric([dataset], seconds.total_seconds())
+        yield lag
 
     def _alerts(self) -> Iterator[Metric]:
         counts = Counter(

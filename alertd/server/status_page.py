@@ -66,13 +66,15 @@ def status_routes(
     api_token: str | None,
     inhibit_rules: Callable[[], Sequence[InhibitRule]] = tuple,
     rule_errors: Callable[[], Mapping[str, str]] = dict,
+    source_lags: Callable[[], Mapping[str, dt.timedelta]] = dict,
     refresh_seconds: int = REFRESH_SECONDS,
     max_alert_rows: int = MAX_ALERT_ROWS,
 ) -> list[Route]:
     """The status page's routes, reading the daemon's parts each time a page is asked for.
 
     `states` and `ruleset` return the evaluator's current ones; `rule_errors` the rules
-    whose last query failed, with why; `api_token` the bearer token the API accepts, which
+    whose last query failed, with why; `source_lags` how late each dataset's rows land;
+    `api_token` the bearer token the API accepts, which
     the forms ask for (None: changes are off).
     """
     env = page_environment()
@@ -116,6 +118,7 @@ def status_routes(
                     "hidden": len(active) - len(shown),
                     "rules": view.rule_rows(rules, current, errors),
                     "silences": view.silence_rows(silences, now),
+                    "lags": sorted(source_lags().items()),
                 },
             )
 

@@ -43,8 +43,7 @@ def test_each_bad_setting_is_named_in_one_line_and_every_command_exits_1(
     out, err = capsys.readouterr()
     assert out == ""
     assert sorted(err.splitlines()) == [
-        "ALERTD_EVALUATION_DELAY_SECONDS='abc': should be a valid number, "
-        "unable to parse string as a number",
+        "ALERTD_EVALUATION_DELAY_SECONDS='abc': should be auto or a number of seconds",
         "ALERTD_LOG_FORMAT='xml': should be one of auto, json, logfmt, console",
         "ALERTD_QUERY_RETRIES='-5': should be greater than or equal to 0",
     ]

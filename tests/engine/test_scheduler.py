@@ -28,7 +28,7 @@ class RecordingEvaluator:
         self.work: dict[str, float] = {}
         self.spans: list[tuple[str, dt.datetime, dt.datetime]] = []
 
-    async def tick(self, group: Group, at: dt.datetime) -> Step:
+    async def tick(self, group: Group, at: dt.datetime, *, now: dt.datetime | None = None) -> Step:
         started = self.clock.now()
         if self.fail_next:
             self.fail_next = False

@@ -82,7 +82,7 @@ def test_the_other_errors_of_a_duplicate_group_are_still_reported(tmp_path: Path
 
 
 class IdleEvaluator:
-    async def tick(self, group: Group, at: dt.datetime) -> Step:
+    async def tick(self, group: Group, at: dt.datetime, *, now: dt.datetime | None = None) -> Step:
         return Step()
 
 
