@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from alertd.model import Labels, Rows
 from alertd.query.aggregates import read_aggregate
+from alertd.query.evidence import Evidence, read_evidence, tested
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import (
@@ -36,6 +37,8 @@ class SeriesValue:
 
     value: float | None
     samples: int
+    # The rows behind the value, for a rule with `confidence` (query/evidence.py).
+    evidence: Evidence | None = None
 
 
 @dataclass
@@ -116,7 +119,12 @@ def _series_value(
     value = evaluate(rule.value, aggregate)
     if not any(counted.values()):
         return None
-    return SeriesValue(value, _samples(rule.value, counted))
+    weighed = tested(rule)
+    evidence = None
+    if weighed is not None:
+        cells = by_aggregate[weighed].get(labels, {})
+        evidence = read_evidence(rule, lambda m: cells.get(m, 0.0))
+    return SeriesValue(value, _samples(rule.value, counted), evidence)
 
 
 def _samples(expr: ValueExpr, counted: Mapping[BoundAggregate, int]) -> int:
