@@ -40,7 +40,9 @@ def wilson_interval(share: float, n: float, confidence: float) -> tuple[float, f
     centre = share + z2 / (2 * n)
     spread = z * math.sqrt(max(share * (1 - share), 0.0) / n + z2 / (4 * n * n))
     scale = 1 + z2 / n
-    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+    # Clamped to the share itself: at a share of 0 or 1 rounding could leave it outside.
+    low = min(share, max(0.0, (centre - spread) / scale))
+    return low, max(share, min(1.0, (centre + spread) / scale))
 
 
 def binomial_upper_tail(k: float, n: float, p: float) -> float:
