@@ -43,7 +43,7 @@ class Evidence:
     above: Mapping[float, Proportion] | None = None
 
 
-def tested(rule: Rule) -> BoundAggregate | None:
+def weighed_aggregate(rule: Rule) -> BoundAggregate | None:
     """The aggregate whose evidence a rule weighs, or None when it weighs none."""
     value = rule.value
     if rule.confidence is None or not isinstance(value, BoundAggregate):
@@ -65,7 +65,7 @@ def rule_measures(rule: Rule, bound: BoundAggregate, window: int) -> list[Measur
 
 
 def evidence_measures(rule: Rule, bound: BoundAggregate, window: int) -> list[Measure]:
-    if tested(rule) != bound:
+    if weighed_aggregate(rule) != bound:
         return []
     agg = bound.aggregate
     if agg.func == "ratio":
@@ -92,7 +92,7 @@ def evidence_measures(rule: Rule, bound: BoundAggregate, window: int) -> list[Me
 
 def read_evidence(rule: Rule, read: Callable[[Measure], float]) -> Evidence | None:
     """A series' evidence from its measures' values; None when the rule weighs none."""
-    bound = tested(rule)
+    bound = weighed_aggregate(rule)
     if bound is None:
         return None
     window = int(rule.window.total_seconds())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from alertd.model import Labels, Rows
 from alertd.query.aggregates import read_aggregate
-from alertd.query.evidence import Evidence, read_evidence, tested
+from alertd.query.evidence import Evidence, read_evidence, weighed_aggregate
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import (
@@ -119,7 +119,7 @@ def _series_value(
     value = evaluate(rule.value, aggregate)
     if not any(counted.values()):
         return None
-    weighed = tested(rule)
+    weighed = weighed_aggregate(rule)
     evidence = None
     if weighed is not None:
         cells = by_aggregate[weighed].get(labels, {})
