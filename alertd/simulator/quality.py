@@ -28,7 +28,9 @@ from alertd.simulator.timeline import (
 )
 from alertd.simulator.traffic import DATABASE, DATASETS, Point, generate
 
-HOUR = dt.timedelta(hours=1)
+# The traffic's load wave repeats every 15 minutes: a quiet block can stand for any other.
+BLOCK = dt.timedelta(minutes=15)
+BLOCKS_PER_DAY = 96
 # A page this long after its incident ended still belongs to it (the window drains).
 GRACE = dt.timedelta(minutes=10)
 
@@ -97,24 +99,24 @@ def day_points(
 ) -> dict[str, list[Point]]:
     """A day of points, one in `keep` kept (standing for `keep` times its events).
 
-    Hours without an incident repeat one quiet hour (generating is slow; the traffic's
-    load wave repeats every hour), hours with one are generated as they are.
+    Blocks without an incident repeat one quiet block (generating is slow), blocks with
+    one are generated as they are.
     """
     quiet = _thinned(
-        generate(Timeline(), start, start + HOUR, origin=start, seed=seed, datasets=datasets),
+        generate(Timeline(), start, start + BLOCK, origin=start, seed=seed, datasets=datasets),
         keep,
     )
     out: dict[str, list[Point]] = {d: [] for d in datasets}
-    for hour in range(24):
-        begin = start + hour * HOUR
+    for block in range(BLOCKS_PER_DAY):
+        begin = start + block * BLOCK
         if any(_overlaps(i, begin - start) for i in timeline.incidents):
             points = generate(
-                timeline, begin, begin + HOUR, origin=start, seed=seed + hour, datasets=datasets
+                timeline, begin, begin + BLOCK, origin=start, seed=seed + block, datasets=datasets
             )
             for dataset, rows in _thinned(points, keep).items():
                 out[dataset].extend(rows)
             continue
-        shift = hour * 3_600_000
+        shift = int(block * BLOCK.total_seconds() * 1000)
         for dataset, rows in quiet.items():
             out[dataset].extend({**p, "timestamp": int(p["timestamp"]) + shift} for p in rows)
     if DATABASE in out:
@@ -198,7 +200,7 @@ def _paged_by(incident: Incident) -> list[tuple[str, dict[str, str]]]:
 
 
 def _overlaps(incident: Incident, offset: dt.timedelta) -> bool:
-    return incident.start < offset + HOUR and offset < incident.end
+    return incident.start < offset + BLOCK and offset < incident.end
 
 
 def _thinned(points: dict[str, list[Point]], keep: int) -> dict[str, list[Point]]:
