@@ -123,6 +123,8 @@ class Weighed:
 
     sure: bool
     words: str
+    # False when even the most one-sided rows could not make it sure: too few to decide.
+    decidable: bool = True
 
 
 def weigh(evidence: Evidence, threshold: Threshold, confidence: float) -> Weighed | None:
@@ -132,9 +134,12 @@ def weigh(evidence: Evidence, threshold: Threshold, confidence: float) -> Weighe
     if side is None:
         return None
     percent = f"{confidence * 100:.3g} %"
+    extreme = 1.0 if side == "above" else 0.0
     if evidence.ratio is not None:
         proportion = evidence.ratio
         sure = ratio_beyond(proportion, threshold.bound, side, confidence)
+        utmost = dataclasses.replace(proportion, share=extreme)
+        decidable = ratio_beyond(utmost, threshold.bound, side, confidence)
         rows = f"{proportion.rows} of {proportion.of} sampled rows match"
     else:
         assert evidence.level is not None
@@ -144,8 +149,12 @@ def weigh(evidence: Evidence, threshold: Threshold, confidence: float) -> Weighe
             return None
         proportion = found
         sure = share_beyond(proportion, 1 - evidence.level, side, confidence)
+        utmost = dataclasses.replace(proportion, share=extreme)
+        decidable = share_beyond(utmost, 1 - evidence.level, side, confidence)
         limit = _shown(threshold.bound, threshold.unit)
         rows = f"{proportion.rows} of {proportion.of} sampled rows above {limit}"
+    if not decidable:
+        return Weighed(False, f"{rows}, too few to be {percent} confident", decidable=False)
     return Weighed(sure, f"{rows}, {'' if sure else 'not '}{percent} confident")
 
 

@@ -75,7 +75,9 @@ def _judge_weighed(
     A breach counts only when the rows make it significant, and a firing alert resolves
     only when they make the quiet side significant (`recover`, or the mirror of its mildest
     threshold): between the two the state stays as it is, so a series hovering at its
-    bound neither pages on one heavy sampled row nor flaps.
+    bound neither pages on one heavy sampled row nor flaps. Where the rows are too few for
+    any outcome to be significant (a small series and a recovery bound near 0), the
+    value alone decides, as without `confidence`, so an alert never sticks for want of rows.
     """
     assert rule.confidence is not None
     confidence = rule.confidence
@@ -87,7 +89,7 @@ def _judge_weighed(
             continue
         weighed = weigh(evidence, threshold, confidence)
         words = _said(rule, value, threshold, weighed)
-        if weighed is None or weighed.sure:
+        if weighed is None or not weighed.decidable or weighed.sure:
             found = Verdict(Condition.BREACH, level, value, samples, threshold.shown, words)
             break
         doubt = doubt or words
@@ -99,14 +101,18 @@ def _judge_weighed(
     quiet = rule.recover or mirror(rule.thresholds[mildest])
     recovery = weigh(evidence, quiet, confidence)
     words = _said(rule, value, quiet, recovery)
-    if recovery.sure if recovery is not None else quiet.holds(value):
+    if recovery.sure if recovery is not None and recovery.decidable else quiet.holds(value):
         return Verdict(Condition.CLEAR, value=value, samples=samples, evidence=words)
     # Not yet shown to be quiet: keep firing, at a lower severity only once the rows
     # show the current one no longer holds.
     current = rule.thresholds.get(severity)
     if current is not None:
         stepped = weigh(evidence, mirror(current), confidence)
-        if stepped is not None and not stepped.sure:
+        if stepped is None or not stepped.decidable:
+            holds = current.holds(value)
+        else:
+            holds = not stepped.sure
+        if holds:
             return Verdict(Condition.BREACH, severity, value, samples, current.shown, words)
     if found is not None:
         return found
