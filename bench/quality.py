@@ -34,6 +34,7 @@ from alertd.sources.analytics_engine import AnalyticsEngineSource
 
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 RULES = Path(__file__).resolve().parents[1] / "rules"
+WRITE_BATCH = 20_000
 
 
 def without_confidence(ruleset: RuleSet) -> RuleSet:
@@ -81,7 +82,9 @@ async def main_async(seeds: int, keep: int) -> None:
         for seed in range(1, seeds + 1):
             day = T0 + dt.timedelta(days=seed - 1)
             for dataset, points in day_points(QUALITY_DAY, day, keep=keep, seed=seed).items():
-                ae.write(dataset, points)
+                # In parts: one large request can outlast the client's timeout.
+                for first in range(0, len(points), WRITE_BATCH):
+                    ae.write(dataset, points[first : first + WRITE_BATCH])
             incidents = expected(QUALITY_DAY, day)
             for name, ruleset in variants.items():
                 found = await replay(ae, ruleset, day)
