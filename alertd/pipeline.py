@@ -255,7 +255,9 @@ class Pipeline:
         warn_unavailable(self.config.notify.unavailable)  # once the start can no longer fail
 
     async def run_notifier(self) -> None:
-        await self.service.run(lambda: self.evaluator.states, self.commits, self.delay)
+        await self.service.run(
+            lambda: self.evaluator.states, self.commits, self.delay, self.scheduler.ticks_done
+        )
 
     async def reload(self) -> bool:
         return await self._tracked_reload()

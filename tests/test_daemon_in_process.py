@@ -266,3 +266,25 @@ async def test_a_notification_waiting_for_a_retry_goes_to_the_receivers_rotated_
     (delivered,) = await pipeline.wiring.store.outbox()
     assert delivered.id == waiting.id
     assert delivered.attempts == len(hooks.refused) + 1
+
+
+async def test_groups_ticking_at_one_instant_reach_the_notifier_together(
+    running: Running, tmp_path: Path
+) -> None:
+    """Two rule groups tick at the same grid point; the notifier's step at that instant
+    sees both commits, so one notification carries both alerts instead of one alert now
+    and the other a group_interval later."""
+    pipeline, clock, hooks = running.pipeline, running.clock, running.hooks
+    rules = tmp_path / "rules"
+    (rules / "live.yaml").write_text(ERRORS.replace("for: 2m", "for: 0s"))
+    (rules / "slow.yaml").write_text(SLOW.replace("> 10", "> 100"))
+    (rules / "notify.yaml").write_text(
+        notify("http://127.0.0.1:9/one").replace("group_by: [alertname]", "group_by: []")
+    )
+    assert await pipeline.reload()
+    await clock.advance_to(minutes(2))
+    running.source.series["db"] = {"": 50}  # Errors fires at the tick of 2:30 ...
+    await clock.advance_to(minutes(2.5))
+    running.source.series["db"] = {"": 500}  # ... and Slow at 3:00, when group_wait ends
+    await clock.advance_to(minutes(5))
+    assert hooks.sent[0] == (minutes(3), "/one", "firing", ["Errors", "Slow"]), hooks.sent

@@ -43,6 +43,9 @@ class GroupScheduler:
         self._running = 0
         self._idle = anyio.Event()
         self._idle.set()
+        # Set, and replaced, as each tick ends; and each group's next grid point.
+        self._ticked = anyio.Event()
+        self._due: dict[str, dt.datetime] = {}
         self._groups: dict[str, Group] = {}
         self._loops: dict[str, anyio.CancelScope] = {}
         self._busy: dict[str, anyio.Lock] = {}
@@ -75,6 +78,7 @@ class GroupScheduler:
             if name not in wanted or wanted[name].interval != self._groups[name].interval:
                 loop.cancel()
                 del self._loops[name]
+                self._due.pop(name, None)
                 if name not in wanted:
                     self.last_at.pop(name, None)
         self._groups = wanted
@@ -91,6 +95,7 @@ class GroupScheduler:
             # The first grid point at or after `now - delay`: never one between grid points.
             due = next_evaluation(self.clock.now(), interval, self.delay)
             while True:
+                self._due[name] = due
                 await self.clock.sleep_until(due + self.delay)
                 with anyio.CancelScope(shield=True):  # a stop lets the tick finish
                     await self.run_group(self._groups[name])
@@ -109,6 +114,8 @@ class GroupScheduler:
             self._running -= 1
             if self._running == 0:
                 self._idle.set()
+            self._ticked.set()
+            self._ticked = anyio.Event()
 
     async def _tick(self, group: Group) -> None:
         at = evaluation_time(self.clock.now(), group.interval, self.delay)
@@ -130,12 +137,20 @@ class GroupScheduler:
         except Exception:
             log.exception("tick.output_bug", group=group.name, at=at.isoformat())
 
+    async def ticks_done(self, at: dt.datetime) -> None:
+        """Return when every group has ticked at its grid points up to evaluation time
+        `at` and no tick is in flight."""
+        while self._running or any(due <= at for due in self._due.values()):
+            await self._ticked.wait()
+
     async def shutdown(self) -> None:
         """Stop scheduling and wait for the ticks in flight to finish."""
         self._stopped = True
         for loop in self._loops.values():
             loop.cancel()
         self._loops.clear()
+        self._due.clear()
+        self._ticked.set()
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
         await self._idle.wait()

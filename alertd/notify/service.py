@@ -4,7 +4,7 @@ by its groups' timers, and the delivery loop that drains the outbox."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import structlog
@@ -28,6 +28,8 @@ ONE_SECOND = dt.timedelta(seconds=1)
 RETRY = dt.timedelta(seconds=1)
 # Transitions read to find the values of resolves; a storm's resolves fit in one read.
 RESOLUTIONS_READ = 10_000
+# The longest a step waits for ticks in flight: a slow source delays pages no more.
+TICKS_DONE_WAIT = dt.timedelta(seconds=10)
 
 
 async def active_silences(store: Store, at: dt.datetime) -> list[Silence]:
@@ -140,16 +142,28 @@ class NotificationService:
             await self.flush(states, at)
 
     async def run(
-        self, states: Callable[[], Mapping[str, AlertState]], commits: Commits, delay: dt.timedelta
+        self,
+        states: Callable[[], Mapping[str, AlertState]],
+        commits: Commits,
+        delay: dt.timedelta,
+        ticks_done: Callable[[dt.datetime], Awaitable[None]] | None = None,
     ) -> None:
         """Step the notifier after each commit of alert states and when a group's timer
         expires (evaluation time, `delay` behind the clock); nothing else makes a
-        notification due, so between these it sleeps."""
+        notification due, so between these it sleeps.
+
+        Before each step it waits (a while at most) for `ticks_done(at)`: rule groups due
+        at the same instant then reach one notification together, not one now and the
+        rest a group_interval later.
+        """
         while True:
+            at = (self.clock.now() - delay).replace(microsecond=0)
+            if ticks_done is not None:
+                with anyio.move_on_after(TICKS_DONE_WAIT.total_seconds()):
+                    await ticks_done(at)
             woken = commits.next()  # before reading: a commit made meanwhile wakes the next
             if self._poked.is_set():
                 self._poked = anyio.Event()
-            at = (self.clock.now() - delay).replace(microsecond=0)
             # Notifier time never goes back, though the wall clock may (NTP).
             at = max(at, self._stepped_at) if self._stepped_at is not None else at
             retry: dt.datetime | None = None
