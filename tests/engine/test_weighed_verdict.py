@@ -3,12 +3,15 @@ mirror, and every verdict says what the rows show in words."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from alertd.engine.lifecycle import advance
+from alertd.engine.step import policy
 from alertd.engine.verdict import Condition, judge
-from alertd.model import Severity
+from alertd.model import AlertState, Severity, Status
 from alertd.query.evidence import Evidence, Proportion, effective_size
 from alertd.query.results import SeriesValue
 from alertd.rules.loader import load
@@ -138,3 +141,16 @@ def test_a_confidence_outside_its_range_is_refused(tmp_path: Path) -> None:
     assert len(errors) == 1
     assert "g.yaml:12" in errors[0]
     assert "below 1" in errors[0]
+
+
+def test_the_transition_states_the_evidence(tmp_path: Path) -> None:
+    rule = rule_from(tmp_path, P95_RULE % "0.95")
+    series = p95(152.0, {130.0: (90, 480), 150.0: (61, 480), 200.0: (3, 480)})
+    verdict = judge(rule, series, firing=False)
+    state = AlertState("f", rule.name, (("table", "users"),), Status.INACTIVE)
+    at = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    _, transition = advance(state, verdict, policy(rule, dt.timedelta(seconds=30)), at)
+    assert transition is not None
+    assert transition.reason == (
+        "p95(duration) 152 ms > 150 ms: 61 of 480 sampled rows above 150 ms, 95 % confident"
+    )
