@@ -181,5 +181,5 @@ def _transition(
         previous_severity=before.severity,
         value=verdict.value if verdict.value is not None else before.value,
         threshold=verdict.threshold,
-        reason=reason,
+        reason=reason or verdict.evidence or "",
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from alertd.engine.significance import Weighed, mirror, weigh
 from alertd.model import Severity
+from alertd.query.evidence import Evidence
 from alertd.query.results import SeriesValue
 from alertd.rules.ruleset import Rule
 from alertd.rules.thresholds import Threshold
@@ -26,6 +28,8 @@ class Verdict:
     value: float | None = None
     samples: int = 0
     threshold: str | None = None
+    # What the sampled rows say, in words, for a rule with `confidence`.
+    evidence: str | None = None
 
 
 def judge(
@@ -43,6 +47,8 @@ def judge(
     value, samples = series.value, series.samples
     if samples < rule.min_samples:
         return Verdict(Condition.UNKNOWN, value=value, samples=samples)
+    if rule.confidence is not None and series.evidence is not None:
+        return _judge_weighed(rule, value, samples, series.evidence, firing, severity)
     held = _held(rule, value, severity) if firing and severity is not None else None
     if held is not None:
         return Verdict(Condition.BREACH, severity, value, samples, held)
@@ -54,6 +60,71 @@ def judge(
         mildest = min(rule.thresholds, key=lambda s: s.rank)
         return Verdict(Condition.BREACH, mildest, value, samples, f"not yet {rule.recover.shown}")
     return Verdict(Condition.CLEAR, value=value, samples=samples)
+
+
+def _judge_weighed(
+    rule: Rule,
+    value: float,
+    samples: int,
+    evidence: Evidence,
+    firing: bool,
+    severity: Severity | None,
+) -> Verdict:
+    """Judge by what the rows show with the rule's confidence, not by the value alone.
+
+    A breach counts only when the rows make it significant, and a firing alert resolves
+    only when they make the quiet side significant (`recover`, or the mirror of its mildest
+    threshold): between the two the state stays as it is, so a series hovering at its
+    bound neither pages on one heavy sampled row nor flaps. Where the rows are too few for
+    any outcome to be significant (a small series and a recovery bound near 0), the
+    value alone decides, as without `confidence`, so an alert never sticks for want of rows.
+    """
+    assert rule.confidence is not None
+    confidence = rule.confidence
+    found: Verdict | None = None
+    doubt: str | None = None
+    for level in (Severity.CRITICAL, Severity.WARNING):
+        threshold = rule.thresholds.get(level)
+        if threshold is None or not threshold.holds(value):
+            continue
+        weighed = weigh(evidence, threshold, confidence)
+        words = _said(rule, value, threshold, weighed)
+        if weighed is None or not weighed.decidable or weighed.sure:
+            found = Verdict(Condition.BREACH, level, value, samples, threshold.shown, words)
+            break
+        doubt = doubt or words
+    if not firing or severity is None:
+        return found or Verdict(Condition.CLEAR, value=value, samples=samples, evidence=doubt)
+    if found is not None and found.severity is not None and found.severity.rank >= severity.rank:
+        return found
+    mildest = min(rule.thresholds, key=lambda s: s.rank)
+    quiet = rule.recover or mirror(rule.thresholds[mildest])
+    recovery = weigh(evidence, quiet, confidence)
+    words = _said(rule, value, quiet, recovery)
+    if recovery.sure if recovery is not None and recovery.decidable else quiet.holds(value):
+        return Verdict(Condition.CLEAR, value=value, samples=samples, evidence=words)
+    # Not yet shown to be quiet: keep firing, at a lower severity only once the rows
+    # show the current one no longer holds.
+    current = rule.thresholds.get(severity)
+    if current is not None:
+        stepped = weigh(evidence, mirror(current), confidence)
+        if stepped is None or not stepped.decidable:
+            holds = current.holds(value)
+        else:
+            holds = not stepped.sure
+        if holds:
+            return Verdict(Condition.BREACH, severity, value, samples, current.shown, words)
+    if found is not None:
+        return found
+    shown = f"not yet {quiet.shown}"
+    return Verdict(Condition.BREACH, mildest, value, samples, shown, words)
+
+
+def _said(rule: Rule, value: float, threshold: Threshold, weighed: Weighed | None) -> str:
+    """`p95(duration) 152 ms > 150 ms: 61 of 480 sampled rows above 150 ms, 95 % confident`."""
+    shown = f"{value:.6g}" if rule.unit is None else value_in_unit(value, rule.unit)
+    said = f"{rule.value_text} {shown} {threshold.shown}"
+    return said if weighed is None else f"{said}: {weighed.words}"
 
 
 def _held(rule: Rule, value: float, severity: Severity) -> str | None:

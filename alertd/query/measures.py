@@ -15,7 +15,9 @@ from alertd.query import sql
 from alertd.query.blob_numbers import numeric_blob_columns
 from alertd.rules.ast import FieldKind, FieldRef, RowExpr
 
-MeasureKind = TypingLiteral["events", "rows", "sum", "min", "max", "quantile"]
+MeasureKind = TypingLiteral["events", "rows", "squares", "sum", "min", "max", "quantile"]
+# Kinds that count rows and read no argument value.
+COUNTING: tuple[MeasureKind, ...] = ("events", "rows", "squares")
 
 SAMPLE_INTERVAL = sql.Col("_sample_interval")
 TIMESTAMP = sql.Col("timestamp")
@@ -29,8 +31,9 @@ _MAX_NEUTRAL = sql.Num(-1e308)
 class Measure:
     """One aggregate column over the rows of the last `window_seconds` where `cond` holds.
 
-    `events` is the weighted count (events the rows stand for), `rows` the raw row count;
-    an `arg` on those two only restricts them to rows where it can be read as a number.
+    `events` is the weighted count (events the rows stand for), `rows` the raw row count,
+    `squares` the sum of squared weights (for the effective sample size); an `arg` on
+    those three only restricts them to rows where it can be read as a number.
     """
 
     kind: MeasureKind
@@ -55,6 +58,8 @@ def compile_measure(
     )
     if measure.kind == "events":
         return sql.Call("sum", (weight,))
+    if measure.kind == "squares":
+        return sql.Call("sum", (sql.Binary("*", weight, SAMPLE_INTERVAL),))
     if measure.kind == "rows":
         return sql.Call("count") if indicator is None else sql.Call("sum", (indicator,))
     assert measure.arg is not None

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from alertd.errors import AlertdError
 from alertd.model import Query
 from alertd.query import sql
-from alertd.query.aggregates import needed_measures
 from alertd.query.blob_numbers import NumberTest, is_number
+from alertd.query.evidence import rule_measures
 from alertd.query.measures import (
+    COUNTING,
     SAMPLE_INTERVAL,
     TIMESTAMP,
     Measure,
@@ -186,7 +187,7 @@ def _compile_plan(
         for bound in rule.aggregates:
             key = batch_key(rule, bound.dataset)
             measures = batches.setdefault(key, {})
-            for measure in needed_measures(bound, window):
+            for measure in rule_measures(rule, bound, window):
                 measures.setdefault(measure)
             members.setdefault(key, {})[rule.name] = None
     statements: list[StatementTemplate] = []
@@ -294,7 +295,7 @@ class Batch:
             factors.append(self._before_end())
         factors.extend(self._filter(c) for c in _conjuncts(measure.cond) if c not in self.shared)
         factors.extend(self._holds_number(column) for column in needs_numbers(measure))
-        value = self._value(measure.arg) if measure.kind not in ("events", "rows") else None
+        value = self._value(measure.arg) if measure.kind not in COUNTING else None
         expr = compile_measure(
             measure,
             tuple(sql.Col(f.alias) for f in factors),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from alertd.model import Query
 from alertd.query import sql
-from alertd.query.aggregates import needed_measures
+from alertd.query.evidence import rule_measures
 from alertd.query.measures import TIMESTAMP, Measure
 from alertd.query.plan import (
     BUCKET,
@@ -131,7 +131,7 @@ def range_plan(
             members.setdefault(key, {})[rule.name] = None
             widths.setdefault(key, []).extend((item.step, window))
             lookbacks[key] = max(lookbacks.get(key, 0), window)
-            for measure in needed_measures(bound, window):
+            for measure in rule_measures(rule, bound, window):
                 if measure.kind == "quantile":
                     quantiles.setdefault((key, window), {})[stripped(measure)] = None
                     quantile_steps.setdefault((key, window), set()).add(item.step)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from alertd.model import Labels, Rows
 from alertd.query.aggregates import aggregate_from, needed_measures
+from alertd.query.evidence import Evidence, read_evidence, weighed_aggregate
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import (
@@ -36,6 +37,8 @@ class SeriesValue:
 
     value: float | None
     samples: int
+    # The rows behind the value, for a rule with `confidence` (query/evidence.py).
+    evidence: Evidence | None = None
 
 
 @dataclass
@@ -82,8 +85,26 @@ def read(plan: Plan, answers: Mapping[PlannedQuery, Rows | Exception]) -> dict[s
             _Reader.of(bound, window, tables.get(key, {}), numbers.get(key, {}))
             for bound, key in zip(aggregates, keys, strict=True)
         ]
-        results[rule.name] = RuleResult(rule, _series(rule, readers))
+        weighed = weighed_aggregate(rule)
+        evidence = None
+        if weighed is not None:
+            key = batch_key(rule, weighed.dataset)
+            evidence = _EvidenceReader(rule, tables.get(key, {}), numbers.get(key, {}))
+        results[rule.name] = RuleResult(rule, _series(rule, readers, evidence))
     return results
+
+
+@dataclass(frozen=True)
+class _EvidenceReader:
+    """The rows behind a `confidence` rule's value, read from its batch's table."""
+
+    rule: Rule
+    table: _Table
+    numbered: Mapping[Measure, int]
+
+    def read(self, labels: Labels) -> Evidence | None:
+        cells = self.table.get(labels, _NO_CELLS)
+        return read_evidence(self.rule, lambda m: cells.get(self.numbered.get(m, -1), 0.0))
 
 
 def _fill(table: _Table, planned: PlannedQuery, answer: Rows, numbered: dict[Measure, int]) -> None:
@@ -127,7 +148,9 @@ class _Reader:
 _NO_CELLS: _Cells = {}
 
 
-def _series(rule: Rule, readers: list[_Reader]) -> dict[Labels, SeriesValue]:
+def _series(
+    rule: Rule, readers: list[_Reader], evidence: _EvidenceReader | None = None
+) -> dict[Labels, SeriesValue]:
     tables = list({id(r.table): r.table for r in readers}.values())
     labels: Iterable[Labels] = tables[0] if len(tables) == 1 else _union(tables)  # or none
     series: dict[Labels, SeriesValue] = {}
@@ -140,7 +163,8 @@ def _series(rule: Rule, readers: list[_Reader]) -> dict[Labels, SeriesValue]:
             # share a query would otherwise make empty groups appear and disappear.
             if samples:
                 finite = value if value is None or math.isfinite(value) else None
-                series[label_set] = SeriesValue(finite, samples)
+                weighed = evidence.read(label_set) if evidence is not None else None
+                series[label_set] = SeriesValue(finite, samples, weighed)
         return series
     below = {id(b) for b in denominators(rule.value)}
     for label_set in labels:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from alertd.errors import ExpressionError, RuleError
 from alertd.model import Severity
-from alertd.rules.ast import RowExpr, ValueExpr
+from alertd.rules.ast import BoundAggregate, RowExpr, ValueExpr
 from alertd.rules.binding import bind
 from alertd.rules.files import RETENTION, GroupFile, RuleSpec
 from alertd.rules.ruleset import Group, Rule
@@ -108,6 +108,12 @@ def _build_rule(
     for index, name in enumerate(spec.links):
         if name not in spec.annotations:
             out.error(("links", index), f"{name!r} is not one of the rule's annotations")
+    if spec.confidence is not None and not _weighable(value):
+        out.error(
+            ("confidence",),
+            "confidence weighs the rows behind one ratio(...) or one quantile (p95, ...); "
+            "this value is neither: remove it or set it to off",
+        )
     if value is None or out.errors:
         return None
     return Rule(
@@ -128,7 +134,12 @@ def _build_rule(
         annotations=dict(spec.annotations),
         unit=unit,
         links=tuple(spec.links),
+        confidence=spec.confidence,
     )
+
+
+def _weighable(value: ValueExpr | None) -> bool:
+    return isinstance(value, BoundAggregate) and value.aggregate.func in ("ratio", "quantile")
 
 
 def _unit(spec: RuleSpec) -> str | None:

@@ -28,6 +28,20 @@ LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
 UnitText = Annotated[str, BeforeValidator(parse_unit)]
 
 
+def parse_confidence(value: object) -> float | None:
+    """`confidence: 0.95` or `off` (YAML may read a bare off as false)."""
+    if value is False or value is None or (isinstance(value, str) and value.strip() == "off"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a confidence such as 0.95, or off; got {value!r}")
+    if not 0.5 <= value < 1:
+        raise ValueError(f"confidence {value} must be at least 0.5 and below 1, e.g. 0.95")
+    return float(value)
+
+
+Confidence = Annotated[float | None, BeforeValidator(parse_confidence)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -73,6 +87,7 @@ class RuleSpec(_Strict):
     for_: Wait = Field(default=dt.timedelta(0), alias="for")
     keep_firing_for: Wait = dt.timedelta(0)
     no_data: Literal["keep", "ok", "alert"] = "keep"
+    confidence: Confidence = None
     labels: dict[LabelName, str] = Field(default_factory=dict)
     annotations: dict[LabelName, str] = Field(default_factory=dict)
     # Annotations whose rendered value, an http(s) URL, every receiver shows as a link.

@@ -41,6 +41,9 @@ class Rule:
     unit: str | None = None
     # Annotations shown as links besides `runbook_url` and `dashboard_url`.
     links: tuple[str, ...] = ()
+    # How sure the sampled rows must make us before a breach or a recovery counts
+    # (engine/significance.py); None judges the value alone.
+    confidence: float | None = None
 
     @property
     def aggregates(self) -> list[BoundAggregate]:

@@ -132,14 +132,21 @@ class Conditions:
 
 
 def generate(
-    timeline: Timeline, start: dt.datetime, end: dt.datetime, *, origin: dt.datetime, seed: int
+    timeline: Timeline,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    origin: dt.datetime,
+    seed: int,
+    datasets: tuple[str, ...] = DATASETS,
 ) -> dict[str, list[Point]]:
-    """Points of every dataset for the whole seconds in [start, end), incidents placed
-    relative to `origin`; the same arguments always give the same points."""
-    out: dict[str, list[Point]] = {dataset: [] for dataset in DATASETS}
+    """Points of `datasets` (default: all) for the whole seconds in [start, end), incidents
+    placed relative to `origin`; the same arguments always give the same points."""
+    out: dict[str, list[Point]] = {dataset: [] for dataset in datasets}
+    makers = {dataset: _MAKERS[dataset] for dataset in datasets}
     for second in range(math.ceil(start.timestamp()), math.ceil(end.timestamp())):
         now = conditions(timeline, dt.timedelta(seconds=second - origin.timestamp()))
-        for dataset, make in _MAKERS.items():
+        for dataset, make in makers.items():
             rng = random.Random(f"{seed}:{dataset}:{second}")
             out[dataset].extend(make(rng, second, now))
     return out

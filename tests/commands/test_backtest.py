@@ -23,32 +23,34 @@ RULES = Path(__file__).parents[2] / "rules"
 ORIGIN = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 # (minutes after the origin, alert, series, change, severity): what the demo timeline must
-# cause. Each incident of alertd/simulator/demo_timeline.yaml fires its rule, and resolves.
+# cause. Each incident of alertd/simulator/demo_timeline.yaml fires its rule, and resolves;
+# rules with `confidence` wait for a significant breach, and for a significant recovery.
 EXPECTED = [
     (5.0, "SlowQueryP95", "users", "pending", "warning"),
     (6.0, "SlowQueryP95", "users", "firing", "warning"),
-    (6.5, "LowCacheHitRate", "", "pending", "warning"),
-    (8.5, "LowCacheHitRate", "", "firing", "warning"),
-    (8.5, "SlowQueryP95", "users", "escalated", "critical"),
+    (7.0, "LowCacheHitRate", "", "pending", "warning"),
+    (9.0, "LowCacheHitRate", "", "firing", "warning"),
+    (9.0, "SlowQueryP95", "users", "escalated", "critical"),
     (10.5, "HighErrorRate", "/api/pitches", "pending", "critical"),
     (11.5, "HighErrorRate", "/api/pitches", "firing", "critical"),
     (12.0, "ApplicationErrorRate", "", "pending", "warning"),
-    (12.5, "LowCacheHitRate", "", "resolved", "warning"),
+    (13.0, "LowCacheHitRate", "", "resolved", "warning"),
     (14.0, "ApplicationErrorRate", "", "firing", "warning"),
     (14.5, "ApiResponseP95", "/api/search", "pending", "warning"),
-    (15.0, "FailedQueryRate", "messages", "pending", "warning"),
-    (15.5, "ApiResponseP95", "/api/search", "firing", "critical"),
+    (15.5, "ApiResponseP95", "/api/search", "firing", "warning"),
     (15.5, "DatabaseConnectionErrors", "neon-pool", "firing", "warning"),
-    (16.0, "SlowQueryP95", "users", "deescalated", "warning"),
-    (17.0, "ApplicationErrorRate", "", "resolved", "warning"),
-    (17.0, "FailedQueryRate", "messages", "firing", "warning"),
+    (15.5, "FailedQueryRate", "messages", "pending", "warning"),
+    (15.5, "SlowQueryP95", "users", "deescalated", "warning"),
+    (16.5, "ApiResponseP95", "/api/search", "escalated", "critical"),
     (17.5, "DatabaseConnectionErrors", "neon-pool", "escalated", "critical"),
+    (17.5, "FailedQueryRate", "messages", "firing", "warning"),
     (17.5, "SlowQueryP95", "users", "resolved", "warning"),
     (18.5, "HighErrorRate", "/api/pitches", "resolved", "critical"),
-    (21.5, "ApiResponseP95", "/api/search", "deescalated", "warning"),
-    (22.0, "ApiResponseP95", "/api/search", "resolved", "warning"),
+    (19.0, "ApplicationErrorRate", "", "resolved", "warning"),
+    (21.0, "ApiResponseP95", "/api/search", "deescalated", "warning"),
+    (22.5, "ApiResponseP95", "/api/search", "resolved", "warning"),
     (22.5, "DatabaseConnectionErrors", "neon-pool", "deescalated", "warning"),
-    (23.0, "FailedQueryRate", "messages", "resolved", "warning"),
+    (24.0, "FailedQueryRate", "messages", "resolved", "warning"),
     (26.5, "DatabaseConnectionErrors", "neon-pool", "resolved", "warning"),
 ]
 

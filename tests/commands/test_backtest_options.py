@@ -109,7 +109,7 @@ def test_the_summary_counts_firings_and_their_time_per_rule(
         "longest_firing_seconds": 690.0,
         "pages": {},
     }
-    assert summary["ApiResponseP95"]["firing_seconds"] == 6.5 * 60  # 15m30s to 22m
+    assert summary["ApiResponseP95"]["firing_seconds"] == 7 * 60  # 15m30s to 22m30s
 
 
 def test_the_summary_counts_pages_per_receiver(capsys: pytest.CaptureFixture[str]) -> None:

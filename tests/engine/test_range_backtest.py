@@ -58,6 +58,8 @@ class RuleSpec:
     for_: int
     no_data: str
     min_samples: int
+    # Weighs the rows behind a ratio or a quantile (other values ignore it).
+    confidence: bool = False
 
 
 rule_specs = st.builds(
@@ -70,6 +72,7 @@ rule_specs = st.builds(
     for_=st.sampled_from((0, 30, 60)),
     no_data=st.sampled_from(("keep", "ok", "alert")),
     min_samples=st.sampled_from((0, 1, 3)),
+    confidence=st.booleans(),
 )
 
 points = st.lists(
@@ -112,7 +115,12 @@ def _rule(index: int, spec: RuleSpec) -> str:
         f"    for: {spec.for_}s\n"
         f"    no_data: {spec.no_data}\n"
         f"    min_samples: {spec.min_samples}\n"
+        + ("    confidence: 0.9\n" if spec.confidence and _weighable(spec.value) else "")
     )
+
+
+def _weighable(value: str) -> bool:
+    return value.startswith(("ratio(", "p95(", "p50(")) and ") " not in value
 
 
 class Checked:

@@ -143,6 +143,8 @@ def per_measure_sql(measure: Measure, longest: int) -> sql.Expr:
         return sql.Call("sum", (weight,))
     if measure.kind == "rows":
         return sql.Call("count") if indicator is None else sql.Call("sum", (indicator,))
+    if measure.kind == "squares":
+        return sql.Call("sum", (sql.Binary("*", weight, SAMPLE_INTERVAL),))
     assert measure.arg is not None
     value = compile_row(measure.arg)
     if measure.kind == "sum":
