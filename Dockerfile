@@ -30,7 +30,7 @@ RUN groupadd --system --gid 10001 alertd \
         --shell /usr/sbin/nologin alertd \
  && install -d -o alertd -g alertd -m 0700 /var/lib/alertd
 COPY --from=build /opt/alertd /opt/alertd
-COPY rules/datasets.yaml rules/api.yaml rules/database.yaml rules/notify.yaml /etc/alertd/
+COPY rules/datasets.yaml rules/sources.yaml rules/api.yaml rules/database.yaml rules/workers.yaml rules/notify.yaml /etc/alertd/
 ENV PATH=/opt/alertd/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     ALERTD_RULES_DIR=/etc/alertd \

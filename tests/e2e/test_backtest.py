@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -64,6 +65,10 @@ async def test_a_slow_table_pends_fires_and_resolves_at_the_computed_ticks(
     loaded = check_rules([RULES])
     assert loaded.errors == []
     database = next(g for g in loaded.ruleset.groups if g.name == "database")
+    # History is replayable from AE only: the rules on other sources are left out.
+    sources = loaded.ruleset.sources
+    on_ae = [r for r in database.rules if all(b.dataset not in sources for b in r.aggregates)]
+    database = dataclasses.replace(database, rules=tuple(on_ae))
     ruleset = loaded.ruleset.__class__(loaded.ruleset.datasets, (database,))
     source = AnalyticsEngineSource(
         ae.base_url, ae.account_id, SecretStr(ae.token), sleep=FakeClock(T0).sleep
