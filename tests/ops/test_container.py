@@ -172,7 +172,7 @@ def test_run_becomes_ready_against_the_emulator_and_stops_on_sigterm(
             except queue.Empty:
                 continue
         started = json.loads(next(line for line in seen if "daemon.started" in line))
-        assert started["rules"] == 7
+        assert started["rules"] == 9
         # What Kubernetes' readiness probe asks: rules loaded, store and source answering.
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", deadline)
         assert ready.status_code == 200, ready.text
