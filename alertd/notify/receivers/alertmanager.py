@@ -10,7 +10,6 @@ after its `resolve_timeout` unless posted again: the route to this receiver shou
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -94,9 +93,7 @@ class AlertmanagerReceiver:
         headers = {}
         if self._bearer_token is not None:
             headers["Authorization"] = f"Bearer {self._bearer_token.get_secret_value()}"
-        # json_payload takes a mapping; Alertmanager wants a bare array.
-        payload = json_payload(self._url, {}, headers)
-        return Payload(payload.url, render_json(postable_alerts(n)), payload.headers)
+        return json_payload(self._url, postable_alerts(n), headers)
 
     def redact(self, text: str) -> str:
         return self._endpoint.redact(text)
@@ -107,10 +104,6 @@ class AlertmanagerReceiver:
         if response.is_success:
             return Delivered()
         raise self._endpoint.refused(response, error_text(response.text))
-
-
-def render_json(document: list[dict[str, Any]]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ answer or leaves as a `ReceiverError` saying whether the same payload may pass l
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NoReturn, Protocol, TextIO, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -56,7 +56,7 @@ class Payload:
 
 def json_payload(
     url: str,
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | Sequence[Any],
     headers: Mapping[str, str] | None = None,
     followups: tuple[Payload, ...] = (),
 ) -> Payload:
