@@ -23,8 +23,9 @@ from anyio.abc import TaskGroup
 from alertd.clock import Clock
 from alertd.errors import LeaseLostError, ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
+from alertd.notify.in_doubt import earlier_delivery
 from alertd.notify.outcomes import Outcomes
-from alertd.notify.receivers.base import Payload, Receiver
+from alertd.notify.receivers.base import Delivered, Payload, Receiver
 from alertd.store.base import Notifications
 from alertd.store.health import StateHealth
 
@@ -377,6 +378,22 @@ class Deliverer:
                 await self._send(entry, receiver, payload)
         return True
 
+    async def _settled_earlier(
+        self, entry: OutboxEntry, receiver: Receiver, payload: Payload
+    ) -> bool:
+        """True when an earlier attempt of `entry` is found to have arrived (it is then
+        recorded as delivered), or when asking failed for now (it is retried)."""
+        try:
+            earlier = await earlier_delivery(receiver, entry, payload)
+        except ReceiverError as exc:
+            await self._failed(entry, exc)
+            return True
+        if earlier is None:
+            return False
+        self._limits[entry.notification.receiver].refund()
+        await self._delivered(entry, earlier)
+        return True
+
     async def _mark_sending(self, entry: OutboxEntry) -> bool:
         """Count the attempt before it is made, so the store knows the receiver may have it
         even if this process dies before the outcome is recorded: a resolve committed
@@ -396,6 +413,8 @@ class Deliverer:
 
     async def _send(self, entry: OutboxEntry, receiver: Receiver, payload: Payload) -> None:
         name = entry.notification.receiver
+        if await self._settled_earlier(entry, receiver, payload):
+            return
         try:
             delivered = await receiver.send(payload)
         except ReceiverError as exc:
@@ -405,6 +424,10 @@ class Deliverer:
             log.exception("delivery.bug", receiver=name, notification=entry.id)
             await self._failed(entry, ReceiverError(f"unexpected error: {exc!r}", retryable=True))
             return
+        await self._delivered(entry, delivered)
+
+    async def _delivered(self, entry: OutboxEntry, delivered: Delivered) -> None:
+        name = entry.notification.receiver
         self.counters[name].delivered += 1
         log.info(
             "notification.delivered",

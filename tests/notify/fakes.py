@@ -115,6 +115,8 @@ class SlackApi(Service):
         super().__init__("slack api", slack_api_problems, self._answer)
         self.messages: dict[str, dict[str, Any]] = {}
         self.base_url = base_url
+        # Messages' ts count up from here; a test on the wall clock moves it to now.
+        self.epoch = 1740830400
         self.upload_lengths: dict[str, int] = {}  # file id: the length announced
         self.uploaded: dict[str, bytes] = {}
         self.shared: list[dict[str, Any]] = []  # each files.completeUploadExternal body
@@ -159,6 +161,8 @@ class SlackApi(Service):
             return Answer(200, {"ok": False, "error": error})
         if method.startswith("files."):
             return self._files(request, method)
+        if method == "conversations.history":
+            return self._history({k: v[0] for k, v in parse_qs(request.body.decode()).items()})
         body = request.json()
         if body.get("channel") not in ("#alerts", SLACK_CHANNEL_ID):
             return Answer(200, {"ok": False, "error": "channel_not_found"})
@@ -169,9 +173,45 @@ class SlackApi(Service):
             return Answer(200, {"ok": True, "channel": SLACK_CHANNEL_ID, "ts": body["ts"]})
         if "thread_ts" in body and body["thread_ts"] not in self.messages:
             return Answer(200, {"ok": False, "error": "thread_not_found"})
-        ts = f"1740830400.{len(self.messages) + 1:06d}"
+        ts = f"{self.epoch}.{len(self.messages) + 1:06d}"
         self.messages[ts] = body
         return Answer(200, {"ok": True, "channel": SLACK_CHANNEL_ID, "ts": ts})
+
+    def _history(self, form: Mapping[str, str]) -> Answer:
+        """The channel's messages after `oldest`, newest first, `limit` a page; thread
+        replies are not listed, and metadata only with `include_all_metadata`, as Slack."""
+        if form.get("channel") != SLACK_CHANNEL_ID:
+            return Answer(200, {"ok": False, "error": "channel_not_found"})
+        oldest = float(form.get("oldest", "0"))
+        listed = [
+            (ts, body)
+            for ts, body in sorted(self.messages.items(), key=lambda m: float(m[0]), reverse=True)
+            if "thread_ts" not in body and float(ts) > oldest
+        ]
+        start = int(form.get("cursor") or 0)
+        limit = int(form.get("limit", "100"))
+        page = listed[start : start + limit]
+        with_metadata = form.get("include_all_metadata") in ("true", "1")
+        messages = [
+            {
+                "type": "message",
+                "ts": ts,
+                "text": body.get("text", ""),
+                **({"metadata": body["metadata"]} if with_metadata and "metadata" in body else {}),
+            }
+            for ts, body in page
+        ]
+        more = start + limit < len(listed)
+        cursor = str(start + limit) if more else ""
+        return Answer(
+            200,
+            {
+                "ok": True,
+                "messages": messages,
+                "has_more": more,
+                "response_metadata": {"next_cursor": cursor},
+            },
+        )
 
 
 class FakeServices:
@@ -318,9 +358,35 @@ def slack_upload_problems(request: Received) -> list[str]:
     return problems
 
 
+SLACK_HISTORY_KEYS = {
+    "channel",
+    "cursor",
+    "include_all_metadata",
+    "inclusive",
+    "latest",
+    "limit",
+    "oldest",
+}
+
+
+def slack_history_problems(request: Received) -> list[str]:
+    """conversations.history as a form: a channel, and only the arguments Slack documents."""
+    if request.headers.get("content-type") != "application/x-www-form-urlencoded":
+        return ["conversations.history is sent as a form here"]
+    form = parse_qs(request.body.decode())
+    problems = _unknown_keys(form, SLACK_HISTORY_KEYS)
+    if not form.get("channel"):
+        problems.append("conversations.history without a channel")
+    if not 1 <= int(form.get("limit", ["100"])[0]) <= 999:
+        problems.append("limit must be 1 to 999")
+    return problems
+
+
 def slack_api_problems(request: Received) -> list[str]:
     if request.path.rsplit("/", 1)[-1].startswith("files."):
         return slack_upload_problems(request)
+    if request.path.endswith("/conversations.history"):
+        return slack_history_problems(request)
     body = _json(request)
     if not isinstance(body, dict):
         return ["body is not a JSON object"]
@@ -328,9 +394,24 @@ def slack_api_problems(request: Received) -> list[str]:
     problems = _unknown_keys(body, SLACK_UPDATE_KEYS if update else SLACK_POST_KEYS)
     if update and "ts" not in body:
         problems.append("chat.update without ts")
+    problems += slack_metadata_problems(body.get("metadata"))
     if "blocks" not in body and "thread_ts" in body:
         return problems + _slack_text_problems("text", body.get("text"), 40_000)
     return problems + slack_message_problems(body)
+
+
+def slack_metadata_problems(meta: Any) -> list[str]:
+    """Message metadata: an alphanumeric `event_type` and an `event_payload` object."""
+    if meta is None:
+        return []
+    if not isinstance(meta, dict) or set(meta) != {"event_type", "event_payload"}:
+        return ["metadata needs exactly event_type and event_payload"]
+    problems = []
+    if not re.fullmatch(r"[A-Za-z0-9_]+", str(meta["event_type"])):
+        problems.append("metadata event_type must be alphanumeric")
+    if not isinstance(meta["event_payload"], dict):
+        problems.append("metadata event_payload must be an object")
+    return problems
 
 
 def slack_message_problems(body: Mapping[str, Any]) -> list[str]:

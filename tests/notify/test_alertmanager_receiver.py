@@ -117,3 +117,14 @@ async def test_a_refused_post_is_an_error_that_is_not_retried(alertmanager: str)
             await receiver.send(receiver.render(notification()))
     assert not caught.value.retryable
     assert "alertmanager receiver 'am': HTTP 404" in str(caught.value)
+
+
+async def test_a_forward_sent_again_by_a_new_leader_is_one_alert(alertmanager: str) -> None:
+    firing = notification(alert(labels=(("table", "users"), ("team", "db"))))
+    async with httpx.AsyncClient() as client:
+        receiver = AlertmanagerReceiver("am", SecretStr(alertmanager), client=client)
+        payload = receiver.render(firing)
+        await receiver.send(payload)
+        await receiver.send(receiver.render(firing))  # the send in doubt, made again
+    assert dict(payload.headers)["Idempotency-Key"] == firing.id
+    assert len(listed(alertmanager)) == 1

@@ -120,6 +120,7 @@ def test_without_secrets_no_credential_header_is_sent() -> None:
     assert headers == {
         "Content-Type": "application/json; charset=utf-8",
         "X-Alertd-Notification-Id": "n-0001",
+        "Idempotency-Key": "n-0001",  # the same on every attempt, by every replica
     }
 
 

@@ -89,8 +89,9 @@ class AlertmanagerReceiver:
         return f"AlertmanagerReceiver(name={self.name!r})"
 
     def render(self, n: Notification, *, previous_ref: str | None = None) -> Payload:
-        """The alerts as a JSON array, with the token when one is set."""
-        headers = {}
+        """The alerts as a JSON array, with the token when one is set, and the notification's
+        id as `Idempotency-Key` (Alertmanager merges a repeat by labels all the same)."""
+        headers = {"Idempotency-Key": n.id}
         if self._bearer_token is not None:
             headers["Authorization"] = f"Bearer {self._bearer_token.get_secret_value()}"
         return json_payload(self._url, postable_alerts(n), headers)

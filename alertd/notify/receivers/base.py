@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, NoReturn, Protocol, TextIO, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TextIO, TypeVar, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -89,6 +89,17 @@ class Receiver(Protocol):
 
     def redact(self, text: str) -> str:
         """`text` with this receiver's credentials masked, for anything shown to people."""
+        ...
+
+
+@runtime_checkable
+class Recalls(Protocol):
+    """A receiver whose service can say whether an earlier attempt of a notification
+    reached it (Slack's bot keeps the notification's id in the message's metadata)."""
+
+    async def sent_before(self, n: Notification, payload: Payload) -> Delivered | None:
+        """What the service answered an earlier attempt of `n`, rendered as `payload`;
+        None when it holds none. Raises `ReceiverError` when it cannot be asked."""
         ...
 
 

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 
 from alertd.errors import ReceiverError
 from alertd.model import AlertSnapshot, Notification
-from alertd.notify.receivers import render, templates
+from alertd.notify.receivers import render, slack_history, templates
 from alertd.notify.receivers.base import (
     DEFAULT_TIMEOUT_SECONDS,
     BuildContext,
@@ -239,6 +239,9 @@ class SlackBotReceiver:
         self._token = token
         self._channel = channel
         self._api_url = api_url.rstrip("/")
+        # The channel's ID, which `conversations.history` needs: the one configured, or
+        # the one Slack answered a post with.
+        self._channel_id = channel if slack_history.is_channel_id(channel) else None
         secrets = (token.get_secret_value(),)
         self._endpoint = Endpoint(client, name, "slack", timeout, secrets)
 
@@ -252,7 +255,8 @@ class SlackBotReceiver:
         the thread notifies of each change."""
         content = message(n, self._wording, self.name)
         if previous_ref is None:
-            post = {"channel": self._channel, **content, **NO_UNFURL}
+            meta = slack_history.metadata(n)
+            post = {"channel": self._channel, **content, **NO_UNFURL, "metadata": meta}
             return self._call("chat.postMessage", post)
         channel, ts = _message_ref(previous_ref, self._channel)
         reply = {"channel": channel, "thread_ts": ts, "text": content["text"], **NO_UNFURL}
@@ -312,7 +316,37 @@ class SlackBotReceiver:
                 moved = str(answer.get("ts", ""))
             if ref is None and "channel" in answer and "ts" in answer:
                 ref = f"{answer['channel']}:{answer['ts']}"
+                self._channel_id = str(answer["channel"])
         return Delivered(ref)
+
+    async def sent_before(self, n: Notification, payload: Payload) -> Delivered | None:
+        """The group's first message, when an earlier attempt posted it (found by the id
+        in its metadata). An update is not looked up: editing again changes nothing (its
+        thread reply may repeat)."""
+        body = payload.json()
+        if not payload.url.endswith("/chat.postMessage") or "thread_ts" in body:
+            return None
+        channel = self._channel_id
+        if channel is None:
+            raise self._endpoint.error(
+                "cannot look for an earlier post: conversations.history needs the channel's"
+                f" ID, and {self._channel!r} is a name",
+                retryable=False,
+            )
+        cursor: str | None = None
+        for _ in range(slack_history.MAX_PAGES):
+            query = slack_history.history_query(channel, n, cursor)
+            answer = await self._answer(self._form("conversations.history", query))
+            if (ts := slack_history.posted_ts(answer, n.id)) is not None:
+                return Delivered(f"{channel}:{ts}")
+            if (cursor := slack_history.next_cursor(answer)) is None:
+                return None
+        return None
+
+    def _form(self, method: str, fields: dict[str, str]) -> Payload:
+        auth = ("Authorization", f"Bearer {self._token.get_secret_value()}")
+        form = ("Content-Type", "application/x-www-form-urlencoded")
+        return Payload(f"{self._api_url}/{method}", urlencode(fields).encode(), (form, auth))
 
     def _call(
         self, method: str, body: dict[str, Any], followups: tuple[Payload, ...] = ()

@@ -34,6 +34,9 @@ from alertd.notify.receivers.fields import Integration, Secret, Text
 VERSION = "4"
 SIGNATURE_HEADER = "X-Alertd-Signature"
 NOTIFICATION_HEADER = "X-Alertd-Notification-Id"
+# The same id under the IETF draft's name, which idempotent endpoints look for: a receiver
+# that saw it before can drop the repeat a new leader may make of a send in doubt.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Alertmanager's "no end yet": Go's zero time.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -124,7 +127,7 @@ class WebhookReceiver:
         """The JSON body, with its notification id, token and signature headers."""
         url = self._url.get_secret_value()
         unsigned = json_payload(url, document(n, self._max_alerts))
-        headers = {**dict(unsigned.headers), NOTIFICATION_HEADER: n.id}
+        headers = {**dict(unsigned.headers), NOTIFICATION_HEADER: n.id, IDEMPOTENCY_HEADER: n.id}
         if self._bearer_token is not None:
             headers["Authorization"] = f"Bearer {self._bearer_token.get_secret_value()}"
         if self._hmac_secret is not None:
