@@ -1,7 +1,7 @@
 """Failover of replicas sharing one PostgreSQL database, killed over and over.
 
-Three `alertd run` replicas run against the emulator, the local PagerDuty and Slack
-stand-ins and a database this script makes (and drops) on the local server. Each round
+Three `alertd run` replicas run against the emulator, the local PagerDuty, Slack webhook
+and Slack bot stand-ins and a database this script makes (and drops) on the local server. Each round
 starts a burst of alerts, kills the leader with SIGKILL, and times how long until the
 survivors hold every lease again (the takeover); then a fresh replica joins and the
 leases spread again. At the end every alert has fired and resolved, and the script
@@ -109,6 +109,11 @@ def main() -> int:
     )
     print(f"spread of {leases} leases over 3 replicas: {spreads}")
     print(f"duplicates: {pages.duplicates()}  losses: {pages.losses(fired)}")
+    # Repeated PagerDuty triggers join the alert their dedup_key has open: no second page.
+    print(f"PagerDuty triggers repeated into an open alert: {pages.repeated_triggers()}")
+    in_doubt = [e for r in everyone for e in r.events("notification.in_doubt")]
+    found = sum(1 for e in in_doubt if e.get("found"))
+    print(f"sends in doubt checked with Slack: {len(in_doubt)} (found already posted: {found})")
     if pages.duplicates() or pages.losses(fired):
         print(f"received: {pages}")
         # Which replica recorded each delivery: a page sent twice and recorded once was

@@ -22,7 +22,7 @@ import httpx
 
 from alertd.clock import SystemClock
 from alertd.emulator.server import RunningEmulator
-from tests.notify.fakes import FakeServices
+from tests.notify.fakes import SLACK_BOT_TOKEN, SLACK_CHANNEL_ID, FakeServices
 
 RULES = Path(__file__).parents[2] / "rules"
 ROUTING_KEY = "pdROUTINGkeySECRET00000000000016"
@@ -41,7 +41,7 @@ rules:
     thresholds: {{critical: "> 0"}}
     no_data: ok
 """
-# Every alert goes to PagerDuty and to Slack, each as soon as it changes.
+# Every alert goes to PagerDuty, a Slack webhook and a Slack bot, each as soon as it changes.
 NOTIFY = """\
 receivers:
   - name: pager
@@ -50,6 +50,8 @@ receivers:
       url: "{base}/pagerduty/v2/enqueue"
   - name: slack
     slack: {{webhook_url: "{base}/slack/hooks/T000/B000/XXXX"}}
+  - name: slack-bot
+    slack: {{bot_token: "{token}", channel: "{channel}", api_url: "{base}/slack/api"}}
 route:
   receiver: pager
   group_by: [table]
@@ -60,6 +62,8 @@ route:
     - receiver: pager
       continue: true
     - receiver: slack
+      continue: true
+    - receiver: slack-bot
 """
 DEADLINE_SECONDS = 60.0
 
@@ -69,7 +73,13 @@ def rules_folder(folder: Path, tables: list[str], fake: FakeServices) -> Path:
     (folder / "datasets.yaml").write_text((RULES / "datasets.yaml").read_text())
     for table in tables:
         (folder / f"g_{table}.yaml").write_text(GROUP.format(table=table))
-    (folder / "notify.yaml").write_text(NOTIFY.format(key=ROUTING_KEY, base=fake.base_url))
+    notify = NOTIFY.format(
+        key=ROUTING_KEY, base=fake.base_url, token=SLACK_BOT_TOKEN, channel=SLACK_CHANNEL_ID
+    )
+    (folder / "notify.yaml").write_text(notify)
+    # The bot's messages are stamped on the wall clock, as Slack's, so a replica can find
+    # them by time.
+    fake.slack_api.epoch = int(now().timestamp())
     return folder
 
 
@@ -184,14 +194,22 @@ def wait_until(
 
 @dataclass(frozen=True)
 class Pages:
-    """What the receivers got, per table: PagerDuty actions in order, Slack messages."""
+    """What the receivers got, per table: PagerDuty actions in order, Slack webhook
+    messages, and the Slack bot's messages in the channel (each group's one message, as
+    last updated) and in their threads."""
 
     pagerduty: dict[str, list[str]]
     slack: dict[str, list[str]]
+    bot_posts: dict[str, list[str]] = field(default_factory=dict)
+    bot_replies: dict[str, list[str]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         slack = {t: [m[9:18] for m in messages] for t, messages in self.slack.items()}
-        return f"pagerduty {self.pagerduty}, slack {slack}"
+        posts = {t: [m[:10] for m in messages] for t, messages in self.bot_posts.items()}
+        replies = {t: [m[:10] for m in messages] for t, messages in self.bot_replies.items()}
+        return (
+            f"pagerduty {self.pagerduty}, slack {slack}, slack bot posts {posts}, replies {replies}"
+        )
 
     @classmethod
     def of(cls, fake: FakeServices, tables: list[str]) -> Pages:
@@ -210,33 +228,73 @@ class Pages:
             body = request.body.decode()
             table = next((t for t in tables if t in body), "?")
             slack[table].append(body)
-        return cls(dict(pagerduty), dict(slack))
+        posts: dict[str, list[str]] = defaultdict(list)
+        replies: dict[str, list[str]] = defaultdict(list)
+        for message in list(fake.slack_api.messages.values()):
+            text = str(message.get("text", ""))
+            table = next((t for t in tables if t in text), "?")
+            (replies if "thread_ts" in message else posts)[table].append(text)
+        return cls(dict(pagerduty), dict(slack), dict(posts), dict(replies))
 
     def complete(self, tables: list[str]) -> bool:
-        """Every table was triggered and resolved on both."""
+        """Every table was triggered and resolved on each receiver."""
         return all(
-            self.pagerduty.get(t, [])[-1:] == ["resolve"] and len(self.slack.get(t, [])) >= 2
+            self.pagerduty.get(t, [])[-1:] == ["resolve"]
+            and len(self.slack.get(t, [])) >= 2
+            and any(p.startswith("[RESOLVED") for p in self.bot_posts.get(t, []))
             for t in tables
         )
 
+    def repeated_triggers(self) -> int:
+        """PagerDuty triggers with no resolve between. PagerDuty merges each into the
+        alert its `dedup_key` has open (reference/notifiers.md, PD-TRIG): nobody is paged
+        again, so `duplicates` does not count them."""
+        return sum(
+            1
+            for actions in self.pagerduty.values()
+            for a, b in itertools.pairwise(actions)
+            if a == b == "trigger"
+        )
+
     def duplicates(self) -> int:
-        """PagerDuty triggers with no resolve between, Slack messages sent twice."""
+        """Pages seen twice: PagerDuty alerts opened again for one firing (each table fires
+        once), a resolve sent twice, Slack webhook messages of a kind sent twice, Slack bot
+        messages posted twice for one group, and bot thread replies of a kind repeated."""
         repeated = 0
         for actions in self.pagerduty.values():
-            repeated += sum(1 for a, b in itertools.pairwise(actions) if a == b)
-        for messages in self.slack.values():
+            repeated += max(0, _opened(actions) - 1)
+            repeated += sum(1 for a, b in itertools.pairwise(actions) if a == b == "resolve")
+        for messages in [*self.slack.values(), *self.bot_replies.values()]:
             # Each alert fires and resolves once: a second message of a kind repeats one.
-            kinds = Counter("FIRING" if '"text":"[FIRING' in m else "RESOLVED" for m in messages)
-            repeated += sum(count - 1 for count in kinds.values())
+            repeated += sum(count - 1 for count in _kinds(messages).values())
+        for posts in self.bot_posts.values():
+            repeated += len(posts) - 1
         return repeated
 
     def losses(self, tables: list[str]) -> int:
-        """Triggers or resolves that never arrived (each table fires and resolves once)."""
+        """Triggers or resolves that never arrived (each table fires and resolves once);
+        a Slack bot's message missing, or never updated to say RESOLVED."""
         lost = 0
         for t in tables:
             lost += len({"trigger", "resolve"} - set(self.pagerduty.get(t, [])))
             lost += max(0, 2 - len(set(self.slack.get(t, []))))
+            posts = self.bot_posts.get(t, [])
+            lost += 0 if any(p.startswith("[RESOLVED") for p in posts) else 1
         return lost
+
+
+def _opened(actions: list[str]) -> int:
+    """PagerDuty alerts a dedup_key's events open: a trigger opens one unless one is open."""
+    opened, open_ = 0, False
+    for action in actions:
+        if action == "trigger" and not open_:
+            opened += 1
+        open_ = action == "trigger" or (open_ and action != "resolve")
+    return opened
+
+
+def _kinds(messages: list[str]) -> Counter[str]:
+    return Counter("RESOLVED" if "[RESOLVED" in m else "FIRING" for m in messages)
 
 
 def now() -> dt.datetime:

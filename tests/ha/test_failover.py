@@ -95,6 +95,7 @@ def test_replicas_fail_over_without_losing_or_repeating_a_page(
         for table in TABLES:
             assert pages.pagerduty[table] == ["trigger", "resolve"], (table, pages)
             assert len(pages.slack[table]) == 2, (table, pages)
+            assert len(pages.bot_posts[table]) == 1, (table, pages)
         # The frozen leader, awake, sent nothing: its send was refused, or never tried.
         assert frozen.events("notification.delivered", since=woke) == []
         assert all(r.status()["live_replicas"] for r in alive)

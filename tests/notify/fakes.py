@@ -169,7 +169,10 @@ class SlackApi(Service):
         if method == "chat.update":
             if body["ts"] not in self.messages:
                 return Answer(200, {"ok": False, "error": "message_not_found"})
-            self.messages[body["ts"]] = body
+            # Metadata not given is left as it was, as Slack's chat.update does.
+            before = self.messages[body["ts"]]
+            kept = {"metadata": before["metadata"]} if "metadata" in before else {}
+            self.messages[body["ts"]] = {**kept, **body}
             return Answer(200, {"ok": True, "channel": SLACK_CHANNEL_ID, "ts": body["ts"]})
         if "thread_ts" in body and body["thread_ts"] not in self.messages:
             return Answer(200, {"ok": False, "error": "thread_not_found"})

@@ -484,3 +484,12 @@ def test_an_unknown_receiver_lists_the_defined_ones_on_one_line(tmp_path: Path) 
     assert unknown, errors
     assert all("\n" not in e for e in errors)
     assert "(defined: 'a\\nb')" in unknown[0]
+
+
+def test_a_slack_bot_may_name_its_web_api_and_a_webhook_may_not() -> None:
+    bot = SlackConfig.model_validate(
+        {"bot_token": "xoxb-1", "channel": "C0123ABCD", "api_url": "https://slack-gov.com/api"}
+    )
+    assert bot.api_url == "https://slack-gov.com/api"
+    with pytest.raises(ValueError, match="api_url needs a bot_token"):
+        SlackConfig.model_validate({"webhook_url": SLACK_URL, "api_url": "https://x.test/api"})

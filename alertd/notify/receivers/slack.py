@@ -92,6 +92,8 @@ class SlackConfig(Integration):
     bot_token: Secret | None = None
     bot_token_file: Text | None = None
     channel: Text | None = None
+    # The Web API's base for a bot (GovSlack's is https://slack-gov.com/api).
+    api_url: Text | None = None
     title: Template | None = None
     text: Template | None = None
 
@@ -102,6 +104,8 @@ class SlackConfig(Integration):
             raise ValueError("a bot_token needs a channel, e.g. channel: '#alerts'")
         if given[0].startswith("webhook_url") and self.channel is not None:
             raise ValueError("a webhook posts to its own channel; channel needs a bot_token")
+        if given[0].startswith("webhook_url") and self.api_url is not None:
+            raise ValueError("a webhook's URL is the whole address; api_url needs a bot_token")
         return self
 
 
@@ -114,6 +118,7 @@ def build(config: SlackConfig, context: BuildContext) -> SlackWebhookReceiver | 
             config.bot_token,
             config.channel or "",
             client=context.client,
+            api_url=config.api_url or API_URL,
             wording=wording,
         )
     return SlackWebhookReceiver(
