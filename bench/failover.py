@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import structlog
@@ -111,9 +112,12 @@ def main() -> int:
     print(f"duplicates: {pages.duplicates()}  losses: {pages.losses(fired)}")
     # Repeated PagerDuty triggers join the alert their dedup_key has open: no second page.
     print(f"PagerDuty triggers repeated into an open alert: {pages.repeated_triggers()}")
+    # Entries sent again after an attempt whose answer was not recorded (or failed):
+    # asked first where the service can say (the Slack bot), sent again elsewhere.
     in_doubt = [e for r in everyone for e in r.events("notification.in_doubt")]
+    per_receiver = Counter(e["receiver"] for e in in_doubt)
     found = sum(1 for e in in_doubt if e.get("found"))
-    print(f"sends in doubt checked with Slack: {len(in_doubt)} (found already posted: {found})")
+    print(f"sends in doubt: {dict(per_receiver)}; Slack bot posts found already made: {found}")
     if pages.duplicates() or pages.losses(fired):
         print(f"received: {pages}")
         # Which replica recorded each delivery: a page sent twice and recorded once was

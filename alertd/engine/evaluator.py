@@ -18,6 +18,7 @@ from alertd.engine.source_health import (
     LAG_ALERT,
     RULE_ALERT,
     SOURCE_ALERT,
+    dataset_owners,
     health_step,
     lag_step,
     source_step,
@@ -220,8 +221,7 @@ class Evaluator:
         if len(rules) < len(group.rules):
             log.info("tick.rules_reloaded", group=group.name, dropped=len(group.rules) - len(rules))
         result = step(rules, read(planned, answers), self.states, at, interval=group.interval)
-        datasets = {d for rule in self.ruleset.rules for d in rule.datasets}
-        outcomes = {d: e for d, e in _outcomes(planned, answers).items() if d in datasets}
+        outcomes = {d: e for d, e in _outcomes(planned, answers).items() if self._judges(d, group)}
         down_after = self.source_down_after
         source_step(outcomes, self.states, down_after, at, result)
         rejected = _rejections(rules, planned, answers)
@@ -230,6 +230,15 @@ class Evaluator:
             seen = {d for d in outcomes if outcomes[d] is None}
             lag_step(self.freshness, seen, self.states, down_after, at, result)
         return result
+
+    def _judges(self, dataset: str, group: Group) -> bool:
+        """Whether `group`'s tick advances `dataset`'s own alerts. Alone on its store, any
+        tick reading it does (one process holds every state); with replicas, only its
+        owner's, so one replica writes them, fenced by that group's lease."""
+        if not self.ownership.shared:
+            return any(dataset in rule.datasets for rule in self.ruleset.rules)
+        owners = dataset_owners([self._judged(g) for g in self.ruleset.groups])
+        return owners.get(dataset) == group.name
 
     async def _commit(self, name: str, what: str, at: dt.datetime, result: Step) -> bool:
         """Commit a step; only then do the states move, so a failed commit is simply

@@ -5,12 +5,17 @@
 refusing a rule's SQL (422, e.g. a numeric blob holding text): that rule can never page.
 All run through the same lifecycle as every rule: a failed tick is a breach, a good one a
 clear, and `for` is how long a failure may last before anyone is paged.
+
+With replicas, a dataset's alerts (source down, rows late) are judged by one group's
+ticks alone, the dataset's owner: each group is ticked by the holder of its lease, so
+one replica writes the alert, under that lease, and no two commit rival versions of it.
+A rule's alert is its own group's already.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from alertd.engine.freshness import LagEstimator
 from alertd.engine.lifecycle import Policy, advance
@@ -24,12 +29,24 @@ from alertd.model import (
     Status,
     fingerprint,
 )
+from alertd.rules.ruleset import Group
 
 SOURCE_ALERT = "AlertdSourceUnavailable"
 RULE_ALERT = "AlertdRuleFailing"
 LAG_ALERT = LAGGING_ALERT
 HEALTH_ALERTS = frozenset({SOURCE_ALERT, RULE_ALERT, LAG_ALERT})
 _NEVER = dt.timedelta(days=3650)
+
+
+def dataset_owners(groups: Sequence[Group]) -> dict[str, str]:
+    """The group whose ticks judge each dataset's own alerts: of the groups reading it, the
+    one ticking most often (an outage is seen soonest), then the first by name."""
+    owners: dict[str, str] = {}
+    for group in sorted(groups, key=lambda g: (g.interval, g.name)):
+        for rule in group.rules:
+            for dataset in rule.datasets:
+                owners.setdefault(dataset, group.name)
+    return owners
 
 
 def source_step(

@@ -30,9 +30,12 @@ async def earlier_delivery(
 
     Raises the `ReceiverError` of a question that may pass later (rate limited), so the
     entry is retried rather than perhaps sent twice."""
-    if entry.attempts == 0 or not isinstance(receiver, Recalls):
+    if entry.attempts == 0:
         return None
     name = entry.notification.receiver
+    if not isinstance(receiver, Recalls):
+        log.info("notification.in_doubt", receiver=name, notification=entry.id, asked=False)
+        return None
     try:
         found = await receiver.sent_before(entry.notification, payload)
     except ReceiverError as exc:
@@ -44,6 +47,7 @@ async def earlier_delivery(
         "notification.in_doubt",
         receiver=name,
         notification=entry.id,
+        asked=True,
         found=found is not None,
         attempts=entry.attempts,
     )
