@@ -20,6 +20,7 @@ from alertd.server.am_models import (
     AlertStatus,
     ClusterStatus,
     GettableAlert,
+    PeerStatus,
     Receiver,
     ReceiverReference,
     VersionInfo,
@@ -27,6 +28,7 @@ from alertd.server.am_models import (
 from alertd.server.errors import ERROR_RESPONSES, ApiError
 from alertd.server.filters import parse_filters
 from alertd.server.parts import ServerParts
+from alertd.store.ownership import Ownership
 
 # A firing alert has no end yet; Alertmanager shows the time it would lapse unless
 # renewed. alertd renews it at every tick, so it shows a short while ahead.
@@ -97,9 +99,10 @@ def router(parts: ServerParts) -> APIRouter:
 
     @api.get("/status", tags=["general"])
     async def get_status() -> AlertmanagerStatus:
-        """alertd as an Alertmanager: one instance, no cluster, its routing as config."""
+        """alertd as an Alertmanager: its cluster (replicas on PostgreSQL, or none), its
+        routing as config."""
         return AlertmanagerStatus(
-            cluster=ClusterStatus(status="disabled"),
+            cluster=cluster_status(parts.ownership),
             versionInfo=VersionInfo(
                 version=parts.version,
                 revision="",
@@ -113,6 +116,16 @@ def router(parts: ServerParts) -> APIRouter:
         )
 
     return api
+
+
+def cluster_status(owner: Ownership) -> ClusterStatus:
+    """Replicas sharing a PostgreSQL store are a cluster: this one by name, and every
+    replica its last lease renewal saw alive as a peer. They meet in the database, not on
+    a gossip port, so a peer has no address to give. A lone daemon has no cluster."""
+    if not owner.shared:
+        return ClusterStatus(status="disabled")
+    peers = [PeerStatus(name=replica, address="") for replica in owner.live]
+    return ClusterStatus(name=owner.replica, status="ready", peers=peers)
 
 
 def gettable(view: AlertView, now: dt.datetime) -> GettableAlert:
