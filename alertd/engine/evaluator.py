@@ -147,9 +147,15 @@ class Evaluator:
         if self.ownership.token(NOTIFY_LEASE) is None:
             self._unretired = True  # the leader retires; this one does if it leads later
             return Step()
-        result = retire(self.states, retirement(self.ruleset, watchdog=self.watchdog), at)
+        try:
+            states = await self._retirable()
+        except StoreError as exc:
+            self.health.read_failed("retire", exc)
+            self._unretired = True
+            return Step()
+        result = retire(states, retirement(self.ruleset, watchdog=self.watchdog), at)
         if self.watchdog:
-            watchdog_step(self.states, at, result)
+            watchdog_step(states, at, result)
         self._unretired = False
         if result.transitions:
             if not await self._commit("retire", "retire", at, result):
@@ -157,6 +163,14 @@ class Evaluator:
                 return Step()
             log.info("evaluator.retired", alerts=len(result.transitions))
         return result
+
+    async def _retirable(self) -> Mapping[str, AlertState]:
+        """The alerts a retirement judges: with replicas, every replica's, as the store
+        holds them (this one's memory knows only its own groups' since it took them), so
+        any leader retires what another would have; alone, its own."""
+        if not self.ownership.shared:
+            return self.states
+        return await self.store.load()
 
     async def tick(self, group: Group, at: dt.datetime, *, now: dt.datetime | None = None) -> Step:
         """Evaluate one group for the windows ending at `at`, and commit what changed.

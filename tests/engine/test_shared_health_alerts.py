@@ -1,6 +1,7 @@
-"""alertd's own alerts about a dataset, with replicas on PostgreSQL: two groups read the
-dataset, each ticked by another replica, and the alert is still written by one alone,
-under its owner group's lease."""
+"""Alerts that replicas on PostgreSQL share. alertd's own alerts about a dataset: two
+groups read it, each ticked by another replica, and the alert is still written by one
+alone, under its owner group's lease. Retirement: the leader ends the alerts of a removed
+rule that another replica ticked, as the store holds them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from alertd.clock import FakeClock
 from alertd.engine.evaluator import Evaluator
 from alertd.engine.source_health import SOURCE_ALERT, dataset_owners
 from alertd.errors import SourceError
+from alertd.model import Status
 from alertd.rules.loader import load
 from alertd.rules.ruleset import RuleSet
 from alertd.store.leases import LeaseKeeper
@@ -108,3 +110,34 @@ async def test_two_replicas_ticking_groups_on_one_failing_dataset_write_its_aler
 def test_a_datasets_alerts_belong_to_the_group_reading_it_most_often(tmp_path: Path) -> None:
     assert dataset_owners(two_groups(tmp_path / "same").groups) == {"db": "g1"}
     assert dataset_owners(two_groups(tmp_path / "g2", fast="10s").groups) == {"db": "g2"}
+
+
+async def test_the_leader_retires_a_removed_rules_alert_that_another_replica_ticked(
+    tmp_path: Path, stores: list[PostgresStore]
+) -> None:
+    ruleset = two_groups(tmp_path)
+    source = TableSource()
+    source.series["db"] = {"": 50}  # both rules fire at their first tick
+    clock = FakeClock(T0)
+    keepers = [
+        store.lease_keeper(clock, seconds=30, replica=name)
+        for store, name in zip(stores, ("a", "b", "c"), strict=True)
+    ]
+    for keeper in keepers:
+        keeper.want(["g1", "g2"])
+    await split(keepers)
+    evaluators = {
+        keeper.held()[0]: Evaluator(ruleset, source, store, ownership=keeper)
+        for store, keeper in zip(stores, keepers, strict=True)
+    }
+    for group in ruleset.groups:
+        await evaluators[group_lease(group.name)].tick(group, T0)
+    leader = evaluators[NOTIFY_LEASE]
+    assert leader.states == {}  # it ticks no group: it never saw these alerts
+
+    await leader.reload(ruleset.without({"R_g2"}), T0 + dt.timedelta(seconds=30))
+
+    ended = [(t.rule, t.change.value, t.reason) for t in await stores[0].transitions(since=T0)]
+    assert ("R_g2", "resolved", "rule removed") in ended
+    statuses = {s.rule: s.status for s in (await stores[0].load()).values()}
+    assert statuses == {"R_g1": Status.FIRING}  # the ended alert is gone from the store
