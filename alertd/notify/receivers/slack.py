@@ -326,8 +326,9 @@ class SlackBotReceiver:
 
     async def sent_before(self, n: Notification, payload: Payload) -> Delivered | None:
         """The group's first message, when an earlier attempt posted it (found by the id
-        in its metadata). An update is not looked up: editing again changes nothing (its
-        thread reply may repeat)."""
+        in its metadata). An update is not looked up: editing again changes nothing, and
+        its thread reply cannot be (a bot token may not call `conversations.replies` on a
+        channel), so that reply may repeat."""
         body = payload.json()
         if not payload.url.endswith("/chat.postMessage") or "thread_ts" in body:
             return None
