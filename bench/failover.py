@@ -1,15 +1,18 @@
 """Failover of replicas sharing one PostgreSQL database, killed over and over.
 
 Three `alertd run` replicas run against the emulator, the local PagerDuty, Slack webhook
-and Slack bot stand-ins and a database this script makes (and drops) on the local server. Each round
-starts a burst of alerts, kills the leader with SIGKILL, and times how long until the
+and Slack bot stand-ins and a database this script makes (and drops) on the local
+server. Each round starts a burst of alerts, kills the leader with SIGKILL, and times how long until the
 survivors hold every lease again (the takeover); then a fresh replica joins and the
 leases spread again. At the end every alert has fired and resolved, and the script
 prints the takeover times, the spread of leases (rule groups, plus the leader's) over
-the replicas after each round, and the duplicates and losses the receivers saw (both
-must be 0).
+the replicas after each round, the duplicates and losses the receivers saw (both must
+be 0), and the sends a new leader found in doubt. With `--answer-delay` the
+receivers answer late, so a kill often lands between a send's mark and its record: a
+Slack incoming webhook, which nothing can ask, then shows the repeat.
 
     .venv/bin/python bench/failover.py --rounds 5 --lease 3
+    .venv/bin/python bench/failover.py --rounds 6 --lease 3 --answer-delay 0.7
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--lease", type=float, default=3.0, help="ALERTD_LEASE_SECONDS")
+    parser.add_argument(
+        "--answer-delay",
+        type=float,
+        default=0.0,
+        help="seconds the receivers take to answer: with 0.7, a kill often lands mid-send",
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     leases = len(TABLES) + 1
@@ -51,6 +60,7 @@ def main() -> int:
         pg.test_schema(database) as url,
     ):
         folder = Path(tmp)
+        fake.answer_delay = args.answer_delay
         write_burst(ae, "zulu", now() - dt.timedelta(days=1), 0.1)
         rules = rules_folder(folder / "rules", TABLES, fake)
         env = {"ALERTD_STATE_URL": url, "ALERTD_LEASE_SECONDS": str(args.lease)}

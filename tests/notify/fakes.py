@@ -237,6 +237,9 @@ class FakeServices:
             "/webhook/": self.webhook,
         }
         self._release = threading.Event()
+        # Seconds every service takes to answer (a slow Slack or PagerDuty), unless a
+        # scripted answer says otherwise.
+        self.answer_delay = 0.0
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -249,6 +252,7 @@ class FakeServices:
         """Forget everything and let any slow answer still waiting finish at once."""
         self._release.set()
         self._release = threading.Event()
+        self.answer_delay = 0.0
         for service in self.services:
             service.reset()
 
@@ -273,8 +277,8 @@ class FakeServices:
             await _respond(send, Answer(200, "ok") if path == "/health" else Answer(404))
             return
         answer = service.handle(Received(path, headers, body))
-        if answer.delay:
-            await anyio.to_thread.run_sync(self._release.wait, answer.delay)
+        if delay := answer.delay or self.answer_delay:
+            await anyio.to_thread.run_sync(self._release.wait, delay)
         await _respond(send, answer)
 
 
