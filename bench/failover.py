@@ -2,14 +2,14 @@
 
 Three `alertd run` replicas run against the emulator, the local PagerDuty, Slack webhook
 and Slack bot stand-ins and a database this script makes (and drops) on the local
-server. Each round starts a burst of alerts, kills the leader with SIGKILL, and times how long until the
-survivors hold every lease again (the takeover); then a fresh replica joins and the
-leases spread again. At the end every alert has fired and resolved, and the script
-prints the takeover times, the spread of leases (rule groups, plus the leader's) over
-the replicas after each round, the duplicates and losses the receivers saw (both must
-be 0), and the sends a new leader found in doubt. With `--answer-delay` the
-receivers answer late, so a kill often lands between a send's mark and its record: a
-Slack incoming webhook, which nothing can ask, then shows the repeat.
+server. Each round starts a burst of alerts, kills the leader with SIGKILL, and times
+how long until the survivors hold every lease again (the takeover); then a fresh replica
+joins and the leases spread again. At the end every alert has fired and resolved, and
+the script prints the takeover times, the spread of leases (rule groups, plus the
+leader's) over the replicas after each round, the duplicates and losses the receivers
+saw (both must be 0), and the sends a new leader found in doubt. With `--answer-delay`
+the receivers answer late, so a kill often lands between a send's mark and its record:
+a Slack incoming webhook, which nothing can ask, then shows the repeat.
 
     .venv/bin/python bench/failover.py --rounds 5 --lease 3
     .venv/bin/python bench/failover.py --rounds 6 --lease 3 --answer-delay 0.7
