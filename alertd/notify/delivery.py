@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 from alertd.clock import Clock
 from alertd.errors import LeaseLostError, ReceiverError, StoreError
 from alertd.model import Delivery, OutboxEntry
-from alertd.notify.in_doubt import earlier_delivery
+from alertd.notify.in_doubt import earlier_delivery, unconfirmed_message
 from alertd.notify.outcomes import Outcomes
 from alertd.notify.receivers.base import Delivered, Payload, Receiver
 from alertd.store.base import Notifications
@@ -361,6 +361,8 @@ class Deliverer:
                 log.info("notification.superseded", receiver=name, notification=entry.id)
                 return True
             previous = await self.store.last_ref(name, entry.notification.group_key)
+            if previous is None:
+                previous = await unconfirmed_message(receiver, entry)
             try:
                 payload = receiver.render(entry.notification, previous_ref=previous)
             except Exception as exc:

@@ -9,6 +9,11 @@ asked (`Recalls`) is asked whether the earlier attempt arrived; if it did, the e
 delivered as it is, without a second message. Other services are sent to again: PagerDuty
 merges a repeated trigger into the open alert of its `dedup_key`, webhooks carry an
 `Idempotency-Key`, and Teams and Slack's incoming webhooks cannot be asked.
+
+A first message in doubt may be superseded by its group's resolve before any leader
+settles it. The resolve then has no confirmed message to update (a trigger confirmed
+would have left one), so a receiver that can (`FindsMessages`) looks for the group's
+message, and the resolve updates it instead of posting one more.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import structlog
 
 from alertd.errors import ReceiverError
 from alertd.model import OutboxEntry
-from alertd.notify.receivers.base import Delivered, Payload, Recalls, Receiver
+from alertd.notify.receivers.base import Delivered, FindsMessages, Payload, Recalls, Receiver
 
 log = structlog.get_logger(__name__)
 
@@ -50,5 +55,24 @@ async def earlier_delivery(
         asked=True,
         found=found is not None,
         attempts=entry.attempts,
+    )
+    return found
+
+
+async def unconfirmed_message(receiver: Receiver, entry: OutboxEntry) -> str | None:
+    """For a resolve with no confirmed message to update: the message an unconfirmed post
+    of its group made, when the service finds one."""
+    if entry.notification.firing or not isinstance(receiver, FindsMessages):
+        return None
+    found: str | None
+    try:
+        found = await receiver.group_message(entry.notification)
+    except ReceiverError:
+        found = None  # posted anew, as before the question
+    log.info(
+        "notification.unconfirmed_message",
+        receiver=entry.notification.receiver,
+        notification=entry.id,
+        found=found is not None,
     )
     return found

@@ -149,3 +149,28 @@ async def test_a_channel_named_not_by_id_cannot_be_searched_and_is_posted_again(
 
     # conversations.history takes only IDs: with a name the send is made again.
     assert methods(slack) == ["chat.postMessage", "chat.postMessage"]
+
+
+async def test_a_resolve_that_superseded_a_trigger_in_doubt_updates_the_triggers_post(
+    slack: FakeServices, client: httpx.AsyncClient
+) -> None:
+    store = await cut_off_after_posting(slack, client, fakes.SLACK_CHANNEL_ID)
+    (posted,) = slack.slack_api.messages
+    # The alert resolves before any leader settles the trigger: the resolve supersedes it.
+    resolve = dataclasses.replace(fakes.resolved(fakes.notification()), id="n-0002")
+    await store.commit(Commit(T0, "t", outbox=(queued(resolve),)))
+    statuses = {e.id: e.status for e in await store.outbox()}
+    assert statuses == {"n-0001": Delivery.SUPERSEDED, "n-0002": Delivery.PENDING}
+
+    await successor(store, bot(slack, client, fakes.SLACK_CHANNEL_ID))
+
+    assert methods(slack) == [
+        "chat.postMessage",
+        "conversations.history",
+        "chat.update",
+        "chat.postMessage",  # the resolve's reply in the thread
+    ]
+    assert slack.slack_api.requests[2].json()["ts"] == posted
+    top = [body for body in slack.slack_api.messages.values() if "thread_ts" not in body]
+    assert len(top) == 1
+    assert top[0]["text"].startswith("[RESOLVED]")

@@ -103,6 +103,16 @@ class Recalls(Protocol):
         ...
 
 
+@runtime_checkable
+class FindsMessages(Protocol):
+    """A receiver that edits its group's message and can ask its service for it."""
+
+    async def group_message(self, n: Notification) -> str | None:
+        """The ref of the message an unconfirmed earlier post made for `n`'s group, for
+        `n` to update instead of posting anew; None when there is none to be found."""
+        ...
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """What a receiver is built with besides its own settings."""

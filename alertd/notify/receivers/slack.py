@@ -332,6 +332,17 @@ class SlackBotReceiver:
         body = payload.json()
         if not payload.url.endswith("/chat.postMessage") or "thread_ts" in body:
             return None
+        found = await self._find(n, "notification", n.id)
+        return None if found is None else Delivered(found)
+
+    async def group_message(self, n: Notification) -> str | None:
+        """The message of `n`'s group that an unconfirmed post made, found by the group
+        in its metadata, for `n` (a resolve) to update."""
+        return await self._find(n, "group", n.group_key)
+
+    async def _find(self, n: Notification, key: str, value: str) -> str | None:
+        """`<channel id>:<ts>` of the newest message whose metadata has `key` = `value`,
+        read from the channel's history a page at a time."""
         channel = self._channel_id
         if channel is None:
             raise self._endpoint.error(
@@ -341,10 +352,10 @@ class SlackBotReceiver:
             )
         cursor: str | None = None
         for _ in range(slack_history.MAX_PAGES):
-            query = slack_history.history_query(channel, n, cursor)
+            query = slack_history.history_query(channel, n, cursor, of_group=key == "group")
             answer = await self._answer(self._form("conversations.history", query))
-            if (ts := slack_history.posted_ts(answer, n.id)) is not None:
-                return Delivered(f"{channel}:{ts}")
+            if (ts := slack_history.posted_ts(answer, key, value)) is not None:
+                return f"{channel}:{ts}"
             if (cursor := slack_history.next_cursor(answer)) is None:
                 return None
         return None

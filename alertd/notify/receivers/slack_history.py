@@ -26,8 +26,8 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
 def metadata(n: Notification) -> dict[str, Any]:
-    """The metadata a group's first message carries, naming its notification."""
-    return {"event_type": EVENT_TYPE, "event_payload": {"notification": n.id}}
+    """The metadata a group's first message carries, naming its notification and group."""
+    return {"event_type": EVENT_TYPE, "event_payload": {"notification": n.id, "group": n.group_key}}
 
 
 def is_channel_id(channel: str) -> bool:
@@ -35,9 +35,16 @@ def is_channel_id(channel: str) -> bool:
     return CHANNEL_ID.match(channel) is not None
 
 
-def history_query(channel: str, n: Notification, cursor: str | None) -> dict[str, str]:
-    """The form of one `conversations.history` call looking for `n`'s post."""
-    oldest = (n.created_at - CLOCK_MARGIN).timestamp()
+def history_query(
+    channel: str, n: Notification, cursor: str | None, *, of_group: bool = False
+) -> dict[str, str]:
+    """The form of one `conversations.history` call looking for `n`'s post or, `of_group`,
+    for its group's message of the incident `n` resolves: not before its alerts began (an
+    incident resolved before posted earlier)."""
+    if of_group and n.alerts:
+        oldest = min(a.starts_at for a in n.alerts).timestamp()
+    else:
+        oldest = (n.created_at - CLOCK_MARGIN).timestamp()
     query = {
         "channel": channel,
         "oldest": f"{oldest:.6f}",
@@ -49,14 +56,15 @@ def history_query(channel: str, n: Notification, cursor: str | None) -> dict[str
     return query
 
 
-def posted_ts(answer: dict[str, Any], notification_id: str) -> str | None:
-    """The ts of the message in a history page that carries `notification_id`."""
+def posted_ts(answer: dict[str, Any], key: str, value: str) -> str | None:
+    """The ts of the newest message in a history page (newest first) whose metadata
+    has `key` (`notification` or `group`) equal to `value`."""
     for message in answer.get("messages") or ():
         meta = message.get("metadata") if isinstance(message, dict) else None
         if not isinstance(meta, dict) or meta.get("event_type") != EVENT_TYPE:
             continue
         payload = meta.get("event_payload")
-        if isinstance(payload, dict) and payload.get("notification") == notification_id:
+        if isinstance(payload, dict) and payload.get(key) == value:
             ts = message.get("ts")
             return str(ts) if ts is not None else None
     return None
