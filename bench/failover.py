@@ -120,8 +120,9 @@ def main() -> int:
     )
     print(f"spread of {leases} leases over 3 replicas: {spreads}")
     print(f"duplicates: {pages.duplicates()}  losses: {pages.losses(fired)}")
-    # Repeated PagerDuty triggers join the alert their dedup_key has open: no second page.
-    print(f"PagerDuty triggers repeated into an open alert: {pages.repeated_triggers()}")
+    # PagerDuty merges a repeated trigger into the open alert and drops a repeated
+    # resolve: no second page.
+    print(f"PagerDuty events repeated (merged or dropped by it): {pages.pagerduty_repeats()}")
     # Entries sent again after an attempt whose answer was not recorded (or failed):
     # asked first where the service can say (the Slack bot), sent again elsewhere.
     in_doubt = [e for r in everyone for e in r.events("notification.in_doubt")]

@@ -245,25 +245,25 @@ class Pages:
             for t in tables
         )
 
-    def repeated_triggers(self) -> int:
-        """PagerDuty triggers with no resolve between. PagerDuty merges each into the
-        alert its `dedup_key` has open (reference/notifiers.md, PD-TRIG): nobody is paged
+    def pagerduty_repeats(self) -> int:
+        """PagerDuty events repeated with nothing between: a trigger with no resolve
+        between, which PagerDuty merges into the alert its `dedup_key` has open, or a
+        resolve again, which it drops (reference/notifiers.md, PD-TRIG). Nobody is paged
         again, so `duplicates` does not count them."""
         return sum(
             1
             for actions in self.pagerduty.values()
             for a, b in itertools.pairwise(actions)
-            if a == b == "trigger"
+            if a == b
         )
 
     def duplicates(self) -> int:
         """Pages seen twice: PagerDuty alerts opened again for one firing (each table fires
-        once), a resolve sent twice, Slack webhook messages of a kind sent twice, Slack bot
-        messages posted twice for one group, and bot thread replies of a kind repeated."""
+        once), Slack webhook messages of a kind sent twice, Slack bot messages posted twice
+        for one group, and bot thread replies of a kind repeated."""
         repeated = 0
         for actions in self.pagerduty.values():
             repeated += max(0, _opened(actions) - 1)
-            repeated += sum(1 for a, b in itertools.pairwise(actions) if a == b == "resolve")
         for messages in [*self.slack.values(), *self.bot_replies.values()]:
             # Each alert fires and resolves once: a second message of a kind repeats one.
             repeated += sum(count - 1 for count in _kinds(messages).values())
