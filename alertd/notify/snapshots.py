@@ -72,6 +72,7 @@ def snapshot(
         unit=rule.unit if rule else None,
         note=firing_note(state, rule),
         links=links(rule, annotations),
+        evidence=state.evidence or "",
     )
 
 
@@ -89,9 +90,11 @@ def ended(
     firing_before: AlertSnapshot | None,
     rule: Rule | None,
     now: dt.datetime,
+    state: AlertState | None = None,
 ) -> AlertSnapshot:
     """A resolved alert as its resolve shows it: the value at resolution and the last value
-    while firing, each for what it is, and the severity it last had.
+    while firing, each for what it is, the severity it last had, and the evidence its
+    stored `state` kept of the resolve.
 
     `firing_before` is the alert as last seen firing (None after a restart: the last
     notified one stands in); `resolution` the transition that ended it, when known.
@@ -107,6 +110,10 @@ def ended(
         annotations = _annotations(
             value, severity, samples, rule, before.threshold, dict(before.labels)
         )
+    # Only a state that no longer fires holds the resolve's evidence; the firing one's
+    # would argue the opposite.
+    evidence = state.evidence if state is not None and state.status is not Status.FIRING else None
+    note = _resolution_note(resolution)
     return dataclasses.replace(
         before,
         firing=False,
@@ -115,8 +122,9 @@ def ended(
         last_value=before.value,
         severity=severity,
         annotations=annotations,
-        note=_resolution_note(resolution),
+        note="" if note == evidence else note,
         links=links(rule, annotations) if rule is not None else before.links,
+        evidence=evidence or "",
     )
 
 
