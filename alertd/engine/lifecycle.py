@@ -151,9 +151,8 @@ def _hold(
 def _end(
     state: AlertState, change: Change, verdict: Verdict, now: dt.datetime, reason: str
 ) -> tuple[AlertState, Transition]:
-    # A resolve keeps the rows that showed the series quiet, for its notification; a
-    # cancelled pending alert was never notified, so the last resolve's stay.
-    resolved = change is Change.RESOLVED
+    # An ended alert's state leaves the store; the rows that cleared it are the reason of
+    # its transition, which the resolve's notification quotes.
     ended = AlertState(
         fingerprint=state.fingerprint,
         rule=state.rule,
@@ -163,7 +162,6 @@ def _end(
         last_eval=now,
         value=state.value,
         samples=state.samples,
-        evidence=verdict.evidence if resolved else state.evidence,
     )
     return ended, _transition(state, ended, change, verdict, now, reason)
 

@@ -116,7 +116,6 @@ class Notifier:
                 self._snapshots.last_firing(alert.fingerprint),
                 self.rules.get(alert.rule),
                 at,
-                states.get(alert.fingerprint),
             ),
         )
         self._stepped = result.routes

@@ -90,11 +90,10 @@ def ended(
     firing_before: AlertSnapshot | None,
     rule: Rule | None,
     now: dt.datetime,
-    state: AlertState | None = None,
 ) -> AlertSnapshot:
     """A resolved alert as its resolve shows it: the value at resolution and the last value
-    while firing, each for what it is, the severity it last had, and the evidence its
-    stored `state` kept of the resolve.
+    while firing, each for what it is, the severity it last had, and what the rows said
+    when it resolved.
 
     `firing_before` is the alert as last seen firing (None after a restart: the last
     notified one stands in); `resolution` the transition that ended it, when known.
@@ -110,9 +109,7 @@ def ended(
         annotations = _annotations(
             value, severity, samples, rule, before.threshold, dict(before.labels)
         )
-    # Only a state that no longer fires holds the resolve's evidence; the firing one's
-    # would argue the opposite.
-    evidence = state.evidence if state is not None and state.status is not Status.FIRING else None
+    evidence = _resolution_evidence(resolution, rule)
     note = _resolution_note(resolution)
     return dataclasses.replace(
         before,
@@ -124,7 +121,7 @@ def ended(
         annotations=annotations,
         note="" if note == evidence else note,
         links=links(rule, annotations) if rule is not None else before.links,
-        evidence=evidence or "",
+        evidence=evidence,
     )
 
 
@@ -295,6 +292,20 @@ def _step_down_bound(
     mildest = thresholds[min(thresholds, key=lambda s: s.rank)]
     margin = abs(mildest.bound - recover.bound)
     return threshold.bound - margin if threshold.upward else threshold.bound + margin
+
+
+def _resolution_evidence(resolution: Transition | None, rule: Rule | None) -> str:
+    """What the rows said when the alert resolved, or "".
+
+    A resolved alert's state is gone from the store; its resolving transition stays, and
+    its reason is the evidence when the rule weighs its rows and the rows cleared it
+    (engine/verdict.py begins that sentence with the rule's value), not a reason such as
+    `no data since …` or a removed rule.
+    """
+    if resolution is None or rule is None or rule.confidence is None:
+        return ""
+    reason = resolution.reason
+    return reason if reason.startswith(f"{rule.value_text} ") else ""
 
 
 def _resolution_note(resolution: Transition | None) -> str:

@@ -1,5 +1,6 @@
 """An alert's state keeps what the sampled rows said at its last notified change: the
-firing, a change of severity, the resolve; ticks in between leave it as it was."""
+firing or a change of severity; ticks in between leave it as it was. A resolved alert's
+state leaves the store: its transition's reason says what the rows said."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def breach(severity: Severity, evidence: str | None) -> Verdict:
     return Verdict(Condition.BREACH, severity, 152.0, 480, "> 150", evidence)
 
 
-def test_the_firing_evidence_stays_until_the_next_change_and_the_resolve_keeps_its_own() -> None:
+def test_the_firing_evidence_stays_until_the_next_change_and_the_resolve_states_its_own() -> None:
     state = AlertState("fp", "SlowQueryP95", (("table", "users"),), Status.INACTIVE)
 
     fired, change = advance(state, breach(Severity.WARNING, FIRED), POLICY, at(0))
@@ -51,7 +52,7 @@ def test_the_firing_evidence_stays_until_the_next_change_and_the_resolve_keeps_i
     ended, change = advance(worse, clear, POLICY, at(3))
     assert change is not None
     assert change.change is Change.RESOLVED
-    assert (ended.status, ended.evidence) == (Status.INACTIVE, QUIET)
+    assert (ended.status, ended.evidence, change.reason) == (Status.INACTIVE, None, QUIET)
 
 
 def test_a_rule_without_confidence_stores_no_evidence() -> None:
@@ -61,16 +62,3 @@ def test_a_rule_without_confidence_stores_no_evidence() -> None:
     ended, _ = advance(fired, Verdict(Condition.CLEAR, value=96.0, samples=400), POLICY, at(1))
 
     assert (fired.evidence, ended.evidence) == (None, None)
-
-
-def test_a_cancelled_pending_alert_keeps_the_evidence_of_its_last_resolve() -> None:
-    waiting = Policy(dt.timedelta(minutes=5), dt.timedelta(0), "keep", dt.timedelta(minutes=10))
-    state = AlertState("fp", "SlowQueryP95", (), Status.INACTIVE, evidence=QUIET)
-
-    pending, _ = advance(state, breach(Severity.WARNING, FIRED), waiting, at(0))
-    clear = Verdict(Condition.CLEAR, value=96.0, samples=400, evidence=LATER)
-    cancelled, change = advance(pending, clear, waiting, at(1))
-
-    assert change is not None
-    assert change.change is Change.CANCELLED
-    assert (pending.evidence, cancelled.evidence) == (QUIET, QUIET)

@@ -1,5 +1,6 @@
-"""The notifier takes an alert's evidence from its stored state: the firing quotes the rows
-that made the breach significant, the resolve those that showed the series quiet."""
+"""The notifier takes an alert's evidence from the store: the firing quotes the rows that
+made the breach significant (kept with the alert's state), the resolve those that showed
+the series quiet (kept with its resolving transition, as a resolved alert has no state)."""
 
 import datetime as dt
 from pathlib import Path
@@ -34,46 +35,44 @@ def at(seconds: int) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-async def test_the_firing_and_the_resolve_each_state_their_own_evidence_once() -> None:
+def service() -> NotificationService:
     config, errors = notify_config([RULES])
     assert errors == []
     assert config is not None
     store = MemoryStore()
     clock = FakeClock(T0)
     notifier = Notifier(config, {r.name: r for r in check_rules([RULES]).ruleset.rules})
-    service = NotificationService(notifier, Deliverer(store, {}, clock), store, clock)
-    await service.flush({FP: FIRING}, at(0))
-    (fired,) = (await service.flush({FP: FIRING}, at(30))).outbox  # after group_wait
-    resolution = Transition(
-        at(60), FP, "SlowQueryP95", LABELS, Change.RESOLVED, Status.FIRING, Status.INACTIVE,
-        Severity.WARNING, Severity.WARNING, 96.0, reason=QUIET,
-    )  # fmt: skip
-    await store.commit(Commit(at=at(60), group="database", transitions=(resolution,)))
-    quiet = AlertState(FP, "SlowQueryP95", LABELS, Status.INACTIVE, evidence=QUIET)
+    return NotificationService(notifier, Deliverer(store, {}, clock), store, clock)
 
-    (resolved,) = (await service.flush({FP: quiet}, at(60))).outbox
+
+def resolution(reason: str) -> Transition:
+    return Transition(
+        at(60), FP, "SlowQueryP95", LABELS, Change.RESOLVED, Status.FIRING, Status.INACTIVE,
+        Severity.WARNING, Severity.WARNING, 96.0, reason=reason,
+    )  # fmt: skip
+
+
+async def test_the_firing_and_the_resolve_each_state_their_own_evidence_once() -> None:
+    notify = service()
+    await notify.flush({FP: FIRING}, at(0))
+    (fired,) = (await notify.flush({FP: FIRING}, at(30))).outbox  # after group_wait
+    await notify.store.commit(Commit(at=at(60), group="database", transitions=(resolution(QUIET),)))
+
+    (resolved,) = (await notify.flush({}, at(60))).outbox
 
     assert [a.evidence for a in fired.notification.alerts] == [FIRED]
     (alert,) = resolved.notification.alerts
     assert (alert.firing, alert.evidence, alert.note) == (False, QUIET, "")
 
 
-async def test_a_resolve_whose_state_is_gone_keeps_the_engines_reason_as_its_note() -> None:
-    config, _ = notify_config([RULES])
-    assert config is not None
-    store = MemoryStore()
-    clock = FakeClock(T0)
-    notifier = Notifier(config, {r.name: r for r in check_rules([RULES]).ruleset.rules})
-    service = NotificationService(notifier, Deliverer(store, {}, clock), store, clock)
-    await service.flush({FP: FIRING}, at(0))
-    await service.flush({FP: FIRING}, at(30))
-    resolution = Transition(
-        at(60), FP, "SlowQueryP95", LABELS, Change.RESOLVED, Status.FIRING, Status.INACTIVE,
-        Severity.WARNING, Severity.WARNING, 96.0, reason=QUIET,
-    )  # fmt: skip
-    await store.commit(Commit(at=at(60), group="database", transitions=(resolution,)))
+async def test_a_resolve_for_want_of_data_states_why_and_no_evidence() -> None:
+    notify = service()
+    await notify.flush({FP: FIRING}, at(0))
+    await notify.flush({FP: FIRING}, at(30))
+    why = "no data since 2026-11-28T10:00:00+00:00"
+    await notify.store.commit(Commit(at=at(60), group="database", transitions=(resolution(why),)))
 
-    (resolved,) = (await service.flush({}, at(60))).outbox
+    (resolved,) = (await notify.flush({}, at(60))).outbox
 
     (alert,) = resolved.notification.alerts
-    assert (alert.evidence, alert.note) == ("", QUIET)
+    assert (alert.evidence, alert.note) == ("", why)
