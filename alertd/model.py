@@ -80,8 +80,8 @@ class AlertState:
 
     `active_since` starts the `for` clock; `last_breach` is the last tick the condition
     held, which `keep_firing_for` counts from; `last_seen` the last tick with data.
-    `evidence` is what the sampled rows said at the last change a notification reports
-    (firing, a change of severity, resolved), for a rule with `confidence`.
+    `evidence` is what the sampled rows said when the alert fired or last changed
+    severity, for a rule with `confidence` (a resolved alert's state leaves the store).
     """
 
     fingerprint: str
