@@ -80,6 +80,8 @@ class AlertState:
 
     `active_since` starts the `for` clock; `last_breach` is the last tick the condition
     held, which `keep_firing_for` counts from; `last_seen` the last tick with data.
+    `evidence` is what the sampled rows said when the alert fired or last changed
+    severity, for a rule with `confidence` (a resolved alert's state leaves the store).
     """
 
     fingerprint: str
@@ -94,6 +96,7 @@ class AlertState:
     last_eval: dt.datetime | None = None
     value: float | None = None
     samples: int = 0
+    evidence: str | None = None
 
 
 class Change(enum.Enum):
@@ -165,6 +168,9 @@ class AlertSnapshot:
     note: str = ""
     # (title, http(s) URL) pairs: the runbook, dashboards, any annotation named a link.
     links: tuple[tuple[str, str], ...] = ()
+    # What the sampled rows said when the alert fired (or resolved), in words; "" for a
+    # rule without `confidence`.
+    evidence: str = ""
 
 
 @dataclass(frozen=True)

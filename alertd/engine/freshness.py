@@ -10,12 +10,22 @@ reading is noisy, so the estimate is the largest reading of the last few minutes
 at once when ingest slows, and falls back only once the slow readings have aged out. A
 group waits for the slowest dataset it reads to be complete, plus a margin, within
 [minimum, maximum].
+
+A quiet dataset's newest row is old because nothing happened, not because rows are late.
+Each dataset's rate of rows is learned from the windows its statements counted over the
+last quarter hour, and a gap without rows is read as lag only when a steady writer at that
+rate would leave such a gap less than once in a thousand times. A dataset writing a row a
+minute is thus never measured by its own gaps (it waits as long as the account's measured
+datasets, or the maximum); one that stops writing reads as lagging only until its newest
+row leaves the statement's scan (its longest window past the delay) and that last reading
+ages out, and sooner once the empty windows have brought its learned rate down.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections import deque
 from collections.abc import Iterable
 
@@ -27,9 +37,11 @@ MARGIN = dt.timedelta(seconds=2)
 # A delay that shrinks moves the evaluation time on faster than the clock; at this rate
 # (seconds of delay per second) the group's grid points are still each evaluated.
 FALL_RATE = 0.5
-# A quiet dataset's newest row is old because nothing happened, not because rows are late:
-# a gap is read as lag only when the window's rate would have put this many rows in it.
-MIN_EXPECTED_ROWS = 20
+# How long the rows a statement counted in its window teach the dataset's rate of rows.
+RATE_MEMORY = dt.timedelta(minutes=15)
+# Rows a steady writer puts in a gap before the gap is read as lag: with this many expected,
+# a gap without any comes about once in a thousand times (e^-6.9).
+EXPECTED_IN_GAP = math.log(1000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,16 +71,40 @@ class _Reading:
     complete: dt.timedelta  # the age from which every row has landed
 
 
+@dataclasses.dataclass(frozen=True)
+class _Counted:
+    at: dt.datetime
+    rows: int
+    seconds: float
+
+
 @dataclasses.dataclass
 class _Readings:
     readings: deque[_Reading] = dataclasses.field(default_factory=deque)
+    # The rows each recent statement counted in its window, which the rate is learned from.
+    counted: deque[_Counted] = dataclasses.field(default_factory=deque)
+
+    def learn(self, fill: Fill, now: dt.datetime, memory: dt.timedelta) -> None:
+        self.counted.append(_Counted(now, fill.before, max(fill.window.total_seconds(), 1.0)))
+        while self.counted and self.counted[0].at <= now - memory:
+            self.counted.popleft()
+
+    @property
+    def rate(self) -> float:
+        """Rows per second over the windows counted lately (they overlap, which weighs
+        every second alike and so leaves the mean as it is)."""
+        seconds = sum(c.seconds for c in self.counted)
+        return sum(c.rows for c in self.counted) / seconds if seconds else 0.0
 
 
-def _busy(fill: Fill, lag: dt.timedelta) -> bool:
-    """Whether the window's rate would have put enough rows in the last `lag` seconds for
-    their absence to mean lag."""
-    rate = fill.before / max(fill.window.total_seconds(), 1.0)
-    return rate * lag.total_seconds() >= MIN_EXPECTED_ROWS or fill.after > 0
+def _late(rate: float, lag: dt.timedelta, fill: Fill, margin: dt.timedelta) -> bool:
+    """Whether a gap of `lag` since the newest row means rows are late, for a dataset
+    writing `rate` rows a second: too many rows were due in it, or rows landed past the
+    windows' end and come closer together than the margin (the gap is the lag, give or
+    take the margin)."""
+    if rate * lag.total_seconds() >= EXPECTED_IN_GAP:
+        return True
+    return fill.after > 0 and rate * margin.total_seconds() >= 1
 
 
 def complete_age(lag: dt.timedelta, now: dt.datetime, fill: Fill | None) -> dt.timedelta:
@@ -98,11 +134,17 @@ class LagEstimator:
     """The observed ingest lag per dataset, and the evaluation delay it calls for."""
 
     def __init__(
-        self, bounds: DelayBounds, *, memory: dt.timedelta = MEMORY, margin: dt.timedelta = MARGIN
+        self,
+        bounds: DelayBounds,
+        *,
+        memory: dt.timedelta = MEMORY,
+        margin: dt.timedelta = MARGIN,
+        rate_memory: dt.timedelta = RATE_MEMORY,
     ) -> None:
         self.bounds = bounds
         self.memory = memory
         self.margin = margin
+        self.rate_memory = rate_memory
         self._datasets: dict[str, _Readings] = {}
         # The last delay given to each set of datasets, and when.
         self._given: dict[frozenset[str], tuple[dt.datetime, dt.timedelta]] = {}
@@ -120,15 +162,20 @@ class LagEstimator:
     ) -> None:
         """Record a tick's newest timestamp for `dataset`, seen at `now` (None: no rows),
         and the fill of the seconds after its windows' end."""
+        found = self._datasets.setdefault(dataset, _Readings())
+        readings = found.readings
+        # Aged out at every answer, read or not: a dataset gone quiet keeps no old lag.
+        while readings and readings[0].at <= now - self.memory:
+            readings.popleft()
+        if fill is not None:
+            # An empty window teaches too: a dataset that stops writing grows quiet.
+            found.learn(fill, now, self.rate_memory)
         if newest is None:
             return  # an empty answer says nothing about the lag
         lag = max(now - newest, dt.timedelta(0))
-        if fill is not None and not _busy(fill, lag):
+        if fill is not None and not _late(found.rate, lag, fill, self.margin):
             return
-        readings = self._datasets.setdefault(dataset, _Readings()).readings
         readings.append(_Reading(now, lag, complete_age(lag, now, fill)))
-        while readings and readings[0].at <= now - self.memory:
-            readings.popleft()
 
     def lag(self, dataset: str) -> dt.timedelta | None:
         """The dataset's lag: the largest recent reading, or None before the first."""
@@ -163,7 +210,7 @@ class LagEstimator:
         if len(found) < len(names):
             # A dataset too quiet to measure lands as late as the others do, as far as
             # one can tell: AE ingests an account's datasets alike.
-            found.extend(self.complete(name) or dt.timedelta(0) for name in self._datasets)
+            found.extend(age for name in self._datasets if (age := self.complete(name)) is not None)
         if not found:
             return bounds.maximum
         wanted = min(max(max(found) + self.margin, bounds.minimum), bounds.maximum)

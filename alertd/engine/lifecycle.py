@@ -91,6 +91,8 @@ def _breach(
         if severity == state.severity or severity is None or state.severity is None:
             return updated, None
         change = Change.ESCALATED if severity.rank > state.severity.rank else Change.DEESCALATED
+        # The notification of a new severity quotes the rows that show it.
+        updated = dataclasses.replace(updated, evidence=verdict.evidence)
         return updated, _transition(state, updated, change, verdict, now)
     active_since = state.active_since if state.status is Status.PENDING else now
     assert active_since is not None
@@ -102,6 +104,7 @@ def _breach(
             active_since=active_since,
             firing_since=now,
             last_breach=now,
+            evidence=verdict.evidence,
         )
         return firing, _transition(state, firing, Change.FIRING, verdict, now)
     pending = dataclasses.replace(
@@ -148,6 +151,8 @@ def _hold(
 def _end(
     state: AlertState, change: Change, verdict: Verdict, now: dt.datetime, reason: str
 ) -> tuple[AlertState, Transition]:
+    # An ended alert's state leaves the store; the rows that cleared it are the reason of
+    # its transition, which the resolve's notification quotes.
     ended = AlertState(
         fingerprint=state.fingerprint,
         rule=state.rule,

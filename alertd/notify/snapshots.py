@@ -72,6 +72,7 @@ def snapshot(
         unit=rule.unit if rule else None,
         note=firing_note(state, rule),
         links=links(rule, annotations),
+        evidence=state.evidence or "",
     )
 
 
@@ -91,7 +92,8 @@ def ended(
     now: dt.datetime,
 ) -> AlertSnapshot:
     """A resolved alert as its resolve shows it: the value at resolution and the last value
-    while firing, each for what it is, and the severity it last had.
+    while firing, each for what it is, the severity it last had, and what the rows said
+    when it resolved.
 
     `firing_before` is the alert as last seen firing (None after a restart: the last
     notified one stands in); `resolution` the transition that ended it, when known.
@@ -107,6 +109,8 @@ def ended(
         annotations = _annotations(
             value, severity, samples, rule, before.threshold, dict(before.labels)
         )
+    evidence = _resolution_evidence(resolution, rule)
+    note = _resolution_note(resolution)
     return dataclasses.replace(
         before,
         firing=False,
@@ -115,8 +119,9 @@ def ended(
         last_value=before.value,
         severity=severity,
         annotations=annotations,
-        note=_resolution_note(resolution),
+        note="" if note == evidence else note,
         links=links(rule, annotations) if rule is not None else before.links,
+        evidence=evidence,
     )
 
 
@@ -287,6 +292,20 @@ def _step_down_bound(
     mildest = thresholds[min(thresholds, key=lambda s: s.rank)]
     margin = abs(mildest.bound - recover.bound)
     return threshold.bound - margin if threshold.upward else threshold.bound + margin
+
+
+def _resolution_evidence(resolution: Transition | None, rule: Rule | None) -> str:
+    """What the rows said when the alert resolved, or "".
+
+    A resolved alert's state is gone from the store; its resolving transition stays, and
+    its reason is the evidence when the rule weighs its rows and the rows cleared it
+    (engine/verdict.py begins that sentence with the rule's value), not a reason such as
+    `no data since …` or a removed rule.
+    """
+    if resolution is None or rule is None or rule.confidence is None:
+        return ""
+    reason = resolution.reason
+    return reason if reason.startswith(f"{rule.value_text} ") else ""
 
 
 def _resolution_note(resolution: Transition | None) -> str:

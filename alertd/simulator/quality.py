@@ -44,7 +44,10 @@ incidents:
   # pitches is the busiest table: AE samples it even before thinning.
   - {kind: slow_table, table: pitches, from: 6h, to: 6h30m, peak_p95_ms: 200, ramp: 5m}
   - {kind: failed_queries, table: messages, from: 8h, to: 8h20m, share: 3%, ramp: 2m}
-  - {kind: slow_endpoint, endpoint: /api/search, from: 10h, to: 10h20m, peak_p95_ms: 480}
+  # Clearly past ApiResponseP95's 400 ms warning. At a peak of 480 ms, one day in eight
+  # (seed 6) drew an incident whose sampled P95 stayed at 394 ms through its middle ten
+  # minutes (9 of 233 sampled responses above 400 ms): not the incident it names.
+  - {kind: slow_endpoint, endpoint: /api/search, from: 10h, to: 10h20m, peak_p95_ms: 560}
   - {kind: error_burst, endpoint: /api/pitches, from: 12h, to: 12h20m, share: 9%, ramp: 2m}
   - {kind: cache_drop, from: 14h, to: 14h30m, hit_rate: 0.6, ramp: 5m}
   # At its bound for an hour: at most one page.

@@ -77,6 +77,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at TIMESTAMPTZ NOT NULL)""",
         "CREATE SEQUENCE lease_tokens",
     ),
+    (
+        # What the sampled rows said at the alert's last notified change (`confidence`).
+        f"ALTER TABLE alert_state ADD COLUMN evidence {T}",
+    ),
 )
 
 

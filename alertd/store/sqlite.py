@@ -52,7 +52,7 @@ DAMAGED = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 
 UPSERT_STATE = (
     f"INSERT OR REPLACE INTO alert_state ({rows.STATE_COLUMNS}, group_name, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TRANSITION = (
     f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}, group_name)"

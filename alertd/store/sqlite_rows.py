@@ -34,7 +34,7 @@ Json = dict[str, Any]
 
 STATE_COLUMNS = (
     "fingerprint, rule, labels, status, severity, active_since, firing_since, last_breach,"
-    " last_seen, last_eval, value, samples"
+    " last_seen, last_eval, value, samples, evidence"
 )
 TRANSITION_COLUMNS = (
     "at, fingerprint, rule, labels, change, previous, status, severity, previous_severity,"
@@ -59,11 +59,12 @@ def encode_state(s: AlertState) -> Row:
         *(_optional_text(t) for t in times),
         _number_cell(s.value),
         s.samples,
+        s.evidence,
     )
 
 
 def decode_state(row: Row) -> AlertState:
-    fp, rule, labels, status, severity, *times, value, samples = row
+    fp, rule, labels, status, severity, *times, value, samples, evidence = row
     active_since, firing_since, last_breach, last_seen, last_eval = map(_optional_time, times)
     return AlertState(
         fingerprint=fp,
@@ -78,6 +79,7 @@ def decode_state(row: Row) -> AlertState:
         last_eval=last_eval,
         value=_number(value),
         samples=samples,
+        evidence=evidence,
     )
 
 
@@ -266,6 +268,7 @@ def _snapshot_json(a: AlertSnapshot) -> Json:
         "last_value": _json_number(a.last_value),
         "note": a.note,
         "links": _pairs(a.links),
+        "evidence": a.evidence,
     }
 
 
@@ -286,6 +289,7 @@ def _snapshot(a: Json) -> AlertSnapshot:
         last_value=_number(a.get("last_value")),
         note=str(a.get("note", "")),
         links=_labels_of(a.get("links", [])),
+        evidence=str(a.get("evidence", "")),
     )
 
 

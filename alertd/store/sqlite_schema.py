@@ -53,6 +53,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # group's queue and its newest delivered entry to supersede what went stale.
         "CREATE INDEX outbox_by_group ON outbox (receiver, group_key, created_at, seq)",
     ),
+    (
+        # What the sampled rows said at the alert's last notified change (`confidence`).
+        "ALTER TABLE alert_state ADD COLUMN evidence TEXT",
+    ),
 )
 
 

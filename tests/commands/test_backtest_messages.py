@@ -152,3 +152,24 @@ def test_every_receiver_links_the_alert_page_and_the_runbook(sent: FakeServices)
             assert re.fullmatch(f"{EXTERNAL}/alerts/[0-9a-f]{{16}}", alert["generatorURL"])
             if alert["labels"]["alertname"] == "SlowQueryP95":
                 assert alert["annotations"]["runbook_url"] == RUNBOOK
+
+
+def test_every_message_of_a_rule_with_confidence_states_its_evidence_and_no_other_does(
+    sent: FakeServices,
+) -> None:
+    weighed = {r.name for r in check_rules([RULES]).ruleset.rules if r.confidence is not None}
+    seen = 0
+    for event in bodies(sent.pagerduty):
+        if event["event_action"] != "trigger":
+            continue
+        for alert in event["payload"]["custom_details"]["alerts"]:
+            if alert["rule"] in weighed:
+                assert "sampled rows" in alert["evidence"], alert
+                seen += 1
+            else:
+                assert "evidence" not in alert, alert
+    for body in bodies(sent.webhook):
+        for alert in body["alerts"]:
+            rule = alert["labels"]["alertname"]
+            assert ("evidence" in alert["annotations"]) == (rule in weighed), alert
+    assert seen > 0  # the demo's incidents page rules that weigh their rows

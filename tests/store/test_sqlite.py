@@ -40,6 +40,7 @@ FIRING = AlertState(
     last_eval=at(120.000001),
     value=230.25,
     samples=40,
+    evidence="p95(duration) 230 ms > 200 ms: 12 of 40 sampled rows above 200 ms, 95 % confident",
 )
 PENDING = AlertState(
     fingerprint="f2",
@@ -230,3 +231,30 @@ async def test_a_group_whose_json_has_the_wrong_shape_gives_a_store_error(
 
     with pytest.raises(StoreError, match="load_groups failed"):
         await store.load_groups()
+
+
+async def test_a_file_from_before_evidence_opens_with_its_alerts_and_no_evidence(
+    db: Path,
+) -> None:
+    db.parent.mkdir(parents=True)
+    with raw(db) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        for version, steps in enumerate(MIGRATIONS[:3], start=1):
+            for statement in steps:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        conn.execute(
+            "INSERT INTO alert_state (fingerprint, rule, labels, status, samples, group_name,"
+            " updated_at) VALUES ('f1', 'SlowQueryP95', '[]', 'inactive', 0, 'db', 'x')"
+        )
+
+    opened = await SqliteStore.open(db)
+    try:
+        [state] = (await opened.load()).values()
+        await opened.commit(Commit(at=T0, group="database", states=(FIRING,)))
+        assert (await opened.load())["f1"] == FIRING
+    finally:
+        await opened.aclose()
+
+    assert state.evidence is None
+    assert state.rule == "SlowQueryP95"

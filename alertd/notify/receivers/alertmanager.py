@@ -110,7 +110,7 @@ class AlertmanagerReceiver:
 def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     found: dict[str, Any] = {
         "labels": render.alert_labels(a),
-        "annotations": dict(a.annotations),
+        "annotations": render.annotations_with_evidence(a),
         "startsAt": render.rfc3339(a.starts_at),
     }
     if page_url:

@@ -61,6 +61,8 @@ class ConsoleReceiver:
             lines.append(
                 f"    {state:<8} {severity:<8} {rule} {{{shown}}} value={value}  {summary}"
             )
+            if alert.evidence:
+                lines.append(f"             evidence: {printable(alert.evidence)}")
         return Payload("console:", "\n".join(lines).encode())
 
     def render_digest(self, digest: Digest) -> Payload:
@@ -100,6 +102,7 @@ def notification_json(n: Notification) -> dict[str, Any]:
                 "value": a.value,
                 "last_value": a.last_value,
                 "note": a.note,
+                "evidence": a.evidence or None,
                 "unit": a.unit,
                 "threshold": a.threshold,
                 "annotations": dict(a.annotations),

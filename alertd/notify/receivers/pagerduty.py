@@ -222,6 +222,8 @@ def _alert(a: AlertSnapshot, chars: int | None) -> dict[str, Any]:
         "annotations": {k: cut(v) for k, v in a.annotations.items()},
         "starts_at": render.rfc3339(a.starts_at),
         "ends_at": render.rfc3339(a.ends_at) if a.ends_at else None,
+        # What the sampled rows said, for a rule with `confidence`; absent otherwise.
+        **({"evidence": cut(a.evidence)} if a.evidence else {}),
     }
 
 

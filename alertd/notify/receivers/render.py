@@ -123,6 +123,15 @@ def description(a: AlertSnapshot) -> str:
     return a.annotations.get("description", "")
 
 
+def annotations_with_evidence(a: AlertSnapshot) -> dict[str, str]:
+    """The alert's annotations as Alertmanager's data model carries them: the rule's, and
+    `evidence` when the rule weighs its sampled rows (a rule's own `evidence` wins)."""
+    shown = dict(a.annotations)
+    if a.evidence:
+        shown.setdefault("evidence", a.evidence)
+    return shown
+
+
 def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
     """The pairs that every one of `maps` holds with the same value."""
     shared: dict[str, str] | None = None

@@ -65,8 +65,9 @@ HEADLINE_CHARS, LABELS_CHARS, SINCE_CHARS, SUMMARY_CHARS, DESCRIPTION_CHARS = (
     800,
     100,
     700,
-    1000,
+    900,
 )
+EVIDENCE_CHARS = 190  # an evidence sentence runs near 100
 # chat.update errors that mean the message is no longer there to update.
 GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 # Web API errors that may pass if the same call is made later; every other one will not.
@@ -423,6 +424,7 @@ def _alert_block(a: AlertSnapshot) -> SectionBlock:
         f"*{_fit(render.headline(a), HEADLINE_CHARS)}*",
         _fit(render.labels_text(a.labels), LABELS_CHARS),
         _fit(render.since_text(a), SINCE_CHARS),
+        _fit(a.evidence, EVIDENCE_CHARS),
         _fit(render.summary(a), SUMMARY_CHARS),
         _fit(render.description(a), DESCRIPTION_CHARS),
     ]

@@ -219,6 +219,7 @@ def _alert(a: AlertSnapshot, chars: int) -> dict[str, Any]:
         (render.headline(a), {"weight": "Bolder"}),
         (render.labels_text(a.labels), {"isSubtle": True}),
         (render.since_text(a), {"isSubtle": True}),
+        (a.evidence, {}),
         (render.summary(a), {}),
         (render.description(a), {}),
     ]

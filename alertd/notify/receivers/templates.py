@@ -65,7 +65,9 @@ def data(n: Notification, text: Callable[[str], str] = str) -> dict[str, Any]:
         "receiver": text(n.receiver),
         "group_labels": _texts(dict(n.group_labels), text),
         "common_labels": _texts(render.common(labels), text),
-        "common_annotations": _texts(render.common(a.annotations for a in n.alerts), text),
+        "common_annotations": _texts(
+            render.common(render.annotations_with_evidence(a) for a in n.alerts), text
+        ),
         "external_url": text(n.status_url or ""),
         "alerts": [_alert(n, a, text) for a in n.alerts],
         "rules": [text(rule) for rule in render.rules(n)],
@@ -78,7 +80,7 @@ def _alert(n: Notification, a: AlertSnapshot, text: Callable[[str], str]) -> dic
     return {
         "status": "firing" if a.firing else "resolved",
         "labels": _texts(render.alert_labels(a), text),
-        "annotations": _texts(dict(a.annotations), text),
+        "annotations": _texts(render.annotations_with_evidence(a), text),
         "starts_at": render.rfc3339(a.starts_at),
         "ends_at": render.rfc3339(a.ends_at) if a.ends_at else None,
         "generator_url": text(render.alert_url(n, a) or ""),

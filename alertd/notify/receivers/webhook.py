@@ -83,7 +83,7 @@ def document(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
         "receiver": n.receiver,
         "groupLabels": dict(n.group_labels),
         "commonLabels": render.common(render.alert_labels(a) for a in n.alerts),
-        "commonAnnotations": render.common(a.annotations for a in n.alerts),
+        "commonAnnotations": render.common(render.annotations_with_evidence(a) for a in n.alerts),
         "externalURL": n.status_url or "",
         "alerts": shown,
     }
@@ -152,7 +152,7 @@ def _alert(a: AlertSnapshot, page_url: str | None) -> dict[str, Any]:
     return {
         "status": "firing" if a.firing else "resolved",
         "labels": labels,
-        "annotations": dict(a.annotations),
+        "annotations": render.annotations_with_evidence(a),
         "startsAt": render.rfc3339(a.starts_at),
         "endsAt": render.rfc3339(a.ends_at) if a.ends_at else ZERO_TIME,
         "generatorURL": page_url or "",

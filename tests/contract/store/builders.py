@@ -64,6 +64,7 @@ def firing(fp: str = FP, *, value: float | None = 212.345678901234) -> AlertStat
         last_eval=at(90.5),
         value=value,
         samples=1234,
+        evidence="p95(duration) 212 ms > 200 ms: 61 of 480 sampled rows above 200 ms, 95 % sure",
     )
 
 
@@ -131,6 +132,7 @@ def snapshot(
         annotations={"summary": "P95 on users is 212 ms ✓", "runbook": 'https://x/"db"'},
         starts_at=at(60.000001),
         ends_at=ends_at,
+        evidence="p95(duration) 212 ms > 200 ms: 61 of 480 sampled rows above 200 ms ✓",
     )
 
 
