@@ -22,7 +22,7 @@ from alertd.clock import ScaledClock, SystemClock
 from alertd.emulator.app import HEALTH_PATH
 from alertd.emulator.ingest import IngestDelay, IngestDelayError
 from alertd.emulator.server import running_emulator
-from alertd.server.address import status_url
+from alertd.server.address import status_url, with_port_chosen
 from alertd.settings import Settings
 from alertd.simulator.timeline import demo_timeline
 from alertd.simulator.writer import run_live, write_range
@@ -82,8 +82,9 @@ def _play(
             evaluation_delay_seconds="auto" if ingest_delay else 10,
             source_down_after_seconds=300,
         )
-        if http:
-            settings = settings.model_copy(update={"http_addr": http})
+        # The address is printed before the daemon binds it: port 0 becomes a real one.
+        address = with_port_chosen(http or settings.http_addr)
+        settings = settings.model_copy(update={"http_addr": address})
         # The shipped database_health source reads the health answer the simulator keeps.
         os.environ["PITCHEY_HEALTH_URL"] = f"{ae.root_url}{HEALTH_PATH}"
         minutes = timeline.length.total_seconds() / 60

@@ -121,9 +121,12 @@ def _judge_weighed(
 
 
 def _said(rule: Rule, value: float, threshold: Threshold, weighed: Weighed | None) -> str:
-    """`p95(duration) 152 ms > 150 ms: 61 of 480 sampled rows above 150 ms, 95 % confident`."""
+    """`p95(duration) 152 ms > 150 ms: 61 of 480 sampled rows above 150 ms, 95 % confident`;
+    a bound the value has not reached yet (a firing alert's recovery) reads `423 ms, not
+    yet < 350 ms`, never as if it held."""
     shown = f"{value:.6g}" if rule.unit is None else value_in_unit(value, rule.unit)
-    said = f"{rule.value_text} {shown} {threshold.shown}"
+    reached = threshold.holds(value)
+    said = f"{rule.value_text} {shown}{'' if reached else ', not yet'} {threshold.shown}"
     return said if weighed is None else f"{said}: {weighed.words}"
 
 

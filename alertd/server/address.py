@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from alertd.settings import Settings
 
 DEFAULT_HTTP_ADDR = Settings.model_fields["http_addr"].default
@@ -31,3 +33,20 @@ def status_url(address: str) -> str:
         return url_of(*parse_address(address))
     except ValueError:
         return address
+
+
+def with_port_chosen(address: str) -> str:
+    """`address`, its port 0 replaced by a port free now, so it can be shown before the
+    server binds it; any other address (or one that does not parse) as it is."""
+    try:
+        host, port = parse_address(address)
+    except ValueError:
+        return address
+    if port != 0:
+        return address
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}"

@@ -16,13 +16,10 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
-from alertd.errors import SourceAuthError, SourceError
+from alertd.errors import SourceError
 from alertd.query.records import Record
+from alertd.sources.http_answer import counted_fetch, excerpt, json_answer
 from alertd.sources.stats import SourceStats
-
-ERROR_CHARS = 300
-# A health answer is small; anything larger is refused rather than parsed.
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 def compile_path(text: str) -> ParsedResult:
@@ -65,52 +62,16 @@ class HttpJsonSource:
 
     async def fetch(self, since: dt.datetime, until: dt.datetime) -> list[Record]:
         """The records as the endpoint reports them now; the time range is not its to use."""
-        stats = self.stats.of(self.name)
-        stats.queries += 1
-        self.stats.attempted(self.name, 0)
-        try:
-            answer = await self._client.request(
+
+        async def send() -> httpx.Response:
+            return await self._client.request(
                 self._method, self._url, headers=self._headers, timeout=self._timeout
             )
-            records = self._read(answer)
-        except httpx.HTTPError as exc:
-            stats.failed += 1
-            raise SourceError(
-                f"source {self.name}: {type(exc).__name__} asking {self._url}", retryable=True
-            ) from None
-        except SourceError:
-            stats.failed += 1
-            raise
-        stats.rows_read += len(records)
-        return records
+
+        return await counted_fetch(self.name, self.stats, self._url, 0, send, self._read)
 
     def _read(self, answer: httpx.Response) -> list[Record]:
-        status = answer.status_code
-        if status in (401, 403):
-            raise SourceAuthError(
-                f"source {self.name}: {self._url} refused the credentials (HTTP {status})",
-                retryable=False,
-                status=status,
-            )
-        if not 200 <= status < 300:
-            raise SourceError(
-                f"source {self.name}: HTTP {status} from {self._url}",
-                retryable=status >= 500 or status in (408, 429),
-                status=status,
-            )
-        if len(answer.content) > MAX_ANSWER_BYTES:
-            raise SourceError(
-                f"source {self.name}: the answer of {self._url} is over {MAX_ANSWER_BYTES} bytes",
-                retryable=False,
-            )
-        try:
-            document = answer.json()
-        except ValueError:
-            raise SourceError(
-                f"source {self.name}: {self._url} answered with malformed JSON: "
-                f"{_excerpt(answer.text)}",
-                retryable=True,
-            ) from None
+        document = json_answer(self.name, self._url, answer)
         found = self._records.search(document)
         items = found if isinstance(found, list) else [found]
         if found is None or not all(isinstance(item, dict) for item in items):
@@ -136,7 +97,7 @@ class HttpJsonSource:
         return record
 
     def _missing(self, kind: str, name: str, path: str, found: object) -> SourceError:
-        what = "nothing" if found is None else f"{type(found).__name__} {_excerpt(repr(found))}"
+        what = "nothing" if found is None else f"{type(found).__name__} {excerpt(repr(found))}"
         wanted = "a number" if kind == "value" else "text or a number"
         return SourceError(
             f"source {self.name}: {kind} {name!r} (path {path!r}) found {what}, "
@@ -147,8 +108,3 @@ class HttpJsonSource:
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"

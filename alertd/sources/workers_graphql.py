@@ -16,14 +16,16 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from alertd.errors import SourceAuthError, SourceError
+from alertd.errors import SourceError
 from alertd.query.records import Record
+from alertd.sources.http_answer import counted_fetch, excerpt, json_answer
 from alertd.sources.query_budget import QueryBudget
 from alertd.sources.stats import SourceStats
 
 # The API caps a node's result rows; far more than the scripts x statuses one fetch asks for.
 ROW_LIMIT = 10_000
-ERROR_CHARS = 300
+# How failures name what was asked.
+API = "the GraphQL API"
 
 QUERY = (
     "query WorkerInvocations("
@@ -79,61 +81,28 @@ class WorkersGraphqlSource:
         }
         body = json.dumps({"query": QUERY, "variables": variables})
         self.budget.spend(f"source {self.name}")
-        self.stats.of(self.name).queries += 1
-        self.stats.attempted(self.name, len(body))
-        try:
-            answer = await self._client.post(
-                self._url,
-                content=body,
-                headers={
-                    "Authorization": f"Bearer {self._token.get_secret_value()}",
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                },
-                timeout=self._timeout,
+        headers = {
+            "Authorization": f"Bearer {self._token.get_secret_value()}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+        async def send() -> httpx.Response:
+            return await self._client.post(
+                self._url, content=body, headers=headers, timeout=self._timeout
             )
-        except httpx.HTTPError as exc:
-            self.stats.of(self.name).failed += 1
-            raise SourceError(
-                f"source {self.name}: {type(exc).__name__} from the GraphQL API", retryable=True
-            ) from None
-        try:
-            records = self._records(answer)
-        except SourceError:
-            self.stats.of(self.name).failed += 1
-            raise
-        self.stats.of(self.name).rows_read += len(records)
-        return records
+
+        return await counted_fetch(self.name, self.stats, API, len(body), send, self._records)
 
     def _records(self, answer: httpx.Response) -> list[Record]:
-        status = answer.status_code
-        if status in (401, 403):
-            raise SourceAuthError(
-                f"source {self.name}: the GraphQL API refused the token (HTTP {status})",
-                retryable=False,
-                status=status,
-            )
-        if status != 200:
-            raise SourceError(
-                f"source {self.name}: HTTP {status} from the GraphQL API: {_excerpt(answer.text)}",
-                retryable=status >= 500 or status in (408, 429),
-                status=status,
-            )
-        try:
-            document = answer.json()
-        except ValueError:
-            raise SourceError(
-                f"source {self.name}: the GraphQL API answered with malformed JSON",
-                retryable=True,
-                status=status,
-            ) from None
+        document = json_answer(self.name, API, answer)
         if not isinstance(document, dict):
             raise self._shape("the answer is not a JSON object")
         if errors := document.get("errors"):
             raise SourceError(
                 f"source {self.name}: the GraphQL API answered with errors: {_messages(errors)}",
                 retryable=False,
-                status=status,
+                status=answer.status_code,
             )
         return [self._record(group) for group in self._groups(document)]
 
@@ -187,11 +156,6 @@ def _iso(at: dt.datetime) -> str:
 
 def _messages(errors: Any) -> str:
     if not isinstance(errors, list):
-        return _excerpt(str(errors))
+        return excerpt(str(errors))
     texts = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
-    return _excerpt("; ".join(texts))
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+    return excerpt("; ".join(texts))

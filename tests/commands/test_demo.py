@@ -4,12 +4,14 @@ not a finish."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from alertd.cli import main
@@ -17,9 +19,9 @@ from alertd.cli import main
 RULES = Path(__file__).parents[2] / "rules"
 
 
-def start_demo(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def start_demo(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "alertd.cli", "demo"],
+        [sys.executable, "-m", "alertd.cli", "demo", *args],
         cwd=cwd,
         env={**os.environ, "ALERTD_LOG_FORMAT": "json", **env},
         stdout=subprocess.PIPE,
@@ -44,12 +46,19 @@ def test_demo_reads_its_rules_from_alertd_rules_dir(tmp_path: Path) -> None:
 
 def test_an_interrupted_demo_says_it_stopped_and_exits_130(tmp_path: Path) -> None:
     shutil.copytree(RULES, tmp_path / "rules")
-    demo = start_demo(tmp_path, {"ALERTD_LOG_LEVEL": "info"})
+    demo = start_demo(tmp_path, {"ALERTD_LOG_LEVEL": "info"}, "--http", "127.0.0.1:0")
+    assert demo.stdout is not None
     assert demo.stderr is not None
     try:
+        # Port 0 is shown as the port the page is served on, not as 0.
+        first = demo.stdout.readline()
+        found = re.fullmatch(r"alertd demo: status page at (http://127\.0\.0\.1:(\d+)/)\n", first)
+        assert found, first
+        assert found[2] != "0", first
         # A tick is logged only after the daemon listens for signals.
         while '"event": "tick.done"' not in (line := demo.stderr.readline()):
             assert line, "the demo ended before its daemon started"
+        assert httpx.get(found[1], timeout=10).status_code == 200
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)

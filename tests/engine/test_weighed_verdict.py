@@ -84,6 +84,11 @@ def test_a_firing_alert_at_its_bound_keeps_firing_until_the_rows_show_recovery(
     hovering = p95(149.0, {130.0: (40, 480), 150.0: (23, 480), 200.0: (2, 480)})
     held = judge(rule, hovering, firing=True, severity=Severity.WARNING)
     assert (held.condition, held.severity) == (Condition.BREACH, Severity.WARNING)
+    # The recovery bound is not reached, and the words do not say it is.
+    assert held.evidence == (
+        "p95(duration) 149 ms, not yet < 130 ms: 40 of 480 sampled rows above 130 ms,"
+        " not 95 % confident"
+    )
     recovered = p95(100.0, {130.0: (8, 480), 150.0: (3, 480), 200.0: (0, 480)})
     verdict = judge(rule, recovered, firing=True, severity=Severity.WARNING)
     assert verdict.condition is Condition.CLEAR
