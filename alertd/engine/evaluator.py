@@ -402,5 +402,6 @@ def current(rules: Sequence[Rule], ruleset: RuleSet) -> list[Rule]:
     return [
         rule
         for rule in rules
-        if rule.name in now and dataclasses.replace(now[rule.name], location=rule.location) == rule
+        if (found := now.get(rule.name)) is rule
+        or (found is not None and dataclasses.replace(found, location=rule.location) == rule)
     ]

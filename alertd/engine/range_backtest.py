@@ -351,27 +351,34 @@ def _answer(
     aliases = tuple(planned.labels)
     data: list[dict[str, Cell]] = []
     for labels, by_bucket in buckets.items():
-        if not any(b in by_bucket for b in range(at - longest, at, width)):
+        # The series' buckets in the statement's scan, oldest first; every window ends at
+        # `at` and is a whole number of buckets, so each is a tail of these.
+        scanned = [
+            (b, cells)
+            for b in range(at - longest, at, width)
+            if (cells := by_bucket.get(b)) is not None
+        ]
+        if not scanned:
             continue  # no row of this series in the statement's scan
         row: dict[str, Cell] = dict(zip(aliases, labels, strict=True))
+        tails: dict[int, list[Cells]] = {}
         for alias, kind, window, number in specs:
             if kind == "quantile":
                 # Read only where the row count says rows matched (query/aggregates.py).
                 found = tables.windows.get((key, window), {}).get(labels, {}).get(at, {})
                 row[alias] = found.get(number, 0.0)
-            else:
-                row[alias] = _combined(kind, number, by_bucket, range(at - window, at, width))
+                continue
+            tail = tails.get(window)
+            if tail is None:
+                tail = tails[window] = [cells for b, cells in scanned if b >= at - window]
+            row[alias] = _combined(kind, number, tail)
         data.append(row)
     return Rows((), tuple(data))
 
 
-def _combined(kind: str, number: int, by_bucket: Mapping[int, Cells], buckets: range) -> float:
-    """A measure over a window, from its buckets' values."""
-    values = [
-        cells[number]
-        for b in buckets
-        if (cells := by_bucket.get(b)) is not None and number in cells
-    ]
+def _combined(kind: str, number: int, window: Iterable[Cells]) -> float:
+    """A measure over a window, from the values of its buckets (oldest first)."""
+    values = [value for cells in window if (value := cells.get(number)) is not None]
     if kind == "min":
         return min(values, default=_MIN_NEUTRAL)
     if kind == "max":

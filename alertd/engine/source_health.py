@@ -115,8 +115,10 @@ def health_step(
     )
     for name, error in outcomes.items():
         labels = ((label, name),)
-        key = fingerprint(alert, labels)
+        key = _fingerprint(alert, labels)
         before = states.get(key)
+        if before is None and error is None:
+            continue  # healthy and no alert: what `advance` would decide, without building it
         state = before or AlertState(key, alert, labels, Status.INACTIVE)
         if error is None:
             verdict = Verdict(Condition.CLEAR)
@@ -126,3 +128,17 @@ def health_step(
             )
         after, transition = advance(state, verdict, policy, now)
         out.record(before, after, transition)
+
+
+# Fingerprints of the health alerts, by alert and label: a handful, asked for every tick.
+_FINGERPRINTS: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_FINGERPRINTS_KEPT = 10_000
+
+
+def _fingerprint(alert: str, labels: tuple[tuple[str, str], ...]) -> str:
+    found = _FINGERPRINTS.get((alert, labels))
+    if found is None:
+        if len(_FINGERPRINTS) > _FINGERPRINTS_KEPT:
+            _FINGERPRINTS.clear()
+        found = _FINGERPRINTS[alert, labels] = fingerprint(alert, labels)
+    return found

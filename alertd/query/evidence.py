@@ -11,7 +11,7 @@ any count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from alertd.query.aggregates import needed_measures
@@ -90,25 +90,35 @@ def evidence_measures(rule: Rule, bound: BoundAggregate, window: int) -> list[Me
     return measures
 
 
-def read_evidence(rule: Rule, read: Callable[[Measure], float]) -> Evidence | None:
-    """A series' evidence from its measures' values; None when the rule weighs none."""
+def evidence_reads(rule: Rule) -> list[Measure]:
+    """The measures `evidence_from` takes the values of, in its order; none when the rule
+    weighs no evidence."""
+    bound = weighed_aggregate(rule)
+    if bound is None:
+        return []
+    window = int(rule.window.total_seconds())
+    return needed_measures(bound, window) + evidence_measures(rule, bound, window)
+
+
+def evidence_from(rule: Rule, values: Sequence[float]) -> Evidence | None:
+    """A series' evidence from the values of `evidence_reads(rule)`, in that order: a
+    reader looks the measures up once per tick, not once per series."""
     bound = weighed_aggregate(rule)
     if bound is None:
         return None
-    window = int(rule.window.total_seconds())
-    base = needed_measures(bound, window)
-    extra = evidence_measures(rule, bound, window)
     if bound.aggregate.func == "ratio":
-        of, weights, matched = (read(m) for m in base)
-        squares, squares_matched, rows = (read(m) for m in extra)
+        of, weights, matched, squares, squares_matched, rows = values[:6]
         share = matched / weights if weights else 0.0
         effective = effective_size(share, weights, squares, squares_matched)
         return Evidence(None, ratio=Proportion(share, effective, int(rows), int(of)))
-    of = int(read(base[0]))
-    weights, squares = read(extra[0]), read(extra[1])
+    # After the quantile's own two (its row count, its value): weights, squares, then
+    # (weight, rows, squares) above each bound.
+    extra = values[2:]
+    of = int(values[0])
+    weights, squares = extra[0], extra[1]
     above: dict[float, Proportion] = {}
     for index, limit in enumerate(bounds(rule)):
-        weight_above, rows_above, squares_above = (read(m) for m in extra[2 + 3 * index :][:3])
+        weight_above, rows_above, squares_above = extra[2 + 3 * index :][:3]
         share = weight_above / weights if weights else 0.0
         effective = effective_size(share, weights, squares, squares_above)
         above[limit] = Proportion(share, effective, int(rows_above), of)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from alertd.model import Labels, Rows
 from alertd.query.aggregates import aggregate_from, needed_measures
-from alertd.query.evidence import Evidence, read_evidence, weighed_aggregate
+from alertd.query.evidence import Evidence, evidence_from, evidence_reads, weighed_aggregate
 from alertd.query.measures import Measure
 from alertd.query.plan import BatchKey, Plan, PlannedQuery, batch_key
 from alertd.rules.ast import (
@@ -89,7 +89,7 @@ def read(plan: Plan, answers: Mapping[PlannedQuery, Rows | Exception]) -> dict[s
         evidence = None
         if weighed is not None:
             key = batch_key(rule, weighed.dataset)
-            evidence = _EvidenceReader(rule, tables.get(key, {}), numbers.get(key, {}))
+            evidence = _EvidenceReader.of(rule, tables.get(key, {}), numbers.get(key, {}))
         results[rule.name] = RuleResult(rule, _series(rule, readers, evidence))
     return results
 
@@ -100,11 +100,16 @@ class _EvidenceReader:
 
     rule: Rule
     table: _Table
-    numbered: Mapping[Measure, int]
+    numbers: tuple[int, ...]  # of `evidence_reads(rule)`; -1 for one no statement carried
+
+    @classmethod
+    def of(cls, rule: Rule, table: _Table, numbered: Mapping[Measure, int]) -> _EvidenceReader:
+        wanted = tuple(numbered.get(m, -1) for m in _evidence_reads(rule))
+        return cls(rule, table, wanted)
 
     def read(self, labels: Labels) -> Evidence | None:
         cells = self.table.get(labels, _NO_CELLS)
-        return read_evidence(self.rule, lambda m: cells.get(self.numbered.get(m, -1), 0.0))
+        return evidence_from(self.rule, [cells.get(n, 0.0) for n in self.numbers])
 
 
 def _fill(table: _Table, planned: PlannedQuery, answer: Rows, numbered: dict[Measure, int]) -> None:
@@ -136,7 +141,7 @@ class _Reader:
     def of(
         cls, bound: BoundAggregate, window: int, table: _Table, numbered: Mapping[Measure, int]
     ) -> _Reader:
-        wanted = tuple(numbered.get(m, -1) for m in needed_measures(bound, window))
+        wanted = tuple(numbered.get(m, -1) for m in _needed(bound, window))
         return cls(bound, bound.aggregate.func, table, wanted)
 
     def read(self, labels: Labels) -> tuple[float | None, int]:
@@ -146,6 +151,32 @@ class _Reader:
 
 
 _NO_CELLS: _Cells = {}
+
+# What each aggregate and each rule reads, kept: building measures, and hashing them, for
+# every rule of every tick costs more than the tick's arithmetic. Keyed by identity (rules
+# are immutable once loaded; the entry holds the object, so its id is not reused), and
+# emptied when reloads have piled up more than any rule set holds.
+_NEEDED: dict[tuple[int, int], tuple[BoundAggregate, list[Measure]]] = {}
+_EVIDENCE: dict[int, tuple[Rule, list[Measure]]] = {}
+_KEPT = 100_000
+
+
+def _needed(bound: BoundAggregate, window: int) -> list[Measure]:
+    found = _NEEDED.get((id(bound), window))
+    if found is None:
+        if len(_NEEDED) > _KEPT:
+            _NEEDED.clear()
+        found = _NEEDED[id(bound), window] = (bound, needed_measures(bound, window))
+    return found[1]
+
+
+def _evidence_reads(rule: Rule) -> list[Measure]:
+    found = _EVIDENCE.get(id(rule))
+    if found is None:
+        if len(_EVIDENCE) > _KEPT:
+            _EVIDENCE.clear()
+        found = _EVIDENCE[id(rule)] = (rule, evidence_reads(rule))
+    return found[1]
 
 
 def _series(

@@ -152,10 +152,12 @@ class Template:
     bounds: tuple[Literal["start", "end", "now"], ...]
 
     def fill(self, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None) -> str:
+        ends = render_expr(datetime_literal(end))
         values = {
             "start": render_expr(datetime_literal(start)),
-            "end": render_expr(datetime_literal(end)),
-            "now": render_expr(datetime_literal(end if now is None else now)),
+            "end": ends,
+            # Rendered only when it differs: most statements are filled every tick.
+            "now": ends if now is None or now == end else render_expr(datetime_literal(now)),
         }
         parts = [self.pieces[0]]
         for bound, piece in zip(self.bounds, self.pieces[1:], strict=True):

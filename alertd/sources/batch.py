@@ -48,6 +48,9 @@ async def run_plan(
         for planned in queries:
             answers[planned] = answer(planned, found)
 
+    if len(plan.queries) == 1 and not on_records:
+        await one(plan.queries[0])  # nothing to run beside it: no task group to build
+        return answers
     async with anyio.create_task_group() as tasks:
         for planned in plan.queries:
             if planned.key.dataset not in on_records:
