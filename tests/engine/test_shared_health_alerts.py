@@ -73,13 +73,7 @@ async def test_two_replicas_ticking_groups_on_one_failing_dataset_write_its_aler
     source = TableSource()
     source.errors["db"] = SourceError("HTTP 503", retryable=True, status=503)
     clock = FakeClock(T0)
-    keepers = [
-        store.lease_keeper(clock, seconds=30, replica=name)
-        for store, name in zip(stores, ("a", "b", "c"), strict=True)
-    ]
-    for keeper in keepers:
-        keeper.want(["g1", "g2"])
-    await split(keepers)
+    keepers = await replicas_sharing(stores, clock)
     # The two replicas holding a group tick it, as their schedulers would.
     replicas = [
         (
@@ -107,6 +101,18 @@ async def test_two_replicas_ticking_groups_on_one_failing_dataset_write_its_aler
     assert changes == [(dt.timedelta(0), "pending"), (dt.timedelta(seconds=60), "firing")]
 
 
+async def replicas_sharing(stores: list[PostgresStore], clock: FakeClock) -> list[LeaseKeeper]:
+    """One lease keeper per store (replicas a, b, c), the groups g1 and g2 split between them."""
+    keepers = [
+        store.lease_keeper(clock, seconds=30, replica=name)
+        for store, name in zip(stores, ("a", "b", "c"), strict=True)
+    ]
+    for keeper in keepers:
+        keeper.want(["g1", "g2"])
+    await split(keepers)
+    return keepers
+
+
 def test_a_datasets_alerts_belong_to_the_group_reading_it_most_often(tmp_path: Path) -> None:
     assert dataset_owners(two_groups(tmp_path / "same").groups) == {"db": "g1"}
     assert dataset_owners(two_groups(tmp_path / "g2", fast="10s").groups) == {"db": "g2"}
@@ -119,13 +125,7 @@ async def test_the_leader_retires_a_removed_rules_alert_that_another_replica_tic
     source = TableSource()
     source.series["db"] = {"": 50}  # both rules fire at their first tick
     clock = FakeClock(T0)
-    keepers = [
-        store.lease_keeper(clock, seconds=30, replica=name)
-        for store, name in zip(stores, ("a", "b", "c"), strict=True)
-    ]
-    for keeper in keepers:
-        keeper.want(["g1", "g2"])
-    await split(keepers)
+    keepers = await replicas_sharing(stores, clock)
     evaluators = {
         keeper.held()[0]: Evaluator(ruleset, source, store, ownership=keeper)
         for store, keeper in zip(stores, keepers, strict=True)
