@@ -21,6 +21,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
+from typing import cast
 
 import anyio
 import anyio.abc
@@ -63,12 +64,38 @@ class Statistics:
     rows: int = 0
 
 
+class _Series:
+    """One series' buckets over a chunk's scan, by position: which buckets had rows, and
+    each measure's value per bucket (0.0 where a sum had no row, which adds nothing; None
+    where a min or max had none)."""
+
+    __slots__ = ("columns", "present")
+
+    def __init__(self, size: int) -> None:
+        self.present = bytearray(size)
+        self.columns: dict[int, list[float | None]] = {}
+
+
+@dataclass
+class _Buckets:
+    """A (dataset, grouping)'s series over a chunk's scan, in buckets of `width` seconds,
+    the first starting at the epoch second `base`."""
+
+    base: int
+    width: int
+    size: int
+    series: dict[Labels, _Series] = field(default_factory=dict)
+
+    def position(self, start: int) -> int:
+        """The position of the bucket starting at `start` (a bucket boundary)."""
+        return (start - self.base) // self.width
+
+
 @dataclass
 class _Tables:
     """One chunk's answers: measures per series per bucket, quantiles per window end."""
 
-    buckets: dict[BatchKey, dict[Labels, dict[int, Cells]]] = field(default_factory=dict)
-    widths: dict[BatchKey, int] = field(default_factory=dict)
+    buckets: dict[BatchKey, _Buckets] = field(default_factory=dict)
     windows: dict[tuple[BatchKey, int], dict[Labels, dict[int, Cells]]] = field(
         default_factory=dict
     )
@@ -239,7 +266,7 @@ async def _fetch(
     tables = _Tables()
     jobs: list[tuple[Query, Callable[[Rows], None], BatchKey]] = []
     for statement in planned.statements:
-        reader = _reader(statement, tables, columns)
+        reader = _reader(statement, tables, columns, (_epoch(first), _epoch(last)))
         jobs.append((statement.query(first, last), reader, statement.key))
     for family in planned.families:
         endings = sorted({_epoch(at) for at, group in batch if _reads(group, family)})
@@ -280,25 +307,52 @@ def _labels(row: Mapping[str, Cell], aliases: Iterable[str]) -> Labels:
 
 
 def _reader(
-    statement: RangeStatement, tables: _Tables, columns: _Columns
+    statement: RangeStatement, tables: _Tables, columns: _Columns, ticks: tuple[int, int]
 ) -> Callable[[Rows], None]:
     template = statement.template
     aliases = tuple(template.labels)
     measures = tuple((columns.number(m), alias) for m, alias in template.measures.items())
+    extremes = {columns.number(m) for m in template.measures if m.kind in ("min", "max")}
 
     def read(rows: Rows) -> None:
         if statement.quantile:
-            target = tables.windows.setdefault((statement.key, statement.width), {})
-            shift = statement.width  # a window is keyed by where it ends
+            read_windows(rows)
         else:
-            tables.widths[statement.key] = statement.width
-            target = tables.buckets.setdefault(statement.key, {})
-            shift = 0
+            read_buckets(rows)
+
+    def read_windows(rows: Rows) -> None:
+        target = tables.windows.setdefault((statement.key, statement.width), {})
+        shift = statement.width  # a window is keyed by where it ends
         for row in rows.data:
             at = statement.bucket_start(int(str(row[BUCKET]))) + shift
             cells = target.setdefault(_labels(row, aliases), {}).setdefault(at, {})
             for measure, alias in measures:
                 cells[measure] = float(row[alias])  # type: ignore[arg-type]
+
+    def read_buckets(rows: Rows) -> None:
+        found = tables.buckets.get(statement.key)
+        if found is None:
+            # The scan's buckets: from the one holding its start to the one holding its
+            # end (statements of one batch share the width and the lookback).
+            width = statement.width
+            base = (ticks[0] - statement.lookback) // width * width
+            size = (ticks[1] - base) // width + 1
+            found = tables.buckets[statement.key] = _Buckets(base, width, size)
+        table = found.series
+        size = found.size
+        for row in rows.data:
+            position = found.position(statement.bucket_start(int(str(row[BUCKET]))))
+            labels = _labels(row, aliases)
+            series = table.get(labels)
+            if series is None:
+                series = table[labels] = _Series(size)
+            series.present[position] = 1
+            values = series.columns
+            for measure, alias in measures:
+                column = values.get(measure)
+                if column is None:
+                    column = values[measure] = [None if measure in extremes else 0.0] * size
+                column[position] = float(row[alias])  # type: ignore[arg-type]
 
     return read
 
@@ -344,43 +398,59 @@ def _answer(
     failure = tables.failures.get(key)
     if failure is not None:
         return failure
+    buckets = tables.buckets.get(key)
+    if buckets is None:
+        return Rows((), ())
     specs = columns.specs(planned.measures)
     longest = max(window for _, _, window, _ in specs)
-    width = tables.widths.get(key, 1)
-    buckets = tables.buckets.get(key, {})
+    if (at - longest - buckets.base) % buckets.width:
+        return Rows((), ())  # no bucket starts where the statement's scan starts
+    # The statement's scan, as positions [first, end): every window ends at `at` and is a
+    # tail of it; positions outside the chunk's scan had no rows.
+    end = min(max(_ceiling(at, buckets), 0), buckets.size)
+    first = min(max(buckets.position(at - longest), 0), end)
+    # Each measure: how it is combined, and where its window starts.
+    reads: list[tuple[str, int, str, int, Mapping[Labels, dict[int, Cells]]]] = []
+    for alias, kind, window, number in specs:
+        if kind == "quantile":
+            reads.append((alias, number, kind, 0, tables.windows.get((key, window), {})))
+        else:
+            start = min(max(_ceiling(at - window, buckets), first), end)
+            reads.append((alias, number, kind, start, _NO_WINDOWS))
     aliases = tuple(planned.labels)
     data: list[dict[str, Cell]] = []
-    for labels, by_bucket in buckets.items():
-        # The series' buckets in the statement's scan, oldest first; every window ends at
-        # `at` and is a whole number of buckets, so each is a tail of these.
-        scanned = [
-            (b, cells)
-            for b in range(at - longest, at, width)
-            if (cells := by_bucket.get(b)) is not None
-        ]
-        if not scanned:
+    for labels, series in buckets.series.items():
+        if series.present.find(1, first, end) < 0:
             continue  # no row of this series in the statement's scan
         row: dict[str, Cell] = dict(zip(aliases, labels, strict=True))
-        tails: dict[int, list[Cells]] = {}
-        for alias, kind, window, number in specs:
+        values = series.columns
+        for alias, number, kind, start, windows in reads:
             if kind == "quantile":
                 # Read only where the row count says rows matched (query/aggregates.py).
-                found = tables.windows.get((key, window), {}).get(labels, {}).get(at, {})
+                found = windows.get(labels, _NO_ENDINGS).get(at, _NO_CELLS)
                 row[alias] = found.get(number, 0.0)
                 continue
-            tail = tails.get(window)
-            if tail is None:
-                tail = tails[window] = [cells for b, cells in scanned if b >= at - window]
-            row[alias] = _combined(kind, number, tail)
+            column = values.get(number)
+            row[alias] = _combined(kind, [] if column is None else column[start:end])
         data.append(row)
     return Rows((), tuple(data))
 
 
-def _combined(kind: str, number: int, window: Iterable[Cells]) -> float:
-    """A measure over a window, from the values of its buckets (oldest first)."""
-    values = [value for cells in window if (value := cells.get(number)) is not None]
+def _ceiling(at: int, buckets: _Buckets) -> int:
+    """The position of the first bucket starting at or after `at`."""
+    return -((buckets.base - at) // buckets.width)
+
+
+_NO_CELLS: Cells = {}
+_NO_ENDINGS: dict[int, Cells] = {}
+_NO_WINDOWS: dict[Labels, dict[int, Cells]] = {}
+
+
+def _combined(kind: str, window: list[float | None]) -> float:
+    """A measure over a window, from the values of its buckets (oldest first): a sum is
+    0.0 where a bucket had no row, which adds nothing."""
     if kind == "min":
-        return min(values, default=_MIN_NEUTRAL)
+        return min([v for v in window if v is not None], default=_MIN_NEUTRAL)
     if kind == "max":
-        return max(values, default=_MAX_NEUTRAL)
-    return sum(values, 0.0)
+        return max([v for v in window if v is not None], default=_MAX_NEUTRAL)
+    return sum(cast(list[float], window), 0.0)
