@@ -8,6 +8,7 @@ or rejected, so no text taken from a rule file can change a statement's meaning.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -152,18 +153,25 @@ class Template:
     bounds: tuple[Literal["start", "end", "now"], ...]
 
     def fill(self, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None) -> str:
-        ends = render_expr(datetime_literal(end))
+        ends = _bound_text(end)
         values = {
-            "start": render_expr(datetime_literal(start)),
+            "start": _bound_text(start),
             "end": ends,
             # Rendered only when it differs: most statements are filled every tick.
-            "now": ends if now is None or now == end else render_expr(datetime_literal(now)),
+            "now": ends if now is None or now == end else _bound_text(now),
         }
         parts = [self.pieces[0]]
         for bound, piece in zip(self.bounds, self.pieces[1:], strict=True):
             parts.append(values[bound])
             parts.append(piece)
         return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bound_text(value: dt.datetime) -> str:
+    """A time bound's text, kept: ticks fill the same few instants again and again (one
+    tick's end is a later tick's window start)."""
+    return render_expr(datetime_literal(value))
 
 
 def string_literal(value: str) -> str:

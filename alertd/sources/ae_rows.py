@@ -53,9 +53,13 @@ def parse(body: str | bytes) -> Rows:
             raise _garbage(f"has column {column.name!r} that cannot be read: {exc}", body) from exc
     rows: list[Mapping[str, Cell]] = []
     for index, record in enumerate(data):
-        if not isinstance(record, dict):
-            raise _garbage(f"has a row {index} that is not an object", body)
-        rows.append(_row(index, record, converters, body))
+        try:
+            rows.append({name: convert(record[name]) for name, convert in converters})
+        except (TypeError, KeyError, _CellError):
+            # Read again cell by cell, for the message that says what is wrong.
+            if not isinstance(record, dict):
+                raise _garbage(f"has a row {index} that is not an object", body) from None
+            rows.append(_row(index, record, converters, body))
     return Rows(columns=tuple(columns), data=tuple(rows))
 
 
@@ -126,6 +130,9 @@ def _unwrap(type_name: str) -> str:
 
 
 def _to_int(value: Any) -> int:
+    # AE quotes 64-bit integers: plain ASCII digits are the usual cell.
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _INTEGER_TEXT.match(value):
