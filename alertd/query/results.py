@@ -62,36 +62,108 @@ def read(plan: Plan, answers: Mapping[PlannedQuery, Rows | Exception]) -> dict[s
     A rule any of whose queries failed gets the error and no series, so a failure can
     never look like an all-clear.
     """
+    layout = _layout(plan)
     tables: dict[BatchKey, _Table] = {}
-    numbers: dict[BatchKey, dict[Measure, int]] = {}
     failures: dict[BatchKey, str] = {}
-    for planned in plan.queries:
+    for planned, columns in zip(plan.queries, layout.columns, strict=True):
         answer = answers.get(planned)
         if answer is None or isinstance(answer, Exception):
             failures.setdefault(planned.key, str(answer) if answer else "query not run")
             continue
-        numbered = numbers.setdefault(planned.key, {})
-        _fill(tables.setdefault(planned.key, {}), planned, answer, numbered)
+        _fill(tables.setdefault(planned.key, {}), columns, answer)
     results: dict[str, RuleResult] = {}
-    for rule in plan.rules:
-        aggregates = rule.aggregates
-        keys = [batch_key(rule, b.dataset) for b in aggregates]
+    for rule, keys, wanted, evidence in layout.rules:
         failed = [failures[k] for k in keys if k in failures]
         if failed:
             results[rule.name] = RuleResult(rule, error=failed[0])
             continue
-        window = int(rule.window.total_seconds())
         readers = [
-            _Reader.of(bound, window, tables.get(key, {}), numbers.get(key, {}))
-            for bound, key in zip(aggregates, keys, strict=True)
+            _Reader(bound, bound.aggregate.func, tables.get(key, _NO_TABLE), numbers)
+            for bound, key, numbers in wanted
         ]
+        weighed = None
+        if evidence is not None:
+            key, numbers = evidence
+            weighed = _EvidenceReader(rule, tables.get(key, _NO_TABLE), numbers)
+        results[rule.name] = RuleResult(rule, _series(rule, readers, weighed))
+    return results
+
+
+# How a statement's rows fill its batch's table: each label's name and column alias
+# (sorted by name), and each measure's number and alias.
+_Columns = tuple[tuple[tuple[str, str], ...], tuple[tuple[int, str], ...]]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What reading a plan's answers needs and every tick of it shares: the columns of
+    each statement, and which measures each rule reads, by number."""
+
+    held: tuple[object, ...]  # what its key holds the identities of
+    columns: tuple[_Columns, ...]
+    rules: tuple[
+        tuple[
+            Rule,
+            tuple[BatchKey, ...],
+            tuple[tuple[BoundAggregate, BatchKey, tuple[int, ...]], ...],
+            tuple[BatchKey, tuple[int, ...]] | None,
+        ],
+        ...,
+    ]
+
+
+# A plan filled from a template shares its rules and each statement's labels and measures
+# with every other tick's: kept by their identities (held, so none is reused).
+_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+_LAYOUTS_KEPT = 1_000
+
+
+def _layout(plan: Plan) -> _Layout:
+    held: tuple[object, ...] = (
+        plan.rules,
+        *(part for p in plan.queries for part in (p.key, p.labels, p.measures)),
+    )
+    key = tuple(map(id, held))
+    found = _LAYOUTS.get(key)
+    if found is None:
+        if len(_LAYOUTS) > _LAYOUTS_KEPT:
+            _LAYOUTS.clear()
+        found = _LAYOUTS[key] = _new_layout(plan, held)
+    return found
+
+
+def _new_layout(plan: Plan, held: tuple[object, ...]) -> _Layout:
+    numbers: dict[BatchKey, dict[Measure, int]] = {}
+    columns: list[_Columns] = []
+    for planned in plan.queries:
+        numbered = numbers.setdefault(planned.key, {})
+        # Label names are unique in a batch: sorting them sorts the label pairs.
+        names = tuple(sorted((name, alias) for alias, name in planned.labels.items()))
+        measures = tuple(
+            (numbered.setdefault(m, len(numbered)), alias) for m, alias in planned.measures.items()
+        )
+        columns.append((names, measures))
+    rules = []
+    for rule in plan.rules:
+        aggregates = rule.aggregates
+        keys = tuple(batch_key(rule, b.dataset) for b in aggregates)
+        window = int(rule.window.total_seconds())
+        wanted = tuple(
+            (bound, key, _numbers(_needed(bound, window), numbers.get(key, {})))
+            for bound, key in zip(aggregates, keys, strict=True)
+        )
         weighed = weighed_aggregate(rule)
         evidence = None
         if weighed is not None:
             key = batch_key(rule, weighed.dataset)
-            evidence = _EvidenceReader.of(rule, tables.get(key, {}), numbers.get(key, {}))
-        results[rule.name] = RuleResult(rule, _series(rule, readers, evidence))
-    return results
+            evidence = (key, _numbers(_evidence_reads(rule), numbers.get(key, {})))
+        rules.append((rule, keys, wanted, evidence))
+    return _Layout(held, tuple(columns), tuple(rules))
+
+
+def _numbers(measures: list[Measure], numbered: Mapping[Measure, int]) -> tuple[int, ...]:
+    """The numbers of `measures`; -1 for one no statement carried."""
+    return tuple(numbered.get(m, -1) for m in measures)
 
 
 @dataclass(frozen=True)
@@ -102,29 +174,20 @@ class _EvidenceReader:
     table: _Table
     numbers: tuple[int, ...]  # of `evidence_reads(rule)`; -1 for one no statement carried
 
-    @classmethod
-    def of(cls, rule: Rule, table: _Table, numbered: Mapping[Measure, int]) -> _EvidenceReader:
-        wanted = tuple(numbered.get(m, -1) for m in _evidence_reads(rule))
-        return cls(rule, table, wanted)
-
     def read(self, labels: Labels) -> Evidence | None:
         cells = self.table.get(labels, _NO_CELLS)
         return evidence_from(self.rule, [cells.get(n, 0.0) for n in self.numbers])
 
 
-def _fill(table: _Table, planned: PlannedQuery, answer: Rows, numbered: dict[Measure, int]) -> None:
+def _fill(table: _Table, columns: _Columns, answer: Rows) -> None:
     """Add one statement's rows to its batch's table."""
-    # Label names are unique in a batch: sorting them sorts the label pairs.
-    names = sorted((name, alias) for alias, name in planned.labels.items())
-    columns = [
-        (numbered.setdefault(m, len(numbered)), alias) for m, alias in planned.measures.items()
-    ]
+    names, measures = columns
     for row in answer.data:
         labels = tuple([(name, str(row[alias])) for name, alias in names])
         cells = table.get(labels)
         if cells is None:
             cells = table[labels] = {}
-        for number, alias in columns:
+        for number, alias in measures:
             cells[number] = float(row[alias])  # type: ignore[arg-type]
 
 
@@ -137,13 +200,6 @@ class _Reader:
     table: _Table
     numbers: tuple[int, ...]  # of its needed measures; -1 for one no statement carried
 
-    @classmethod
-    def of(
-        cls, bound: BoundAggregate, window: int, table: _Table, numbered: Mapping[Measure, int]
-    ) -> _Reader:
-        wanted = tuple(numbered.get(m, -1) for m in _needed(bound, window))
-        return cls(bound, bound.aggregate.func, table, wanted)
-
     def read(self, labels: Labels) -> tuple[float | None, int]:
         # A series absent from one dataset's answer had no matching rows there.
         cells = self.table.get(labels, _NO_CELLS)
@@ -151,6 +207,7 @@ class _Reader:
 
 
 _NO_CELLS: _Cells = {}
+_NO_TABLE: _Table = {}
 
 # What each aggregate and each rule reads, kept: building measures, and hashing them, for
 # every rule of every tick costs more than the tick's arithmetic. Keyed by identity (rules
