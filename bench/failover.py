@@ -86,9 +86,9 @@ def settled(entries: list[OutboxEntry], tables: list[str]) -> bool:
 
 
 def resolved_before_their_turn(entries: list[OutboxEntry], tables: list[str]) -> set[str]:
-    """`table/receiver` whose alert resolved before any trigger of it was delivered there:
-    the outbox superseded the trigger, and sends the resolve only if the trigger may have
-    arrived (an attempt in doubt)."""
+    """`table/receiver` whose alert resolved before any trigger of it was recorded as
+    delivered there: the outbox superseded the trigger (an attempt in doubt may have
+    arrived all the same), and sends the resolve only if the trigger may have arrived."""
     unsent: set[str] = set()
     for t in tables:
         for r in RECEIVERS:
