@@ -104,19 +104,20 @@ def resolved_before_their_turn(entries: list[OutboxEntry], tables: list[str]) ->
     return unsent
 
 
+def missing(pages: Pages, table: str, receiver: str) -> int:
+    """`Pages.losses` of one table at one receiver."""
+    if receiver == "pager":
+        return len({"trigger", "resolve"} - set(pages.pagerduty.get(table, [])))
+    if receiver == "slack":
+        return max(0, 2 - len(set(pages.slack.get(table, []))))
+    posts = pages.bot_posts.get(table, [])
+    return 0 if any(p.startswith("[RESOLVED") for p in posts) else 1
+
+
 def owed_losses(pages: Pages, tables: list[str], unsent: set[str]) -> int:
     """`Pages.losses`, but only of the pages the outbox owes: none at a receiver where the
     alert resolved before its trigger's turn."""
-    lost = 0
-    for t in tables:
-        if f"{t}/pager" not in unsent:
-            lost += len({"trigger", "resolve"} - set(pages.pagerduty.get(t, [])))
-        if f"{t}/slack" not in unsent:
-            lost += max(0, 2 - len(set(pages.slack.get(t, []))))
-        if f"{t}/slack-bot" not in unsent:
-            posts = pages.bot_posts.get(t, [])
-            lost += 0 if any(p.startswith("[RESOLVED") for p in posts) else 1
-    return lost
+    return sum(missing(pages, t, r) for t in tables for r in RECEIVERS if f"{t}/{r}" not in unsent)
 
 
 def main() -> int:
@@ -219,9 +220,11 @@ def main() -> int:
     print(f"duplicates: {pages.duplicates()}  losses: {losses}")
     # Not losses: the outbox's choice (store.base.supersede), counted apart; the pages
     # missing there are the difference between the two counts.
+    unsent_pages = {u: missing(pages, *u.split("/")) for u in sorted(unsent)}
     print(
-        f"alerts resolved before their trigger's turn: {len(unsent)} {sorted(unsent)};"
-        f" pages not sent for them: {pages.losses(fired) - losses}"
+        f"pages not sent, their alert resolved before their trigger's turn:"
+        f" {sum(unsent_pages.values())} {[u for u, n in unsent_pages.items() if n]}"
+        f" (of {len(unsent)} table/receiver with no trigger recorded as delivered)"
     )
     # PagerDuty merges a repeated trigger into the open alert and drops a repeated
     # resolve: no second page.
