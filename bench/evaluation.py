@@ -125,8 +125,9 @@ async def one_size(series: int, storm: int) -> str:
                     Commit(
                         at=at,
                         group=group.name,
-                        states=tuple(outcome.states.values()),
+                        states=outcome.to_write(states),
                         removed=tuple(outcome.removed),
+                        evaluated=tuple(outcome.evaluated),
                         transitions=tuple(outcome.transitions),
                         points=tuple(outcome.points),
                     )
