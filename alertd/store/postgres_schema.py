@@ -4,7 +4,8 @@ The tables mirror the SQLite store's (`sqlite_schema`) column for column, with t
 text encoding (`sqlite_rows`), so a column added there is added here the same way. Text
 columns compare byte by byte (`COLLATE "C"`), as SQLite's do, whatever the database's
 locale: times are ISO text, and ids break ties in order. The times of alert states and
-series points are integer microseconds since the epoch, as there (since version 5).
+series points are integer microseconds since the epoch, as there (since version 4 here,
+5 there).
 """
 
 from __future__ import annotations
