@@ -10,9 +10,10 @@ Ten rules share one (dataset, grouping); canned answers stand for AE's (building
 not timed). One series in a hundred breaches for four ticks, so it pends, fires and
 resolves; the others stay clear. With `--storm P`, P % of the series breach from the second
 tick to the last instead (an alert storm): they pend, fire, and stay firing, so most ticks
-judge and keep thousands of firing alerts whose status does not change. Every tick is read from the answers (`read`), judged
-(`step`) and committed to a SQLite store, as `Evaluator.tick` does. Printed: CPU µs per
-series per tick for each phase and in all, and the process's peak RSS.
+judge and keep thousands of firing alerts whose status does not change. Every tick is read
+from the answers (`read`), judged (`step`) and committed to a SQLite store, as
+`Evaluator.tick` does. Printed: CPU µs per series per tick for each phase and in all, and
+the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ async def one_size(series: int, storm: int) -> str:
             for tick in range(TICKS):
                 at = T0 + tick * INTERVAL
                 planned = plan(group.rules, rules.datasets, at)
-                answered: Mapping[PlannedQuery, Rows | Exception] = answers(planned, rows, tick, storm)
+                answered: Mapping[PlannedQuery, Rows | Exception] = answers(
+                    planned, rows, tick, storm
+                )
                 started = time.process_time()
                 results = read(planned, answered)
                 read_done = time.process_time()

@@ -93,8 +93,7 @@ INSERT_TRANSITION = (
 UPSERT_EVALUATED = _upsert("rule_evals", "rule, at", "rule")
 # A rule evaluated long ago whose alerts are all gone: nothing moves with it any more.
 PRUNE_EVALUATED = (
-    "DELETE FROM rule_evals WHERE at < %(before)s"
-    " AND rule NOT IN (SELECT rule FROM alert_state)"
+    "DELETE FROM rule_evals WHERE at < %(before)s AND rule NOT IN (SELECT rule FROM alert_state)"
 )
 UPSERT_POINT = _upsert("points", rows.POINT_COLUMNS, "fingerprint, at")
 # Keeps a series' newest N points: deletes those older than its N-th newest (none if fewer).
@@ -368,9 +367,7 @@ class PostgresStore:
 
             pruned = Pruned(
                 transitions=await deleted("DELETE FROM transitions WHERE at < %(before)s"),
-                points=(
-                    await _exec(conn, "DELETE FROM points WHERE at < %s", (micros,))
-                ).rowcount,
+                points=(await _exec(conn, "DELETE FROM points WHERE at < %s", (micros,))).rowcount,
                 outbox=await deleted(PRUNE_OUTBOX),
                 silences=await deleted("DELETE FROM silences WHERE ends_at < %(before)s"),
             )

@@ -562,9 +562,7 @@ def _prune(conn: sqlite3.Connection, at: dt.datetime) -> Pruned:
     def body(conn: sqlite3.Connection) -> Pruned:
         pruned = Pruned(
             transitions=conn.execute("DELETE FROM transitions WHERE at < ?", (before,)).rowcount,
-            points=conn.execute(
-                "DELETE FROM points WHERE at < ?", (rows.micros(at),)
-            ).rowcount,
+            points=conn.execute("DELETE FROM points WHERE at < ?", (rows.micros(at),)).rowcount,
             outbox=conn.execute(PRUNE_OUTBOX, (before,)).rowcount,
             silences=conn.execute("DELETE FROM silences WHERE ends_at < ?", (before,)).rowcount,
         )

@@ -13,6 +13,7 @@ def _micros(column: str) -> str:
         f" + CAST(substr({column}, 21, 6) AS INTEGER)"
     )
 
+
 # Each step moves the schema up one version, inside the transaction that records it. Steps
 # are only ever appended: an opened file runs the ones past its recorded version.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (

@@ -13,7 +13,6 @@ import pytest
 from alertd.errors import StoreError
 from alertd.store.base import Commit
 from alertd.store.sqlite import SqliteStore
-from tests.store.old_files import write_old_file
 from tests.contract.store.builders import (
     FP,
     T0,
@@ -26,6 +25,7 @@ from tests.contract.store.builders import (
     point,
     transition,
 )
+from tests.store.old_files import write_old_file
 
 pytestmark = pytest.mark.anyio
 

@@ -170,9 +170,7 @@ async def test_a_state_that_stops_breaching_is_written_with_its_last_breach(
     step.record(state, after, transition)
 
     assert step.to_write({state.fingerprint: state}) == (after,)
-    await store.commit(
-        Commit(at=now, group="database", states=(after,), evaluated=(RULE,))
-    )
+    await store.commit(Commit(at=now, group="database", states=(after,), evaluated=(RULE,)))
     await store.commit(Commit(at=now + TICK, group="database", evaluated=(RULE,)))
 
     [loaded] = (await store.load()).values()
