@@ -224,7 +224,7 @@ def main() -> int:
     print(
         f"pages not sent, their alert resolved before their trigger's turn:"
         f" {sum(unsent_pages.values())} {[u for u, n in unsent_pages.items() if n]}"
-        f" (of {len(unsent)} table/receiver with no trigger recorded as delivered)"
+        f" (of {len(unsent)} table/receiver with no trigger confirmed delivered)"
     )
     # PagerDuty merges a repeated trigger into the open alert and drops a repeated
     # resolve: no second page.
