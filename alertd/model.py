@@ -82,6 +82,8 @@ class AlertState:
     held, which `keep_firing_for` counts from; `last_seen` the last tick with data.
     `evidence` is what the sampled rows said when the alert fired or last changed
     severity, for a rule with `confidence` (a resolved alert's state leaves the store).
+    A store writes a state only when it changes beyond its times (`store.base.unchanged`):
+    read back, `value` and `samples` are those of that change.
     """
 
     fingerprint: str

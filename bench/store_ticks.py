@@ -2,7 +2,9 @@
 
 A group of 200 alerts commits each tick their states and one series point each (and 20
 transitions); printed per store: the median and worst commit over 100 ticks, and the time
-to load the 200 states back. PostgreSQL runs on a database this script makes, and drops,
+to load the 200 states back. Then 100 steady ticks, in which the 200 alerts go on firing as
+they were: the evaluator writes none of their states, only a point each and the rule's
+evaluation. PostgreSQL runs on a database this script makes, and drops,
 on the server `--server` names (the local one by default).
 
     .venv/bin/python bench/store_ticks.py
@@ -73,24 +75,38 @@ def tick(n: int) -> Commit:
     return Commit(at=at, group="bench", states=states, points=points, transitions=transitions)
 
 
-async def measure(name: str, store: Store) -> None:
-    commits = [tick(n) for n in range(TICKS)]
+def steady(n: int) -> Commit:
+    """Tick `n` after the written ones, in which no alert changes."""
+    at = T0 + dt.timedelta(seconds=60 * (TICKS + n))
+    points = tuple(SeriesPoint(f"fp{i}", at, 200.0 + i, 40) for i in range(ALERTS))
+    return Commit(at=at, group="bench", points=points, evaluated=("SlowQueryP95",))
+
+
+async def timed(store: Store, commits: list[Commit]) -> list[float]:
     took: list[float] = []
+    for commit in commits:
+        started = time.perf_counter()
+        await store.commit(commit)
+        took.append(time.perf_counter() - started)
+    return took
+
+
+async def measure(name: str, store: Store) -> None:
     try:
-        for commit in commits:
-            started = time.perf_counter()
-            await store.commit(commit)
-            took.append(time.perf_counter() - started)
+        took = await timed(store, [tick(n) for n in range(TICKS)])
         started = time.perf_counter()
         loaded = await store.load()
         load_ms = (time.perf_counter() - started) * 1000
+        quiet = await timed(store, [steady(n) for n in range(TICKS)])
     finally:
         await store.aclose()
     assert len(loaded) == ALERTS
     print(
         f"{name:<10} commit of {ALERTS} states + {ALERTS} points + {CHANGED_PER_TICK}"
         f" transitions: median {statistics.median(took) * 1000:.1f} ms,"
-        f" worst {max(took) * 1000:.1f} ms over {TICKS} ticks; load {load_ms:.1f} ms"
+        f" worst {max(took) * 1000:.1f} ms over {TICKS} ticks; load {load_ms:.1f} ms;"
+        f" steady tick (no state, {ALERTS} points): median"
+        f" {statistics.median(quiet) * 1000:.1f} ms, worst {max(quiet) * 1000:.1f} ms"
     )
 
 

@@ -264,8 +264,9 @@ class Evaluator:
                 Commit(
                     at=at,
                     group=name,
-                    states=tuple(result.states.values()),
+                    states=result.to_write(self.states),
                     removed=tuple(result.removed),
+                    evaluated=tuple(result.evaluated),
                     transitions=tuple(result.transitions),
                     points=tuple(result.points),
                 )

@@ -19,6 +19,7 @@ from alertd.model import (
 )
 from alertd.query.results import RuleResult, SeriesValue
 from alertd.rules.ruleset import Rule
+from alertd.store.base import unchanged
 
 MIN_STALE_AFTER = dt.timedelta(minutes=10)
 STALE_TICKS = 3
@@ -26,10 +27,15 @@ STALE_TICKS = 3
 
 @dataclass
 class Step:
-    """What one step changed: states to keep, fingerprints gone inactive, transitions."""
+    """What one step changed: states to keep, fingerprints gone inactive, transitions.
+
+    `evaluated` names the rules whose every alert this step judged (those whose query
+    answered).
+    """
 
     states: dict[str, AlertState] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     points: list[SeriesPoint] = field(default_factory=list)
     unhealthy: dict[str, str] = field(default_factory=dict)  # rule name -> error
@@ -44,6 +50,16 @@ class Step:
                 self.removed.append(after.fingerprint)
         else:
             self.states[after.fingerprint] = after
+
+    def to_write(self, before: Mapping[str, AlertState]) -> tuple[AlertState, ...]:
+        """The kept states a store holding `before` must write: in a steady alert storm,
+        only the few whose status, severity or clocks moved (`store.base.unchanged`)."""
+        evaluated = set(self.evaluated)
+        return tuple(
+            s
+            for s in self.states.values()
+            if not unchanged(before.get(s.fingerprint), s, evaluated=s.rule in evaluated)
+        )
 
 
 def policy(rule: Rule, interval: dt.timedelta) -> Policy:
@@ -108,6 +124,7 @@ def step(
         if result.error is not None:
             out.unhealthy[rule.name] = result.error
             continue
+        out.evaluated.append(rule.name)
         _step_rule(rule, policy(rule, interval), result, by_rule.get(rule.name, []), now, out)
     return out
 

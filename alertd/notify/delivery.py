@@ -164,13 +164,22 @@ class Deliverer:
 
     async def _deliver(self, receiver: str, until: dt.datetime | None) -> tuple[int, int]:
         """Attempt what is due; an entry whose turn under the rate limit would come after
-        `until` stays pending, untouched. The numbers attempted and left."""
+        `until` stays pending, untouched. The numbers attempted and left.
+
+        Without `until`, what is enqueued for other groups while sends are in flight is
+        attempted as it comes (`_join_enqueued`): a slow service's answers (seconds each,
+        a Slack bot's resolve three of them) do not hold a new trigger back until its alert
+        has resolved and superseded it unsent."""
         if not self.active():
             return 0, 0  # another replica leads, and delivers
         if not await self.outcomes.record_unrecorded():
             self._store_trouble.add(receiver)
         entries = await self._due(receiver, self.clock.now())
         left: list[OutboxEntry] = []
+        started: set[str] = set()
+        # The groups with an attempt in flight: their next entry waits for its outcome.
+        flying: set[str] = set()
+        landed = anyio.Event()  # set when nothing is in flight any more
 
         async def attempt(entry: OutboxEntry) -> None:
             try:
@@ -180,13 +189,54 @@ class Deliverer:
                 self.health.read_failed("delivery", exc)
                 self._store_trouble.add(receiver)
                 return
+            finally:
+                flying.discard(entry.notification.group_key)
+                if not flying:
+                    landed.set()
             if not attempted:
                 left.append(entry)
 
         async with anyio.create_task_group() as tasks:
-            for entry in entries:
-                tasks.start_soon(attempt, entry)
-        return len(entries) - len(left), len(left)
+
+            def start(found: Iterable[OutboxEntry]) -> None:
+                for entry in found:
+                    group = entry.notification.group_key
+                    if entry.id not in started and group not in flying:
+                        started.add(entry.id)
+                        flying.add(group)
+                        tasks.start_soon(attempt, entry)
+
+            start(entries)
+            if until is None and flying:
+                tasks.start_soon(self._join_enqueued, receiver, start, landed)
+        return len(started) - len(left), len(left)
+
+    async def _join_enqueued(
+        self, receiver: str, start: Callable[[list[OutboxEntry]], None], landed: anyio.Event
+    ) -> None:
+        """Until `landed`, start what comes due when entries are enqueued for `receiver`
+        (`start` skips the groups in flight and what this round attempted already)."""
+        while not landed.is_set():
+            wake = self._wake[receiver]
+            async with anyio.create_task_group() as waits:
+
+                async def first(event: anyio.Event) -> None:
+                    await event.wait()
+                    waits.cancel_scope.cancel()
+
+                waits.start_soon(first, wake)
+                waits.start_soon(first, landed)
+            if landed.is_set() or not self.active():
+                return
+            # Taken before reading, as in `_deliver_forever`: an entry enqueued meanwhile
+            # wakes this again.
+            self._wake[receiver] = anyio.Event()
+            try:
+                start(await self._due(receiver, self.clock.now()))
+            except StoreError as exc:
+                self.health.read_failed("due", exc)
+                self._store_trouble.add(receiver)
+                return
 
     async def _due(self, receiver: str, at: dt.datetime) -> list[OutboxEntry]:
         """What the store has due at `at`, as this process knows it (`Outcomes.as_known`)."""

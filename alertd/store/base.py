@@ -32,8 +32,11 @@ class Commit:
     """Everything one tick of one rule group changed, written all together or not at all.
 
     `states` are upserted by fingerprint, then the fingerprints in `removed` (alerts that
-    went inactive) are deleted, so a fingerprint in both ends up deleted. `transitions` are
-    appended; `points` join each series' bounded history, replacing a point at the same time.
+    went inactive) are deleted, so a fingerprint in both ends up deleted. `evaluated` names
+    the rules every alert of which was judged at `at`: their states need not be written
+    again when only their times moved with the tick (see `unchanged` and `as_loaded`).
+    `transitions` are appended; `points` join each series' bounded history, replacing a
+    point at the same time.
 
     `groups` are upserted by key, then the keys in `dropped_groups` are deleted (a key in
     both ends up deleted). `outbox` entries are inserted; an entry whose id is already
@@ -47,6 +50,7 @@ class Commit:
     group: str
     states: tuple[AlertState, ...] = ()
     removed: tuple[str, ...] = ()
+    evaluated: tuple[str, ...] = ()
     transitions: tuple[Transition, ...] = ()
     points: tuple[SeriesPoint, ...] = ()
     groups: tuple[GroupState, ...] = ()
@@ -72,7 +76,7 @@ class AlertStates(Protocol):
     """
 
     async def load(self) -> dict[str, AlertState]:
-        """Every alert's state, by fingerprint."""
+        """Every alert's state, by fingerprint, as `as_loaded` reads what was committed."""
         ...
 
     async def commit(self, commit: Commit) -> None:
@@ -260,6 +264,57 @@ def revived(recorded: OutboxEntry, newest: Queued, newer: bool) -> bool:
         and newest.status is Delivery.SUPERSEDED
         and newest.attempts == 0
         and not newest.firing
+    )
+
+
+def unchanged(before: AlertState | None, after: AlertState, *, evaluated: bool) -> bool:
+    """Whether a store holding `before` holds `after` already, so a tick need not write it.
+
+    For an alert of a rule the commit names `evaluated`, the store keeps the rule's last
+    evaluation time, and `as_loaded` moves `last_eval` to it, with `last_breach` and
+    `last_seen` when they were that evaluation's (the condition held, the series was
+    seen). So such a state is unchanged when its status, severity, clocks and evidence
+    are, and it breaches and is seen as it was at the tick before. Its value and samples
+    stay as last written: what the alert showed when it last changed. Every other state
+    is unchanged only when equal.
+    """
+    if before is None:
+        return False
+    if not evaluated:
+        return before == after
+    return (
+        before.status is after.status
+        and before.severity is after.severity
+        and before.active_since == after.active_since
+        and before.firing_since == after.firing_since
+        and before.evidence == after.evidence
+        and before.labels == after.labels
+        and before.rule == after.rule
+        and _moves_with(before.last_breach, before) == _moves_with(after.last_breach, after)
+        and _moves_with(before.last_seen, before) == _moves_with(after.last_seen, after)
+    )
+
+
+def _moves_with(at: dt.datetime | None, state: AlertState) -> dt.datetime | bool:
+    """True when `at` is the state's last evaluation (it moves with later ones), else `at`
+    itself (it stays)."""
+    if at is not None and at == state.last_eval:
+        return True
+    return at if at is not None else False
+
+
+def as_loaded(state: AlertState, evaluated_at: dt.datetime | None) -> AlertState:
+    """`state` as last written, read back after its rule was last evaluated at
+    `evaluated_at` (None: unknown): `last_eval` is that evaluation, and `last_breach` and
+    `last_seen` move with it when they were the written state's `last_eval`."""
+    last_eval = state.last_eval
+    if evaluated_at is None or last_eval is None or evaluated_at <= last_eval:
+        return state
+    return dataclasses.replace(
+        state,
+        last_eval=evaluated_at,
+        last_breach=evaluated_at if state.last_breach == last_eval else state.last_breach,
+        last_seen=evaluated_at if state.last_seen == last_eval else state.last_seen,
     )
 
 

@@ -21,6 +21,7 @@ from alertd.store.base import (
     Commit,
     Pruned,
     Queued,
+    as_loaded,
     as_utc,
     check_limit,
     entry_in_utc,
@@ -44,6 +45,8 @@ class MemoryStore:
         self._history_limit = history_limit
         self._supersedes = supersede
         self._states: dict[str, AlertState] = {}
+        # Each rule's last evaluation, which its unwritten states' times move with.
+        self._evaluated: dict[str, dt.datetime] = {}
         # Both lists stay sorted by time, so reads never sort and appends stay cheap.
         self._points: dict[str, list[SeriesPoint]] = {}
         self._transitions: list[Transition] = []
@@ -58,7 +61,8 @@ class MemoryStore:
         return f"MemoryStore(history_limit={self._history_limit}, supersede={self._supersedes})"
 
     async def load(self) -> dict[str, AlertState]:
-        return dict(self._states)
+        evaluated = self._evaluated
+        return {fp: as_loaded(s, evaluated.get(s.rule)) for fp, s in self._states.items()}
 
     async def commit(self, commit: Commit) -> None:
         # Everything that can fail happens in `normalized`; nothing below it raises, so a
@@ -68,6 +72,8 @@ class MemoryStore:
             self._states[state.fingerprint] = state
         for fingerprint in commit.removed:
             self._states.pop(fingerprint, None)
+        for rule in commit.evaluated:
+            self._evaluated[rule] = commit.at
         for transition in commit.transitions:
             # insort_right puts a transition after others at the same time: commit order.
             bisect.insort_right(self._transitions, transition, key=_at)

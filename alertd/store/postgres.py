@@ -39,6 +39,7 @@ from alertd.store.base import (
     Commit,
     Pruned,
     Queued,
+    as_loaded,
     as_utc,
     check_limit,
     entry_in_utc,
@@ -88,6 +89,11 @@ UPSERT_STATE = _upsert(
 INSERT_TRANSITION = (
     f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}, group_name)"
     f" VALUES ({_placeholders(_count(rows.TRANSITION_COLUMNS) + 1)})"
+)
+UPSERT_EVALUATED = _upsert("rule_evals", "rule, at", "rule")
+# A rule evaluated long ago whose alerts are all gone: nothing moves with it any more.
+PRUNE_EVALUATED = (
+    "DELETE FROM rule_evals WHERE at < %(before)s AND rule NOT IN (SELECT rule FROM alert_state)"
 )
 UPSERT_POINT = _upsert("points", rows.POINT_COLUMNS, "fingerprint, at")
 # Keeps a series' newest N points: deletes those older than its N-th newest (none if fewer).
@@ -230,9 +236,17 @@ class PostgresStore:
         return f"PostgresStore(database={self._where!r}, history_limit={self._history_limit})"
 
     async def load(self) -> dict[str, AlertState]:
-        query = f"SELECT {rows.STATE_COLUMNS} FROM alert_state"
-        states = await self._read("load", rows.decode_state, query)
-        return {state.fingerprint: state for state in states}
+        async def body(conn: Conn) -> dict[str, AlertState]:
+            # One transaction, repeatable read: states and the evaluations they move with
+            # are from the same commit.
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            found = await _rows(conn, f"SELECT {rows.STATE_COLUMNS} FROM alert_state")
+            evaluated = await _rows(conn, "SELECT rule, at FROM rule_evals")
+            at = {rule: rows.instant(micros) for rule, micros in evaluated}
+            states = (rows.decode_state(row) for row in found)
+            return {s.fingerprint: as_loaded(s, at.get(s.rule)) for s in states}
+
+        return await self._in_transaction("load", body)
 
     async def commit(self, commit: Commit) -> None:
         commit = normalized(commit)
@@ -345,17 +359,20 @@ class PostgresStore:
 
     async def prune(self, before: dt.datetime) -> Pruned:
         text = rows.time_text(as_utc(before))
+        micros = rows.micros(before)
 
         async def body(conn: Conn) -> Pruned:
             async def deleted(statement: str) -> int:
                 return (await _exec(conn, statement, {"before": text})).rowcount
 
-            return Pruned(
+            pruned = Pruned(
                 transitions=await deleted("DELETE FROM transitions WHERE at < %(before)s"),
-                points=await deleted("DELETE FROM points WHERE at < %(before)s"),
+                points=(await _exec(conn, "DELETE FROM points WHERE at < %s", (micros,))).rowcount,
                 outbox=await deleted(PRUNE_OUTBOX),
                 silences=await deleted("DELETE FROM silences WHERE ends_at < %(before)s"),
             )
+            await _exec(conn, PRUNE_EVALUATED, {"before": micros})
+            return pruned
 
         return await self._in_transaction("prune", body)
 
@@ -459,11 +476,15 @@ async def _one_writer(conn: Conn) -> None:
 
 async def _write(conn: Conn, commit: Commit, history_limit: int) -> None:
     at, group = rows.time_text(commit.at), commit.group
-    await _many(conn, UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
+    written = rows.micros(commit.at)
+    await _many(
+        conn, UPSERT_STATE, [(*rows.encode_state(s), group, written) for s in commit.states]
+    )
     if commit.removed:
         await _exec(
             conn, "DELETE FROM alert_state WHERE fingerprint = ANY(%s)", (list(commit.removed),)
         )
+    await _many(conn, UPSERT_EVALUATED, [(rule, written) for rule in commit.evaluated])
     await _many(
         conn, INSERT_TRANSITION, [(*rows.encode_transition(t), group) for t in commit.transitions]
     )

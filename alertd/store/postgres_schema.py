@@ -3,7 +3,9 @@
 The tables mirror the SQLite store's (`sqlite_schema`) column for column, with the same
 text encoding (`sqlite_rows`), so a column added there is added here the same way. Text
 columns compare byte by byte (`COLLATE "C"`), as SQLite's do, whatever the database's
-locale: times are ISO text, and ids break ties in order.
+locale: times are ISO text, and ids break ties in order. The times of alert states and
+series points are integer microseconds since the epoch, as there (since version 4 here,
+5 there).
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from alertd.errors import StoreError
 MIGRATION_LOCK = 0x616C65727464
 
 T = 'TEXT COLLATE "C"'
+
+
+def _micros(column: str) -> str:
+    """SQL for an ISO time text in whole microseconds since the epoch; NULL stays NULL."""
+    return f"(extract(epoch FROM {column}::timestamptz) * 1000000)::bigint"
+
 
 # Each step moves the schema up one version, inside the transaction that records it.
 # Steps are only ever appended: a database runs the ones past its recorded version.
@@ -80,6 +88,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # What the sampled rows said at the alert's last notified change (`confidence`).
         f"ALTER TABLE alert_state ADD COLUMN evidence {T}",
+    ),
+    (
+        # The rows a tick may write hold times as integer microseconds since the epoch
+        # (`sqlite_rows.micros`), converted from the ISO texts they held.
+        "ALTER TABLE alert_state "
+        + ", ".join(
+            f"ALTER COLUMN {c} TYPE BIGINT USING {_micros(c)}"
+            for c in (
+                "active_since",
+                "firing_since",
+                "last_breach",
+                "last_seen",
+                "last_eval",
+                "updated_at",
+            )
+        ),
+        f"ALTER TABLE points ALTER COLUMN at TYPE BIGINT USING {_micros('at')}",
+        # Each rule's last evaluation: a tick writes only the states that changed, and
+        # the others' times move with it when read (`base.as_loaded`).
+        f"CREATE TABLE rule_evals (rule {T} PRIMARY KEY, at BIGINT NOT NULL)",
     ),
 )
 

@@ -32,6 +32,7 @@ from alertd.store.base import (
     Commit,
     Pruned,
     Queued,
+    as_loaded,
     as_utc,
     check_limit,
     entry_in_utc,
@@ -57,6 +58,11 @@ UPSERT_STATE = (
 INSERT_TRANSITION = (
     f"INSERT INTO transitions ({rows.TRANSITION_COLUMNS}, group_name)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_EVALUATED = "INSERT OR REPLACE INTO rule_evals (rule, at) VALUES (?, ?)"
+# A rule evaluated long ago whose alerts are all gone: nothing moves with it any more.
+PRUNE_EVALUATED = (
+    "DELETE FROM rule_evals WHERE at < ? AND rule NOT IN (SELECT rule FROM alert_state)"
 )
 UPSERT_POINT = f"INSERT OR REPLACE INTO points ({rows.POINT_COLUMNS}) VALUES (?, ?, ?, ?)"
 # Keeps a series' newest N points: deletes those older than its N-th newest (none if fewer).
@@ -279,7 +285,7 @@ class SqliteStore:
         return await self._run("expire_silence", _expire_silence, silence_id, as_utc(at))
 
     async def prune(self, before: dt.datetime) -> Pruned:
-        return await self._run("prune", _prune, rows.time_text(as_utc(before)))
+        return await self._run("prune", _prune, as_utc(before))
 
     async def aclose(self) -> None:
         async with self._lock:
@@ -383,10 +389,14 @@ def _execute(conn: sqlite3.Connection, statement: str, args: rows.Row) -> None:
 def _write(conn: sqlite3.Connection, commit: Commit, history_limit: int) -> None:
     def body(conn: sqlite3.Connection) -> None:
         at, group = rows.time_text(commit.at), commit.group
-        conn.executemany(UPSERT_STATE, [(*rows.encode_state(s), group, at) for s in commit.states])
+        written = rows.micros(commit.at)
+        conn.executemany(
+            UPSERT_STATE, [(*rows.encode_state(s), group, written) for s in commit.states]
+        )
         conn.executemany(
             "DELETE FROM alert_state WHERE fingerprint = ?", [(f,) for f in commit.removed]
         )
+        conn.executemany(UPSERT_EVALUATED, [(rule, written) for rule in commit.evaluated])
         conn.executemany(
             INSERT_TRANSITION, [(*rows.encode_transition(t), group) for t in commit.transitions]
         )
@@ -422,9 +432,21 @@ def _queued(row: rows.Row) -> Queued:
 
 
 def _load(conn: sqlite3.Connection) -> dict[str, AlertState]:
-    found = conn.execute(f"SELECT {rows.STATE_COLUMNS} FROM alert_state")
+    # One read transaction: the states and the evaluations they move with agree.
+    conn.execute("BEGIN")
+    try:
+        found = conn.execute(f"SELECT {rows.STATE_COLUMNS} FROM alert_state").fetchall()
+        evaluated = conn.execute("SELECT rule, at FROM rule_evals").fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return loaded(found, evaluated)
+
+
+def loaded(found: list[rows.Row], evaluated: list[rows.Row]) -> dict[str, AlertState]:
+    """The states in `found` rows, their times moved with their rules' evaluations."""
+    at = {rule: rows.instant(micros) for rule, micros in evaluated}
     states = (rows.decode_state(row) for row in found)
-    return {state.fingerprint: state for state in states}
+    return {s.fingerprint: as_loaded(s, at.get(s.rule)) for s in states}
 
 
 def _history(conn: sqlite3.Connection, fingerprint: str, limit: int) -> list[SeriesPoint]:
@@ -534,13 +556,17 @@ def _expire_silence(conn: sqlite3.Connection, silence_id: str, at: dt.datetime) 
     return _transaction(conn, body)
 
 
-def _prune(conn: sqlite3.Connection, before: str) -> Pruned:
+def _prune(conn: sqlite3.Connection, at: dt.datetime) -> Pruned:
+    before = rows.time_text(at)
+
     def body(conn: sqlite3.Connection) -> Pruned:
-        return Pruned(
+        pruned = Pruned(
             transitions=conn.execute("DELETE FROM transitions WHERE at < ?", (before,)).rowcount,
-            points=conn.execute("DELETE FROM points WHERE at < ?", (before,)).rowcount,
+            points=conn.execute("DELETE FROM points WHERE at < ?", (rows.micros(at),)).rowcount,
             outbox=conn.execute(PRUNE_OUTBOX, (before,)).rowcount,
             silences=conn.execute("DELETE FROM silences WHERE ends_at < ?", (before,)).rowcount,
         )
+        conn.execute(PRUNE_EVALUATED, (rows.micros(at),))
+        return pruned
 
     return _transaction(conn, body)

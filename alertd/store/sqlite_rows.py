@@ -1,6 +1,8 @@
 """How the SQLite store's values become rows and columns, and come back exactly equal.
 
-Times are ISO text in UTC to the microsecond, enums their values, labels JSON pairs. A
+Times are ISO text in UTC to the microsecond, except in the rows every tick may write (alert
+states, series points), where they are whole microseconds since the Unix epoch, cheaper to
+write, compare and read back; enums are their values, labels JSON pairs. A
 notification or a group is one compact JSON text: it is only ever read whole, and only the
 columns the store queries on are kept beside it.
 """
@@ -56,7 +58,7 @@ def encode_state(s: AlertState) -> Row:
         labels_text(s.labels),
         s.status.value,
         _enum_text(s.severity),
-        *(_optional_text(t) for t in times),
+        *(_optional_micros(t) for t in times),
         _number_cell(s.value),
         s.samples,
         s.evidence,
@@ -65,7 +67,7 @@ def encode_state(s: AlertState) -> Row:
 
 def decode_state(row: Row) -> AlertState:
     fp, rule, labels, status, severity, *times, value, samples, evidence = row
-    active_since, firing_since, last_breach, last_seen, last_eval = map(_optional_time, times)
+    active_since, firing_since, last_breach, last_seen, last_eval = map(_optional_instant, times)
     return AlertState(
         fingerprint=fp,
         rule=rule,
@@ -122,12 +124,12 @@ def decode_transition(row: Row) -> Transition:
 
 def encode_point(p: SeriesPoint) -> Row:
     """The row of `p`, in `POINT_COLUMNS` order."""
-    return (p.fingerprint, time_text(p.at), _number_cell(p.value), p.samples)
+    return (p.fingerprint, micros(p.at), _number_cell(p.value), p.samples)
 
 
 def decode_point(row: Row) -> SeriesPoint:
     fp, at, value, samples = row
-    return SeriesPoint(fp, _time(at), _number(value), samples)
+    return SeriesPoint(fp, instant(at), _number(value), samples)
 
 
 def encode_group(g: GroupState) -> Row:
@@ -232,6 +234,20 @@ def time_text(at: dt.datetime) -> str:
     return as_utc(at).isoformat(timespec="microseconds")
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def micros(at: dt.datetime) -> int:
+    """`at` as stored in an integer column: whole microseconds since the Unix epoch."""
+    return (as_utc(at) - EPOCH) // ONE_MICROSECOND
+
+
+def instant(cell: int) -> dt.datetime:
+    """The instant an integer column holds (`micros`), in UTC."""
+    return EPOCH + dt.timedelta(microseconds=cell)
+
+
 def labels_text(labels: Labels) -> str:
     """`labels` as stored: JSON pairs, in their order, so they read back equal."""
     return _dumps(_pairs(labels))
@@ -312,6 +328,14 @@ def _labels_of(pairs: list[list[str]]) -> Labels:
 
 def _optional_text(at: dt.datetime | None) -> str | None:
     return None if at is None else time_text(at)
+
+
+def _optional_micros(at: dt.datetime | None) -> int | None:
+    return None if at is None else micros(at)
+
+
+def _optional_instant(cell: int | None) -> dt.datetime | None:
+    return None if cell is None else instant(cell)
 
 
 def _time(text: str) -> dt.datetime:

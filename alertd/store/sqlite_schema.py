@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
+
+def _micros(column: str) -> str:
+    """SQL for an ISO time text as `sqlite_rows.time_text` wrote it (fixed width, UTC,
+    microseconds) in whole microseconds since the epoch; NULL stays NULL."""
+    return (
+        f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
+        f" + CAST(substr({column}, 21, 6) AS INTEGER)"
+    )
+
+
 # Each step moves the schema up one version, inside the transaction that records it. Steps
 # are only ever appended: an opened file runs the ones past its recorded version.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -56,6 +66,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # What the sampled rows said at the alert's last notified change (`confidence`).
         "ALTER TABLE alert_state ADD COLUMN evidence TEXT",
+    ),
+    (
+        # The rows a tick may write hold times as integer microseconds since the epoch
+        # (`sqlite_rows.micros`); a column's type cannot change in SQLite, so each table
+        # is built again, its ISO texts converted. Nothing reads `updated_at`: one that
+        # does not read as a time becomes 0 rather than stop the file from opening.
+        """CREATE TABLE alert_state_v5 (
+            fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL,
+            status TEXT NOT NULL, severity TEXT, active_since INTEGER, firing_since INTEGER,
+            last_breach INTEGER, last_seen INTEGER, last_eval INTEGER, value REAL,
+            samples INTEGER NOT NULL, group_name TEXT NOT NULL, updated_at INTEGER NOT NULL,
+            evidence TEXT)""",
+        f"""INSERT INTO alert_state_v5 SELECT fingerprint, rule, labels, status, severity,
+            {_micros("active_since")}, {_micros("firing_since")}, {_micros("last_breach")},
+            {_micros("last_seen")}, {_micros("last_eval")}, value, samples, group_name,
+            coalesce({_micros("updated_at")}, 0), evidence FROM alert_state""",
+        "DROP TABLE alert_state",
+        "ALTER TABLE alert_state_v5 RENAME TO alert_state",
+        """CREATE TABLE points_v5 (
+            fingerprint TEXT NOT NULL, at INTEGER NOT NULL, value REAL,
+            samples INTEGER NOT NULL, PRIMARY KEY (fingerprint, at)) WITHOUT ROWID""",
+        f"""INSERT INTO points_v5 SELECT fingerprint, {_micros("at")}, value, samples
+            FROM points""",
+        "DROP TABLE points",
+        "ALTER TABLE points_v5 RENAME TO points",
+        # Each rule's last evaluation: a tick writes only the states that changed, and
+        # the others' times move with it when read (`base.as_loaded`).
+        """CREATE TABLE rule_evals (rule TEXT PRIMARY KEY, at INTEGER NOT NULL)
+            WITHOUT ROWID""",
     ),
 )
 

@@ -13,6 +13,7 @@ from alertd.clock import FakeClock
 from alertd.errors import StoreError
 from alertd.model import AlertState, Status
 from alertd.store import postgres_schema
+from alertd.store import sqlite_rows as rows
 from alertd.store.base import Commit
 from alertd.store.postgres import PostgresStore, describe
 from alertd.store.postgres_schema import MIGRATIONS
@@ -204,3 +205,37 @@ async def test_a_migration_that_fails_leaves_the_database_as_it_was(
             " WHERE table_schema = current_schema() AND table_name = 'alert_state'"
         ).fetchall()
     assert ("note",) not in columns
+
+
+async def test_a_database_from_before_integer_times_keeps_every_time_to_the_microsecond(
+    pg_url: str,
+) -> None:
+    state = dataclasses.replace(firing(), last_seen=None)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        # PostgreSQL's schemas number one fewer than SQLite's: times became integers in 4.
+        for version, steps in enumerate(MIGRATIONS[:3], start=1):
+            for statement in steps:
+                conn.execute(statement.encode())
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+        times = (state.active_since, state.firing_since, state.last_breach, None, state.last_eval)
+        row = list(rows.encode_state(state))
+        row[5:10] = [None if t is None else rows.time_text(t) for t in times]
+        conn.execute(
+            f"INSERT INTO alert_state ({rows.STATE_COLUMNS}, group_name, updated_at)"
+            f" VALUES ({', '.join(['%s'] * (len(row) + 2))})",
+            (*row, "database", rows.time_text(T0)),
+        )
+        conn.execute(
+            f"INSERT INTO points ({rows.POINT_COLUMNS}) VALUES (%s, %s, %s, %s)",
+            (state.fingerprint, rows.time_text(at(0.000001)), 1.5, 7),
+        )
+
+    store = await PostgresStore.open(pg_url)
+    try:
+        assert await store.load() == {state.fingerprint: state}
+        [point] = await store.history(state.fingerprint)
+        assert point.at == at(0.000001)
+    finally:
+        await store.aclose()
+    assert versions(pg_url) == list(range(1, len(MIGRATIONS) + 1))

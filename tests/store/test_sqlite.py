@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from alertd.model import AlertState, Change, SeriesPoint, Severity, Status, Tran
 from alertd.store.base import Commit
 from alertd.store.sqlite import MIGRATIONS, SqliteStore
 from tests.contract.store.builders import group_state
+from tests.store.old_files import write_old_file
 
 pytestmark = pytest.mark.anyio
 
@@ -258,3 +260,30 @@ async def test_a_file_from_before_evidence_opens_with_its_alerts_and_no_evidence
 
     assert state.evidence is None
     assert state.rule == "SlowQueryP95"
+
+
+async def test_a_file_from_before_integer_times_opens_with_every_time_to_the_microsecond(
+    db: Path,
+) -> None:
+    last_century = dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    old = dataclasses.replace(FIRING, firing_since=last_century)
+    points = [SeriesPoint("f1", at(0.000001), 1.5, 7), SeriesPoint("f1", at(30), None, 0)]
+    write_old_file(db, 4, [old, PENDING], points)
+
+    opened = await SqliteStore.open(db)
+    try:
+        assert await opened.load() == {"f1": old, "f2": PENDING}
+        assert await opened.history("f1") == points
+        with raw(db) as conn:
+            kinds = conn.execute(
+                "SELECT DISTINCT typeof(last_eval), typeof(updated_at) FROM alert_state"
+            ).fetchall()
+            assert kinds == [("integer", "integer")]
+            assert conn.execute("SELECT DISTINCT typeof(at) FROM points").fetchall() == [
+                ("integer",)
+            ]
+        # The converted file takes the next tick as a new one would.
+        await opened.commit(Commit(at=at(150), group="database", evaluated=("SlowQueryP95",)))
+        assert (await opened.load())["f1"].last_eval == at(150)
+    finally:
+        await opened.aclose()

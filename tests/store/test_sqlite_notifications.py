@@ -25,6 +25,7 @@ from tests.contract.store.builders import (
     point,
     transition,
 )
+from tests.store.old_files import write_old_file
 
 pytestmark = pytest.mark.anyio
 
@@ -69,15 +70,8 @@ async def test_a_failure_while_enqueueing_rolls_the_whole_tick_back(db: Path) ->
 
 
 async def test_a_file_from_before_the_outbox_is_migrated_keeping_its_alerts(db: Path) -> None:
-    first = await SqliteStore.open(db)
-    await first.commit(Commit(at=T0, group="database", states=(firing(),)))
-    await first.aclose()
-    # Undo the second step, leaving the file as the first schema wrote it.
-    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
-        for table in ("notify_groups", "outbox", "silences"):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("ALTER TABLE alert_state DROP COLUMN evidence")
-        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    # The file as the first schema wrote it.
+    write_old_file(db, 1, [firing()])
 
     second = await SqliteStore.open(db)
     try:
