@@ -286,7 +286,10 @@ async def _fetch(
             tables.failures.setdefault(key, exc)
             return
         counted.rows += len(rows.data)
-        read(rows)
+        try:
+            read(rows)
+        except SourceError as exc:
+            tables.failures.setdefault(key, exc)
 
     async with anyio.create_task_group() as tasks:
         for query, read, key in jobs:
@@ -342,6 +345,8 @@ def _reader(
         size = found.size
         for row in rows.data:
             position = found.position(statement.bucket_start(int(str(row[BUCKET]))))
+            if not 0 <= position < size:
+                raise SourceError("the answer has a bucket outside its scan", retryable=False)
             labels = _labels(row, aliases)
             series = table.get(labels)
             if series is None:
