@@ -95,6 +95,10 @@ class Evaluator:
         # Ticks of different groups share the states: one commit at a time keeps each
         # commit's view consistent.
         self.commit_lock = anyio.Lock()
+        # The groups whose states the store holds as this memory does, so a commit writes
+        # only what changed: each group's first commit writes all of its states, and so
+        # does the next after one the store may or may not have applied.
+        self._in_step_with_store: set[str] = set()
         # Whether a retirement the store could not commit waits for the next tick.
         self._unretired = False
         # Read by the HTTP API and metrics: each group's last tick, and how many ticks in
@@ -117,6 +121,7 @@ class Evaluator:
     async def restore(self) -> None:
         """Resume from the store: firing stays firing, pending keeps its `for` clock."""
         self.states = await self.store.load()
+        self._in_step_with_store.clear()
         log.info("evaluator.restored", alerts=len(self.states))
 
     async def adopt(self) -> None:
@@ -124,6 +129,7 @@ class Evaluator:
         one now ticks, and committed its `for` timers and firing alerts there."""
         async with self.commit_lock:
             self.states = await self.store.load()
+            self._in_step_with_store.clear()
         log.info("evaluator.adopted", alerts=len(self.states))
 
     async def reload(self, ruleset: RuleSet, at: dt.datetime) -> Step:
@@ -133,7 +139,20 @@ class Evaluator:
         only its rules that are unchanged (`current`)."""
         async with self.commit_lock:
             self.ruleset = ruleset
+            if self.ownership.shared:
+                await self._reread_states()
             return await self._retire(at)
+
+    async def _reread_states(self) -> None:
+        """With replicas, a reload may move a rule into a group this one holds, whose
+        alerts another replica judged since this one last read them: read them again.
+        Holds `commit_lock`. A store that cannot answer leaves the memory as it is, and
+        every group's next commit writes all of its states."""
+        self._in_step_with_store.clear()
+        try:
+            self.states = await self.store.load()
+        except StoreError as exc:
+            self.health.read_failed("reload", exc)
 
     async def retire(self, at: dt.datetime) -> Step:
         """End the alerts of rules that no longer exist or whose identity changed, and the
@@ -259,12 +278,16 @@ class Evaluator:
         redone by the next tick. Whether it committed; the state health hears either way
         (at error, `what` could not be recorded, and why). Holds `commit_lock` (caller)."""
         after = carry(self.states, result)
+        in_step = name in self._in_step_with_store
+        # Until it answers, the store may or may not apply this commit (a connection lost
+        # during COMMIT): the next commit cannot rely on what it holds.
+        self._in_step_with_store.discard(name)
         try:
             await self.store.commit(
                 Commit(
                     at=at,
                     group=name,
-                    states=result.to_write(self.states),
+                    states=result.to_write(self.states, store_holds_before=in_step),
                     removed=tuple(result.removed),
                     evaluated=tuple(result.evaluated),
                     transitions=tuple(result.transitions),
@@ -279,6 +302,7 @@ class Evaluator:
             self.health.write_failed(what, exc, at)
             return False
         self.states = after
+        self._in_step_with_store.add(name)
         self.commits.committed()
         self.health.wrote(at)
         return True

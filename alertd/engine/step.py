@@ -51,9 +51,14 @@ class Step:
         else:
             self.states[after.fingerprint] = after
 
-    def to_write(self, before: Mapping[str, AlertState]) -> tuple[AlertState, ...]:
+    def to_write(
+        self, before: Mapping[str, AlertState], *, store_holds_before: bool = True
+    ) -> tuple[AlertState, ...]:
         """The kept states a store holding `before` must write: in a steady alert storm,
-        only the few whose status, severity or clocks moved (`store.base.unchanged`)."""
+        only the few whose status, severity or clocks moved (`store.base.unchanged`).
+        When the store may not hold `before` (`store_holds_before` false), all of them."""
+        if not store_holds_before:
+            return tuple(self.states.values())
         evaluated = set(self.evaluated)
         return tuple(
             s

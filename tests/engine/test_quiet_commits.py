@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 from alertd.engine.evaluator import Evaluator
-from alertd.errors import SourceError
+from alertd.errors import SourceError, StoreError
+from alertd.model import Status
+from alertd.rules.loader import load
+from alertd.rules.ruleset import RuleSet
 from alertd.store.base import Commit
 from alertd.store.memory import MemoryStore
+from alertd.store.ownership import SoleOwner
 from tests.engine.fakes import TableSource
-from tests.engine.timeline import T0, make_ruleset
+from tests.engine.timeline import DATASETS, T0, make_ruleset
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +108,95 @@ async def test_a_rule_whose_query_failed_keeps_the_times_of_its_last_evaluation(
     await restarted.restore()
     assert restarted.states == evaluator.states
     assert {s.last_eval for s in restarted.states.values() if s.rule == "R"} == {T0 + TICK}
+
+
+class CommitsThenFails(MemoryStore):
+    """A store that applies the next commit and then reports it failed, as a connection
+    lost during COMMIT does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_after_next = False
+
+    async def commit(self, commit: Commit) -> None:
+        await super().commit(commit)
+        if self.fail_after_next:
+            self.fail_after_next = False
+            raise StoreError("connection lost during COMMIT")
+
+
+async def test_after_a_commit_that_may_have_applied_the_next_writes_every_state(
+    tmp_path: Path,
+) -> None:
+    ruleset = make_ruleset(
+        tmp_path, '    value: count()\n    by: [table]\n    thresholds: {critical: "> 10"}\n'
+    )
+    source = TableSource()
+    store = CommitsThenFails()
+    evaluator = Evaluator(ruleset, source, store)
+    group = ruleset.groups[0]
+
+    source.series["db"] = {"users": 50}
+    await evaluator.tick(group, T0)
+    source.series["db"] = {"users": 5}
+    store.fail_after_next = True  # the resolve lands, but the evaluator hears it did not
+    await evaluator.tick(group, T0 + TICK)
+    source.series["db"] = {"users": 50}
+    await evaluator.tick(group, T0 + 2 * TICK)
+
+    [held] = evaluator.states.values()
+    assert held.status is Status.FIRING
+    assert await store.load() == evaluator.states
+
+
+class SharedOwner(SoleOwner):
+    """Holds every lease, as a replica does whose peers' groups are elsewhere."""
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+
+def two_groups(folder: Path, first: str, second: str) -> RuleSet:
+    """Rule R (pending for a minute) in group `first`, rule S in group `second`."""
+    folder.mkdir(parents=True)
+    (folder / "datasets.yaml").write_text(DATASETS)
+    body = "    dataset: db\n    value: count()\n    by: [table]\n"
+    (folder / "a.yaml").write_text(
+        f"group: {first}\nrules:\n  - alert: R\n{body}"
+        '    thresholds: {critical: "> 10"}\n    for: 1m\n'
+    )
+    (folder / "b.yaml").write_text(
+        f'group: {second}\nrules:\n  - alert: S\n{body}    thresholds: {{critical: "> 1000"}}\n'
+    )
+    loaded = load([folder])
+    assert loaded.errors == [], loaded.errors
+    return loaded.ruleset
+
+
+async def test_a_replica_that_takes_a_rule_by_reload_judges_it_as_the_store_holds_it(
+    tmp_path: Path,
+) -> None:
+    before = two_groups(tmp_path / "before", "g1", "g2")
+    after = two_groups(tmp_path / "after", "g2", "g1")  # R moves to g2
+    source, store = TableSource(), MemoryStore()
+    a = Evaluator(before, source, store, ownership=SharedOwner("a"))
+    b = Evaluator(before, source, store, ownership=SharedOwner("b"))
+    g1 = next(g for g in before.groups if g.name == "g1")
+
+    source.series["db"] = {"users": 50}
+    for n in range(3):
+        await a.tick(g1, T0 + n * TICK)  # R fires
+    await b.adopt()  # b reads R firing, then only ticks g2
+    source.series["db"] = {"users": 5}
+    await a.tick(g1, T0 + 3 * TICK)  # resolved
+    source.series["db"] = {"users": 50}
+    await a.tick(g1, T0 + 4 * TICK)  # pending again
+
+    await b.reload(after, T0 + 5 * TICK)
+    g2 = next(g for g in after.groups if g.name == "g2")
+    await b.tick(g2, T0 + 5 * TICK)
+
+    [r] = [s for s in b.states.values() if s.rule == "R"]
+    assert r.status is Status.PENDING
+    assert [s for s in (await store.load()).values() if s.rule == "R"] == [r]
