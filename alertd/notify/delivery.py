@@ -229,7 +229,8 @@ class Deliverer:
             if landed.is_set() or not self.active():
                 return
             # Taken before reading, as in `_deliver_forever`: an entry enqueued meanwhile
-            # wakes this again.
+            # wakes this again. The event replaced was set, so `_deliver_forever`, which
+            # holds it, reads the queue once more before it idles: no wake is lost.
             self._wake[receiver] = anyio.Event()
             try:
                 start(await self._due(receiver, self.clock.now()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -12,7 +13,7 @@ from alertd.engine.evaluator import Evaluator
 from alertd.errors import SourceError, StoreError
 from alertd.model import Status
 from alertd.rules.loader import load
-from alertd.rules.ruleset import RuleSet
+from alertd.rules.ruleset import Group, RuleSet
 from alertd.store.base import Commit
 from alertd.store.memory import MemoryStore
 from alertd.store.ownership import SoleOwner
@@ -42,15 +43,29 @@ class RecordingStore(MemoryStore):
         self.commits.append(commit)
 
 
+class Watching(NamedTuple):
+    source: TableSource
+    store: RecordingStore
+    evaluator: Evaluator
+    group: Group
+
+
+def watching(
+    tmp_path: Path, series: dict[str, int], store: RecordingStore, body: str = RULE, **options: Any
+) -> Watching:
+    """An evaluator of rule R (`body`) over `series` of dataset db, committing to `store`."""
+    ruleset = make_ruleset(tmp_path, body)
+    source = TableSource()
+    source.series["db"] = series
+    return Watching(source, store, Evaluator(ruleset, source, store, **options), ruleset.groups[0])
+
+
 async def test_a_storm_that_stays_firing_commits_no_state_and_restores_as_it_was(
     tmp_path: Path,
 ) -> None:
-    ruleset = make_ruleset(tmp_path, RULE)
-    source = TableSource()
-    source.series["db"] = {f"t{i}": 50 for i in range(20)}
-    store = RecordingStore()
-    evaluator = Evaluator(ruleset, source, store)
-    group = ruleset.groups[0]
+    source, store, evaluator, group = watching(
+        tmp_path, {f"t{i}": 50 for i in range(20)}, RecordingStore()
+    )
 
     for n in range(4):
         await evaluator.tick(group, T0 + n * TICK)
@@ -58,7 +73,7 @@ async def test_a_storm_that_stays_firing_commits_no_state_and_restores_as_it_was
     first, *steady = store.commits
     assert len(first.states) == 20
     assert [(c.states, c.evaluated) for c in steady] == [((), ("R",))] * 3
-    restarted = Evaluator(ruleset, source, store)
+    restarted = Evaluator(evaluator.ruleset, source, store)
     await restarted.restore()
     assert restarted.states == evaluator.states
     assert {s.last_eval for s in restarted.states.values()} == {T0 + 3 * TICK}
@@ -67,12 +82,7 @@ async def test_a_storm_that_stays_firing_commits_no_state_and_restores_as_it_was
 async def test_an_alert_held_by_keep_firing_for_is_written_once_when_it_clears(
     tmp_path: Path,
 ) -> None:
-    ruleset = make_ruleset(tmp_path, RULE)
-    source = TableSource()
-    source.series["db"] = {"users": 50}
-    store = RecordingStore()
-    evaluator = Evaluator(ruleset, source, store)
-    group = ruleset.groups[0]
+    source, store, evaluator, group = watching(tmp_path, {"users": 50}, RecordingStore())
 
     await evaluator.tick(group, T0)
     source.series["db"] = {"users": 5}
@@ -80,7 +90,7 @@ async def test_an_alert_held_by_keep_firing_for_is_written_once_when_it_clears(
         await evaluator.tick(group, T0 + n * TICK)
 
     assert [len(c.states) for c in store.commits] == [1, 1, 0, 0]
-    restarted = Evaluator(ruleset, source, store)
+    restarted = Evaluator(evaluator.ruleset, source, store)
     await restarted.restore()
     [state] = restarted.states.values()
     # The value is the one written when it cleared; the times are the evaluator's.
@@ -91,12 +101,9 @@ async def test_an_alert_held_by_keep_firing_for_is_written_once_when_it_clears(
 async def test_a_rule_whose_query_failed_keeps_the_times_of_its_last_evaluation(
     tmp_path: Path,
 ) -> None:
-    ruleset = make_ruleset(tmp_path, RULE)
-    source = TableSource()
-    source.series["db"] = {"users": 50}
-    store = RecordingStore()
-    evaluator = Evaluator(ruleset, source, store, source_down_after=dt.timedelta(hours=1))
-    group = ruleset.groups[0]
+    source, store, evaluator, group = watching(
+        tmp_path, {"users": 50}, RecordingStore(), source_down_after=dt.timedelta(hours=1)
+    )
 
     await evaluator.tick(group, T0)
     await evaluator.tick(group, T0 + TICK)
@@ -104,13 +111,13 @@ async def test_a_rule_whose_query_failed_keeps_the_times_of_its_last_evaluation(
     await evaluator.tick(group, T0 + 2 * TICK)
 
     assert store.commits[-1].evaluated == ()
-    restarted = Evaluator(ruleset, source, store)
+    restarted = Evaluator(evaluator.ruleset, source, store)
     await restarted.restore()
     assert restarted.states == evaluator.states
     assert {s.last_eval for s in restarted.states.values() if s.rule == "R"} == {T0 + TICK}
 
 
-class CommitsThenFails(MemoryStore):
+class CommitsThenFails(RecordingStore):
     """A store that applies the next commit and then reports it failed, as a connection
     lost during COMMIT does."""
 
@@ -128,15 +135,10 @@ class CommitsThenFails(MemoryStore):
 async def test_after_a_commit_that_may_have_applied_the_next_writes_every_state(
     tmp_path: Path,
 ) -> None:
-    ruleset = make_ruleset(
-        tmp_path, '    value: count()\n    by: [table]\n    thresholds: {critical: "> 10"}\n'
-    )
-    source = TableSource()
+    body = '    value: count()\n    by: [table]\n    thresholds: {critical: "> 10"}\n'
     store = CommitsThenFails()
-    evaluator = Evaluator(ruleset, source, store)
-    group = ruleset.groups[0]
+    source, _, evaluator, group = watching(tmp_path, {"users": 50}, store, body)
 
-    source.series["db"] = {"users": 50}
     await evaluator.tick(group, T0)
     source.series["db"] = {"users": 5}
     store.fail_after_next = True  # the resolve lands, but the evaluator hears it did not
