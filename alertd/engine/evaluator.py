@@ -95,6 +95,7 @@ class Evaluator:
         # Ticks of different groups share the states: one commit at a time keeps each
         # commit's view consistent.
         self.commit_lock = anyio.Lock()
+        self._owners_of: tuple[RuleSet | None, Mapping[str, str]] = (None, {})
         # The groups whose states the store holds as this memory does, so a commit writes
         # only what changed: each group's first commit writes all of its states, and so
         # does the next after one the store may or may not have applied.
@@ -269,9 +270,17 @@ class Evaluator:
         tick reading it does (one process holds every state); with replicas, only its
         owner's, so one replica writes them, fenced by that group's lease."""
         if not self.ownership.shared:
-            return any(dataset in rule.datasets for rule in self.ruleset.rules)
-        owners = dataset_owners([self._judged(g) for g in self.ruleset.groups])
-        return owners.get(dataset) == group.name
+            return dataset in self._owners()
+        return self._owners().get(dataset) == group.name
+
+    def _owners(self) -> Mapping[str, str]:
+        """`dataset_owners` of the current rule set, worked out once per rule set: every
+        tick asks it for each dataset it read."""
+        ruleset, owners = self._owners_of
+        if ruleset is not self.ruleset:
+            owners = dataset_owners([self._judged(g) for g in self.ruleset.groups])
+            self._owners_of = (self.ruleset, owners)
+        return owners
 
     async def _commit(self, name: str, what: str, at: dt.datetime, result: Step) -> bool:
         """Commit a step; only then do the states move, so a failed commit is simply
